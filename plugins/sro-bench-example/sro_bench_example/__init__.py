@@ -1,0 +1,50 @@
+"""An example sro-bench plugin, written exactly as a third party would write one.
+
+It adds a method (the ``unlikelihood`` objective: SRO's fail branch alone) and a metric
+(``length-ratio``: rewrite words over input words). Install it with ``pip install`` and it shows
+in ``sro-bench list`` and runs with ``sro-bench run --method unlikelihood``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sro_bench.hookspecs import hookimpl
+from sro_bench.metrics.base import Metric, MetricResult
+from sro_bench.objectives.base import LossTerms, Objective, masked_mean, smoothed_sigmoid_loss
+from sro_bench.objectives.config import ObjectiveConfig
+
+
+class Unlikelihood(Objective):
+    """Push failing samples' likelihood below the reference; passing samples are left alone."""
+
+    name = "unlikelihood"
+    source = "samples"
+    uses_rejected = False
+
+    def __init__(self, config: ObjectiveConfig | None = None):
+        self.config = config or ObjectiveConfig()
+
+    def loss(self, t: LossTerms):
+        per_sample = smoothed_sigmoid_loss(-(t.policy_chosen - t.ref_chosen), self.config.beta, 0.0) * t.fails
+        return per_sample.mean(), {"loss_fail": masked_mean(per_sample.detach(), t.fails).item()}
+
+
+class LengthRatio(Metric):
+    """Words in the rewrite over words in the input (deletion-heavy rewriters score low)."""
+
+    name = "length-ratio"
+
+    def score(self, inputs, rewrites, references=None):
+        ratio = np.array([len(y.split()) / max(len(x.split()), 1) for x, y in zip(inputs, rewrites)])
+        return MetricResult(sentence={"length_ratio": ratio}, corpus={"length_ratio": float(ratio.mean())})
+
+
+@hookimpl
+def register_objectives(register):
+    register("unlikelihood", Unlikelihood, "Example plugin: SRO's fail branch alone (unlikelihood vs the reference)")
+
+
+@hookimpl
+def register_metrics(register):
+    register("length-ratio", lambda context: LengthRatio(), "Example plugin: rewrite words over input words")

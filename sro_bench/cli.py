@@ -1,0 +1,321 @@
+"""The `sro-bench` command: a thin layer over the Python API (options in, library calls out)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from .config import GameConfig, RunConfig, field_help
+from .errors import UserError
+from .leaders.base import LeaderConfig
+from .objectives.config import ObjectiveConfig
+
+console = Console()
+GAME_HELP, RUN_HELP = field_help(GameConfig), field_help(RunConfig)
+LEADER_HELP, OBJECTIVE_HELP = field_help(LeaderConfig), field_help(ObjectiveConfig)
+
+
+def _probability(ctx, param, value):
+    if value is not None and not 0 <= value <= 1:
+        raise click.BadParameter(f"must be in [0, 1], got {value}")
+    return value
+
+
+def _positive(ctx, param, value):
+    if value is not None and value <= 0:
+        raise click.BadParameter(f"must be > 0, got {value}")
+    return value
+
+
+def _nonnegative(ctx, param, value):
+    if value is not None and value < 0:
+        raise click.BadParameter(f"must be >= 0, got {value}")
+    return value
+
+
+existing_file = click.Path(exists=True, dir_okay=False, path_type=Path)
+existing_dir = click.Path(exists=True, file_okay=False, path_type=Path)
+
+
+def common_paths(fn):
+    fn = click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), help=RUN_HELP["cache_dir"])(fn)
+    fn = click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), help=RUN_HELP["data_dir"])(fn)
+    return fn
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.version_option(package_name="sro-bench")
+def cli():
+    """sro-bench: train and compare detoxifying rewriters (SRO, DPO, baselines) on equal terms."""
+
+
+@cli.command("list")
+def list_cmd():
+    """Every registered leader, follower, objective, rewriter, metric and dataset, and broken plugins."""
+    from .plugins import registry
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reg = registry()
+    table = Table(title="sro-bench components")
+    for column in ("kind", "name", "description", "distribution"):
+        table.add_column(column)
+    for component in reg:
+        table.add_row(component.kind, component.name, component.description, component.distribution)
+    for failure in reg.failures:
+        table.add_row("[red]broken[/red]", failure.entry_point, f"[red]failed to load: {failure.error}[/red]",
+                      failure.distribution)
+    console.print(table)
+
+
+@cli.command()
+@click.option("--method", default=RunConfig.method, show_default=True, help=RUN_HELP["method"])
+@click.option("--leader", default=LeaderConfig.name, show_default=True, help=LEADER_HELP["name"])
+@click.option("--input-prefix", default=None, help=LEADER_HELP["input_prefix"])
+@click.option("--follower", default=RunConfig.follower, show_default=True, help=RUN_HELP["follower"])
+@click.option("--perturb", multiple=True, help="follower perturbation, repeatable: flip:P, threshold:T, swap:NAME, ...")
+@click.option("--preset", default="cpu", show_default=True, help=RUN_HELP["preset"])
+@click.option("--steps", "max_steps", type=int, callback=_nonnegative, help=GAME_HELP["max_steps"])
+@click.option("--epochs", type=float, callback=_positive, help=GAME_HELP["epochs"])
+@click.option("--batch-size", type=int, callback=_positive, help=GAME_HELP["batch_size"])
+@click.option("--samples-per-input", type=int, callback=_positive, help=GAME_HELP["samples_per_input"])
+@click.option("--lr", type=float, callback=_positive, help=GAME_HELP["lr"])
+@click.option("--weight-decay", type=float, callback=_nonnegative, help=GAME_HELP["weight_decay"])
+@click.option("--max-new-tokens", type=int, callback=_positive, help=GAME_HELP["max_new_tokens"])
+@click.option("--max-train-inputs", type=int, callback=_positive, help=GAME_HELP["max_train_inputs"])
+@click.option("--checkpoint-every", type=int, callback=_nonnegative, help=GAME_HELP["checkpoint_every"])
+@click.option("--seed-faithful-logprob", is_flag=True, default=None, help=GAME_HELP["seed_faithful_logprob"])
+@click.option("--train-mode-sampling", is_flag=True, default=None, help=GAME_HELP["train_mode_sampling"])
+@click.option("--beta", type=float, callback=_positive, help=OBJECTIVE_HELP["beta"])
+@click.option("--label-smoothing", type=float, callback=_probability, help=OBJECTIVE_HELP["label_smoothing"])
+@click.option("--p-flip", type=float, callback=_probability, help=OBJECTIVE_HELP["p_flip"])
+@click.option("--assumed-flip", type=float, callback=_probability, help=OBJECTIVE_HELP["assumed_flip"])
+@click.option("--dr-beta", type=float, callback=_nonnegative, help=OBJECTIVE_HELP["dr_beta"])
+@click.option("--lora-r", type=int, callback=_nonnegative, help=LEADER_HELP["lora_r"])
+@click.option("--lora-alpha", type=int, callback=_positive, help=LEADER_HELP["lora_alpha"])
+@click.option("--lora-dropout", type=float, callback=_probability, help=LEADER_HELP["lora_dropout"])
+@click.option("--lora-target-modules", help="comma-separated module names (default: per architecture)")
+@click.option("--device", help=LEADER_HELP["device"])
+@click.option("--precision", type=click.Choice(["auto", "fp32", "bf16", "fp16"]), help=LEADER_HELP["precision"])
+@click.option("--train-dataset", help=RUN_HELP["train_dataset"])
+@click.option("--eval-file", type=existing_file, help=RUN_HELP["eval_file"])
+@click.option("--eval-limit", type=int, callback=_positive, help=RUN_HELP["eval_limit"])
+@click.option("--exclude", type=existing_file, help=RUN_HELP["exclude"])
+@click.option("--metrics", help="comma-separated suite metrics (default: all registered)")
+@common_paths
+@click.option("--runs-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("runs"), show_default=True,
+              help=RUN_HELP["runs_dir"])
+@click.option("--run-id", help=RUN_HELP["run_id"])
+@click.option("--seed", type=int, default=0, show_default=True, help=RUN_HELP["seed"])
+@click.option("--resume", type=existing_dir, help="continue an interrupted run directory with its saved settings")
+@click.option("--quiet", is_flag=True, help="no progress bars")
+def run(**options):
+    """Train a leader with METHOD (or apply a training-free rewriter), rewrite the evaluation set, score it."""
+    from .runner import run as run_api
+
+    game_keys = ("max_steps", "epochs", "batch_size", "samples_per_input", "lr", "weight_decay", "max_new_tokens",
+                 "max_train_inputs", "checkpoint_every", "seed_faithful_logprob", "train_mode_sampling")
+    overrides = {k: options.pop(k) for k in game_keys if options.get(k) is not None}
+    for k in game_keys:
+        options.pop(k, None)
+    leader = LeaderConfig(name=options.pop("leader"))
+    for key in ("input_prefix", "lora_r", "lora_alpha", "lora_dropout", "device", "precision"):
+        value = options.pop(key)
+        if value is not None:
+            setattr(leader, key, value)
+    targets = options.pop("lora_target_modules")
+    if targets:
+        leader.lora_target_modules = tuple(t.strip() for t in targets.split(",") if t.strip())
+    objective = ObjectiveConfig()
+    for key in ("beta", "label_smoothing", "p_flip", "assumed_flip", "dr_beta"):
+        value = options.pop(key)
+        if value is not None:
+            setattr(objective, key, value)
+    metrics = options.pop("metrics")
+    resume, quiet = options.pop("resume"), options.pop("quiet")
+    config = RunConfig(
+        leader=leader, objective=objective, perturb=list(options.pop("perturb")),
+        metrics=[m.strip() for m in metrics.split(",")] if metrics else None, **options,
+    )
+    record = run_api(config, resume=resume, progress=not quiet, game_overrides=overrides)
+    print_metrics(record)
+
+
+def print_metrics(record: dict) -> None:
+    from .leaderboard import metric_table
+
+    console.print(metric_table([record]))
+    console.print(f"record: {record['_path']}")
+
+
+@cli.command("eval")
+@click.option("--inputs", type=existing_file, required=True, help="source sentences, one a line")
+@click.option("--predictions", type=existing_file, required=True, help="the system's rewrites, one a line")
+@click.option("--references", type=existing_file, help="human references, one a line (or TSV: several a line)")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
+              help="write a run record of the same schema as a run's")
+@click.option("--name", default=None, help="the system's name in the record (default: the predictions file's stem)")
+@click.option("--metrics", help="comma-separated suite metrics (default: all registered)")
+@common_paths
+def eval_cmd(inputs, predictions, references, json_out, name, metrics, data_dir, cache_dir):
+    """Score any system's outputs against the inputs (and references)."""
+    from .evaluate import evaluate_files
+
+    record = evaluate_files(inputs, predictions, references, name=name, json_out=json_out,
+                            metrics=[m.strip() for m in metrics.split(",")] if metrics else None,
+                            data_dir=data_dir, cache_dir=cache_dir)
+    from .leaderboard import metric_table
+
+    console.print(metric_table([record]))
+    if json_out:
+        console.print(f"record: {json_out}")
+
+
+@cli.command("rewrite")
+@click.option("--run", "run_dir", type=existing_dir, required=True, help="a finished run directory")
+@click.option("--input", "input_file", type=existing_file, required=True, help="sentences to rewrite, one a line")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="rewrites, one a line")
+@click.option("--batch-size", type=int, default=64, show_default=True, callback=_positive)
+def rewrite_cmd(run_dir, input_file, output, batch_size):
+    """Rewrite any file with a trained leader."""
+    from .evaluate import rewrite_file
+
+    count = rewrite_file(run_dir, input_file, output, batch_size=batch_size)
+    console.print(f"{count} rewrites -> {output}")
+
+
+@cli.command("leaderboard")
+@click.argument("records", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="markdown table to write (a CSV is written beside it)")
+@click.option("--title", default=None, help="the table's title (default: from the file name)")
+@common_paths
+def leaderboard_cmd(records, out, title, data_dir, cache_dir):
+    """Publish a leaderboard (markdown + CSV) from run records, sorted by J."""
+    from .leaderboard import publish
+
+    rows = publish(list(records), out, title=title, command=" ".join(["sro-bench", *sys.argv[1:]]),
+                   data_dir=data_dir, cache_dir=cache_dir)
+    console.print(f"{rows} rows -> {out} and {out.with_suffix('.csv')}")
+
+
+@cli.group()
+def screener():
+    """Train and evaluate the NB-LR screener (the default follower)."""
+
+
+@screener.command("train")
+@click.option("--force", is_flag=True, help="retrain even if a cached screener exists")
+@common_paths
+@click.option("--seed", type=int, default=0, show_default=True)
+def screener_train(force, data_dir, cache_dir, seed):
+    """Train the NB-LR screener (cached; a second call loads it)."""
+    from .followers.nblr import train_screener
+
+    screener_obj = train_screener(_follower_context(data_dir, cache_dir, seed), force=force, progress=True)
+    _print_screener(screener_obj)
+
+
+@screener.command("eval")
+@common_paths
+@click.option("--seed", type=int, default=0, show_default=True)
+def screener_eval(data_dir, cache_dir, seed):
+    """Held-out accuracy, ROC-AUC, F1 and pass rate on dirty.csv of the NB-LR screener."""
+    from .followers.nblr import train_screener
+
+    _print_screener(train_screener(_follower_context(data_dir, cache_dir, seed), progress=True))
+
+
+def _follower_context(data_dir, cache_dir, seed):
+    from .followers import FollowerContext
+    from .paths import resolve_data_dir
+
+    return FollowerContext(data_dir=resolve_data_dir(data_dir), cache_dir=cache_dir, seed=seed)
+
+
+def _print_screener(screener_obj) -> None:
+    from .followers.nblr import screener_report
+
+    table = Table(title="NB-LR screener, held-out split")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for key, value in screener_report(screener_obj).items():
+        table.add_row(key, f"{value:.4f}" if isinstance(value, float) else str(value))
+    console.print(table)
+
+
+@cli.group()
+def leader():
+    """Prepare leaders (the default minilm leader is pre-trained once and cached)."""
+
+
+@leader.command("prepare")
+@click.argument("name", default="minilm")
+@click.option("--time-budget", type=float, default=600, show_default=True, callback=_positive,
+              help="seconds of copier pre-training")
+@click.option("--force", is_flag=True, help="prepare again even if a cached leader exists")
+@common_paths
+def leader_prepare(name, time_budget, force, data_dir, cache_dir):
+    """Pre-train the minilm leader as a denoising copier on clean sentences; prints copy-BLEU."""
+    if name != "minilm":
+        raise UserError(f"only the minilm leader needs preparing, not {name!r}")
+    from .leaders.minilm import prepare_minilm
+    from .paths import resolve_data_dir
+
+    config = LeaderConfig(name="minilm", data_dir=resolve_data_dir(data_dir), cache_dir=cache_dir)
+    meta = prepare_minilm(config, time_budget_s=time_budget, force=force, progress=True)
+    console.print(f"minilm copier: copy-BLEU {meta.get('copy_bleu', float('nan')):.1f} on "
+                  f"{meta.get('heldout_sentences', 200)} held-out clean sentences "
+                  f"({meta.get('steps', '?')} steps, {meta.get('train_seconds', 0):.0f} s)")
+
+
+@cli.group()
+def suite():
+    """The evaluation suite's own checks."""
+
+
+@suite.command("calibrate")
+@common_paths
+def suite_calibrate(data_dir, cache_dir):
+    """FL calibration on the dev split's references: as written, words shuffled, 10% of words dropped."""
+    from .metrics.fl import fl_calibration
+    from .paths import resolve_data_dir
+
+    figures = fl_calibration(resolve_data_dir(data_dir), cache_dir)
+    table = Table(title="FL calibration (dev-split references)")
+    table.add_column("text")
+    table.add_column("mean FL", justify="right")
+    for key, value in figures.items():
+        table.add_row(key, f"{value:.3f}" if isinstance(value, float) else str(value))
+    console.print(table)
+
+
+def main() -> None:
+    """Entry point: user errors become one line on stderr and a non-zero exit, never a traceback."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except UserError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # a bug: one line unless asked for the traceback
+        if os.environ.get("SRO_BENCH_DEBUG"):
+            raise
+        click.echo(f"internal error: {type(exc).__name__}: {exc} (set SRO_BENCH_DEBUG=1 for the traceback)", err=True)
+        sys.exit(1)

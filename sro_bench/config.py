@@ -1,0 +1,131 @@
+"""Run configuration: plain dataclasses with defaults; presets are named overrides of the game's."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import UserError
+from .leaders.base import LeaderConfig
+from .objectives.config import ObjectiveConfig
+
+
+@dataclass
+class GameConfig:
+    """One training run: the leader generates, the follower screens, the objective updates the leader."""
+
+    epochs: float = 1.0  # passes over the training inputs (fractions allowed)
+    max_steps: int | None = 240  # stop after this many updates (None: run every epoch)
+    batch_size: int = 16  # B: toxic inputs per step
+    samples_per_input: int = 1  # k: leader samples per input
+    lr: float = 5e-5  # AdamW learning rate
+    weight_decay: float = 0.01  # AdamW weight decay
+    max_grad_norm: float | None = 1.0  # gradient clipping (None: off, as in the released code)
+    max_new_tokens: int = 20  # generation budget while training and rewriting (20 in the paper)
+    train_mode_sampling: bool = False  # sample with dropout on, as the released code does
+    seed_faithful_logprob: bool = False  # the released code's unshifted log-likelihood gather
+    max_train_inputs: int | None = None  # use only the first N training inputs (after shuffling)
+    checkpoint_every: int = 50  # steps between checkpoints (0: never)
+    eval_batch_size: int = 64  # inputs per generation batch when rewriting
+
+
+PRESETS: dict[str, dict[str, Any]] = {
+    # Fits the README's main job (leader preparation + game + evaluation) in under 30 minutes on 2 cores.
+    "cpu": {},
+    # The paper's schedule: 15 epochs over dirty.csv, batch 1, lr 2e-5 (a GPU job).
+    "paper": {
+        "epochs": 15.0,
+        "max_steps": None,
+        "batch_size": 1,
+        "lr": 2e-5,
+        "weight_decay": 0.01,
+        "max_grad_norm": None,
+        "max_new_tokens": 20,
+        "checkpoint_every": 5000,
+    },
+    # A few steps, for smoke tests and the robustness grid's --budget on CPU.
+    "smoke": {"max_steps": 4, "batch_size": 4, "checkpoint_every": 0},
+}
+
+
+@dataclass
+class RunConfig:
+    """Everything `sro-bench run` needs; `sro_bench.run(RunConfig(...))` is the same from Python."""
+
+    method: str = "sro"  # an objective (trains a leader) or a training-free rewriter
+    leader: LeaderConfig = field(default_factory=LeaderConfig)
+    follower: str = "nblr"  # the training follower (screener)
+    perturb: list[str] = field(default_factory=list)  # follower perturbations, e.g. ["flip:0.2"]
+    objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
+    game: GameConfig = field(default_factory=GameConfig)
+    preset: str = "cpu"  # named game settings (cpu | paper | smoke); explicit options override it
+    train_dataset: str | None = None  # registered dataset; None: dirty for on-policy, paradetox-train for pairs
+    eval_file: Path | None = None  # TSV/CSV/text of inputs (+ references); None: the ParaDetox dev split
+    eval_limit: int | None = None  # score only the first N evaluation rows (quick checks)
+    exclude: Path | None = None  # one sentence a line, never trained on
+    metrics: list[str] | None = None  # suite metrics (None: every registered metric)
+    data_dir: Path | None = None  # ../shared/data unless given (or $SRO_BENCH_DATA)
+    cache_dir: Path | None = None  # prepared leaders and trained screeners ($SRO_BENCH_CACHE)
+    runs_dir: Path = Path("runs")  # where run directories are created
+    run_id: str | None = None  # the run directory's name (None: generated)
+    seed: int = 0  # seeds data order, sampling, verdict flips and perturbations
+
+
+def apply_preset(game: GameConfig, preset: str, overrides: dict[str, Any] | None = None) -> GameConfig:
+    """The preset's settings on top of the defaults, then explicit overrides on top of those."""
+    if preset not in PRESETS:
+        raise UserError(f"unknown preset {preset!r} (known: {', '.join(PRESETS)})")
+    values = {**PRESETS[preset], **(overrides or {})}
+    unknown = set(values) - {f.name for f in dataclasses.fields(GameConfig)}
+    if unknown:
+        raise UserError(f"unknown game setting(s): {', '.join(sorted(unknown))}")
+    return dataclasses.replace(game, **values)
+
+
+def validate(config: RunConfig) -> None:
+    g, o = config.game, config.objective
+    checks = [
+        (g.batch_size >= 1, f"batch size must be >= 1, got {g.batch_size}"),
+        (g.samples_per_input >= 1, f"samples per input must be >= 1, got {g.samples_per_input}"),
+        (g.lr > 0, f"learning rate must be > 0, got {g.lr}"),
+        (g.epochs > 0, f"epochs must be > 0, got {g.epochs}"),
+        (g.max_steps is None or g.max_steps >= 0, f"max steps must be >= 0, got {g.max_steps}"),
+        (g.max_new_tokens >= 1, f"max new tokens must be >= 1, got {g.max_new_tokens}"),
+        (o.beta > 0, f"beta must be > 0, got {o.beta}"),
+        (0 <= o.label_smoothing < 0.5, f"label smoothing must be in [0, 0.5), got {o.label_smoothing}"),
+        (o.p_flip is None or 0 <= o.p_flip <= 1, f"p_flip must be in [0, 1], got {o.p_flip}"),
+        (o.assumed_flip is None or 0 <= o.assumed_flip < 0.5, f"assumed flip must be in [0, 0.5), got {o.assumed_flip}"),
+        (o.dr_beta >= 0, f"dr beta must be >= 0, got {o.dr_beta}"),
+        (config.leader.lora_r >= 0, f"LoRA rank must be >= 0, got {config.leader.lora_r}"),
+    ]
+    for ok, message in checks:
+        if not ok:
+            raise UserError(message)
+
+
+def from_dict(data: dict[str, Any]) -> RunConfig:
+    """A RunConfig back from its JSON form (as saved in a run directory)."""
+    data = dict(data)
+    leader = LeaderConfig(**{k: v for k, v in data.pop("leader", {}).items()})
+    for key in ("cache_dir", "data_dir"):
+        if getattr(leader, key):
+            setattr(leader, key, Path(getattr(leader, key)))
+    if leader.lora_target_modules is not None:
+        leader.lora_target_modules = tuple(leader.lora_target_modules)
+    objective = ObjectiveConfig(**data.pop("objective", {}))
+    game = GameConfig(**data.pop("game", {}))
+    for key in ("eval_file", "exclude", "data_dir", "cache_dir", "runs_dir"):
+        if data.get(key) is not None:
+            data[key] = Path(data[key])
+    return RunConfig(leader=leader, objective=objective, game=game, **data)
+
+
+def field_help(cls: type) -> dict[str, str]:
+    """The one-line help of each field: its trailing comment in the class body (kept in one place)."""
+    import inspect
+    import re
+
+    pattern = re.compile(r"^\s+(\w+):[^#\n]*#\s*(.+)$", re.MULTILINE)
+    return {name: text.strip() for name, text in pattern.findall(inspect.getsource(cls))}

@@ -1,0 +1,40 @@
+"""The follower (screener) interface: texts to P(toxic); a verdict is P(toxic) > threshold."""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+
+@dataclass
+class FollowerContext:
+    """What a follower factory may need to build (or train) itself."""
+
+    data_dir: Path | None = None  # ../shared/data
+    cache_dir: Path | None = None  # where trained screeners are cached (None: the sro-bench cache)
+    seed: int = 0
+    exclude: frozenset[str] = frozenset()  # normalised sentences never to train on (the --exclude list)
+    options: dict = field(default_factory=dict)  # follower-specific options
+
+
+class Follower(abc.ABC):
+    """Maps texts to P(toxic). ``verdicts`` gives 1 where a text fails (toxic), 0 where it passes."""
+
+    name: str = "follower"
+    threshold: float = 0.5
+
+    @abc.abstractmethod
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """P(toxic) per text, float64, shape ``[N]``."""
+
+    def verdicts(self, texts: Sequence[str]) -> np.ndarray:
+        """1 = fails (toxic), 0 = passes; int8, shape ``[N]``."""
+        return (self.predict_proba(texts) > self.threshold).astype(np.int8)
+
+    def describe(self) -> dict:
+        """Metadata for run records (model, training data, held-out figures, perturbations)."""
+        return {"name": self.name, "threshold": self.threshold}

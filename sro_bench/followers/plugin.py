@@ -1,0 +1,18 @@
+"""Built-in followers, registered through the same hook a third-party plugin uses."""
+
+from __future__ import annotations
+
+from ..hookspecs import hookimpl
+from .base import FollowerContext
+
+
+def nblr(context: FollowerContext):
+    """The seed's screener; trained from the data directory on first use, then loaded from the cache."""
+    from .training import train_screener
+
+    return train_screener(context)
+
+
+@hookimpl
+def register_followers(register):
+    register("nblr", nblr, "The seed's TF-IDF 1-2-gram NB-logistic-regression toxicity screener (default)")

@@ -1,0 +1,251 @@
+"""The game: the leader generates, the follower screens, the objective updates the leader.
+
+Batched: B inputs per step, k samples each, and the chosen (y) and rejected (x) sides scored in one
+padded forward pass. Every random draw of step t is seeded from (seed, t), so a run resumed from a
+checkpoint replays exactly the draws of an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+
+from .config import GameConfig
+from .data import Dataset
+from .followers.base import Follower
+from .leaders.base import Leader
+from .objectives.base import LossTerms, Objective
+from .records import write_json
+
+CHECKPOINT = "checkpoint"
+
+
+@dataclass
+class GameResult:
+    steps: int
+    history: list[dict] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    resumed_from: int | None = None
+
+
+def step_seed(seed: int, step: int, stream: int = 0) -> int:
+    """A seed for one step's draws, independent of everything drawn before it."""
+    return int(np.random.SeedSequence([seed, step, stream]).generate_state(1)[0])
+
+
+def total_steps(config: GameConfig, n_inputs: int) -> int:
+    per_epoch = math.ceil(n_inputs / config.batch_size)
+    steps = math.ceil(config.epochs * per_epoch)
+    return steps if config.max_steps is None else min(steps, config.max_steps)
+
+
+def batch_indices(step: int, n_inputs: int, batch_size: int, seed: int) -> np.ndarray:
+    """The inputs of one step: epoch-wise seeded permutations, cut into consecutive batches."""
+    per_epoch = math.ceil(n_inputs / batch_size)
+    epoch, position = divmod(step, per_epoch)
+    order = np.random.default_rng([seed, epoch]).permutation(n_inputs)
+    return order[position * batch_size : (position + 1) * batch_size]
+
+
+class Game:
+    """One training run of a leader against a follower under an objective."""
+
+    def __init__(
+        self,
+        leader: Leader,
+        follower: Follower | None,
+        objective: Objective,
+        data: Dataset,
+        config: GameConfig,
+        seed: int = 0,
+    ):
+        if objective.source == "samples" and follower is None:
+            raise ValueError(f"objective {objective.name!r} needs a follower")
+        if objective.source == "pairs" and not data.has_references:
+            raise ValueError(f"objective {objective.name!r} needs a dataset with references, got {data.name!r}")
+        self.leader, self.follower, self.objective = leader, follower, objective
+        self.data, self.config, self.seed = data, config, seed
+        self.optimizer = torch.optim.AdamW(leader.trainable_parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        self.history: list[dict] = []
+        self.step = 0
+        self.timings: dict[str, float] = {}
+        self._ref_rejected: dict[str, float] = {}  # the reference is frozen, so l_ref(x|x) is computed once per input
+
+    @property
+    def total_steps(self) -> int:
+        return total_steps(self.config, len(self.data))
+
+    # --- one step ------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _timed(self, name: str):
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - start
+
+    def _autocast(self):
+        return getattr(self.leader, "autocast", contextlib.nullcontext)()
+
+    def _targets(self, inputs: list[str], rng: np.random.Generator, step: int) -> tuple[list[str], list[str], np.ndarray]:
+        """(inputs repeated per sample, chosen targets, raw verdicts: 1 fails)."""
+        cfg = self.config
+        if self.objective.source == "pairs":
+            refs = [self.data.references[i] for i in self._current]
+            chosen = [r[rng.integers(len(r))] for r in refs]
+            return inputs, chosen, np.zeros(len(inputs), dtype=np.int8)
+        model = self.leader.model
+        model.train(cfg.train_mode_sampling)
+        torch.manual_seed(step_seed(self.seed, step, 1))
+        with self._timed("generate"):
+            samples = self.leader.generate(
+                inputs, do_sample=True, num_return_sequences=cfg.samples_per_input, max_new_tokens=cfg.max_new_tokens
+            )
+        model.eval()
+        repeated = [x for x in inputs for _ in range(cfg.samples_per_input)]
+        with self._timed("screen"):
+            reseed = getattr(self.follower, "reseed", None)
+            if reseed is not None:
+                reseed(step_seed(self.seed, step, 2))
+            verdicts = np.asarray(self.follower.verdicts(samples), dtype=np.int8)
+        return repeated, samples, verdicts
+
+    def _reference_rejected(self, inputs: list[str], shifted: bool) -> torch.Tensor:
+        missing = sorted({x for x in inputs if x not in self._ref_rejected})
+        if missing:
+            with torch.no_grad(), self.leader.reference(), self._autocast():
+                values = self.leader.sequence_logprobs(missing, missing, shifted=shifted)
+            self._ref_rejected.update(zip(missing, values.float().cpu().tolist()))
+        return torch.tensor([self._ref_rejected[x] for x in inputs], device=self.leader.device)
+
+    def play_step(self, step: int) -> dict:
+        cfg, objective, leader = self.config, self.objective, self.leader
+        start = time.perf_counter()
+        self._current = batch_indices(step, len(self.data), cfg.batch_size, self.seed)
+        inputs = [self.data.inputs[i] for i in self._current]
+        rng = np.random.default_rng(step_seed(self.seed, step, 0))
+        xs, ys, raw = self._targets(inputs, rng, step)
+        flips = rng.random(len(raw)) < objective.p_flip
+        verdicts = np.where(flips, 1 - raw, raw)
+        shifted = not cfg.seed_faithful_logprob
+
+        use_rejected = objective.uses_rejected
+        with self._timed("reference_forward"), torch.no_grad(), leader.reference(), self._autocast():
+            ref_chosen = leader.sequence_logprobs(xs, ys, shifted=shifted).float()
+        ref_rejected = self._reference_rejected(xs, shifted) if use_rejected else None
+
+        leader.model.train(cfg.train_mode_sampling)
+        with self._timed("policy_forward"), self._autocast():
+            # One padded batch for both sides: rows [0, n) score y, rows [n, 2n) score x.
+            targets = ys + xs if use_rejected else ys
+            policy = leader.sequence_logprobs(xs + xs if use_rejected else xs, targets, shifted=shifted).float()
+        n = len(ys)
+        terms = LossTerms(
+            policy_chosen=policy[:n],
+            ref_chosen=ref_chosen,
+            fails=torch.as_tensor(verdicts, dtype=torch.float32, device=policy.device),
+            policy_rejected=policy[n:] if use_rejected else None,
+            ref_rejected=ref_rejected,
+        )
+        loss, logs = objective.loss(terms)
+        with self._timed("backward"):
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+        with self._timed("optimizer"):
+            if cfg.max_grad_norm:
+                torch.nn.utils.clip_grad_norm_(leader.trainable_parameters(), cfg.max_grad_norm)
+            self.optimizer.step()
+        leader.model.eval()
+        log_ratio = (terms.policy_chosen.detach() - ref_chosen).mean().item()
+        return {
+            "step": step + 1,
+            "pass_rate_raw": float(1 - raw.mean()),
+            "pass_rate": float(1 - verdicts.mean()),
+            "loss": loss.item(),
+            **{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in logs.items()},
+            "log_ratio": log_ratio,
+            "target_words": float(np.mean([len(y.split()) for y in ys])),
+            "seconds": round(time.perf_counter() - start, 4),
+        }
+
+    # --- the loop, checkpoints ------------------------------------------------------------------
+
+    def play(
+        self,
+        checkpoint_dir: Path | None = None,
+        on_step: Callable[[dict, int], None] | None = None,
+        stop_after: int | None = None,
+    ) -> GameResult:
+        """Run to the end (or ``stop_after`` steps in total, to simulate an interruption)."""
+        resumed_from = self.step or None
+        total = self.total_steps
+        end = total if stop_after is None else min(total, stop_after)
+        torch.manual_seed(self.seed)
+        self.leader.model.eval()
+        while self.step < end:
+            entry = self.play_step(self.step)
+            self.history.append(entry)
+            self.step += 1
+            if on_step is not None:
+                on_step(entry, total)
+            every = self.config.checkpoint_every
+            if checkpoint_dir is not None and every and (self.step % every == 0 or self.step == end):
+                self.save_checkpoint(checkpoint_dir)
+        timings = {k: round(v, 3) for k, v in self.timings.items()}
+        return GameResult(self.step, self.history, timings, resumed_from)
+
+    def save_checkpoint(self, run_dir: Path) -> None:
+        """Trainable weights (safetensors), optimizer state and history, swapped in atomically."""
+        final = Path(run_dir) / CHECKPOINT
+        tmp = Path(run_dir) / f".{CHECKPOINT}.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        named = {n: p.detach().cpu().contiguous() for n, p in self.leader.model.named_parameters() if p.requires_grad}
+        save_file(named, str(tmp / "trainable.safetensors"))
+        torch.save(self.optimizer.state_dict(), tmp / "optimizer.pt")
+        state = {"step": self.step, "history": self.history, "timings": self.timings, "ref_rejected": self._ref_rejected}
+        (tmp / "state.json").write_text(json.dumps(state))
+        old = Path(run_dir) / f".{CHECKPOINT}.old"
+        shutil.rmtree(old, ignore_errors=True)
+        if final.exists():
+            os.replace(final, old)
+        os.replace(tmp, final)
+        shutil.rmtree(old, ignore_errors=True)
+
+    def load_checkpoint(self, run_dir: Path) -> bool:
+        """Continue from ``run_dir/checkpoint`` if there is one; True when something was loaded."""
+        path = Path(run_dir) / CHECKPOINT
+        if not (path / "state.json").exists():
+            return False
+        weights = load_file(str(path / "trainable.safetensors"), device=str(self.leader.device))
+        missing = set(weights) - {n for n, _ in self.leader.model.named_parameters()}
+        if missing:
+            raise ValueError(f"checkpoint {path} does not match the leader (unknown parameters: {sorted(missing)[:3]})")
+        self.leader.model.load_state_dict(weights, strict=False)
+        self.optimizer.load_state_dict(torch.load(path / "optimizer.pt", weights_only=True))
+        state = json.loads((path / "state.json").read_text())
+        self.step, self.history = state["step"], state["history"]
+        self.timings = state.get("timings", {})
+        self._ref_rejected = state.get("ref_rejected", {})
+        return True
+
+
+def rewrite(leader: Leader, inputs: Sequence[str], config: GameConfig) -> list[str]:
+    """Greedy rewrites of ``inputs`` with a (trained) leader."""
+    leader.model.eval()
+    with getattr(leader, "autocast", contextlib.nullcontext)():
+        return leader.generate(
+            list(inputs), do_sample=False, max_new_tokens=config.max_new_tokens, batch_size=config.eval_batch_size
+        )

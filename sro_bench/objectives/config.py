@@ -1,0 +1,16 @@
+"""Options shared by the built-in objectives; a third-party objective may read what it needs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class ObjectiveConfig:
+    beta: float = 0.1  # inverse temperature of the log-ratio (beta in the SRO/DPO loss)
+    label_smoothing: float = 0.1  # eps: conservative-DPO label smoothing
+    p_flip: float | None = None  # SRO's own verdict flip rate; None: the objective's default (0.1 for sro)
+    assumed_flip: float | None = None  # sro-robust: the flip rate it corrects for; None: equal to p_flip
+    dr_beta: float = 0.0  # sro-robust: Dr. DPO worst-case reweighting temperature beta' (0 = off)
+    kto_desirable_weight: float = 1.0  # kto: lambda_D
+    kto_undesirable_weight: float = 1.0  # kto: lambda_U

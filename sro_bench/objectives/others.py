@@ -1,0 +1,87 @@
+"""Objectives beyond the paper, on the same game: offline DPO, KTO and rejection-sampling SFT."""
+
+from __future__ import annotations
+
+import torch
+
+from .base import LossTerms, Objective, masked_mean, smoothed_sigmoid_loss
+from .config import ObjectiveConfig
+
+
+class DPO(Objective):
+    """Offline DPO on ParaDetox pairs: chosen = a human rewrite, rejected = the toxic input."""
+
+    name = "dpo"
+    source = "pairs"
+    uses_rejected = True
+
+    def __init__(self, config: ObjectiveConfig | None = None):
+        self.config = config or ObjectiveConfig()
+
+    def loss(self, t: LossTerms) -> tuple[torch.Tensor, dict[str, float]]:
+        h = (t.policy_chosen - t.policy_rejected) - (t.ref_chosen - t.ref_rejected)
+        per_sample = smoothed_sigmoid_loss(h, self.config.beta, self.config.label_smoothing)
+        accuracy = (h.detach() > 0).float().mean().item()
+        return per_sample.mean(), {"loss_pass": per_sample.detach().mean().item(), "reward_accuracy": accuracy}
+
+    def describe(self) -> dict:
+        c = self.config
+        return {**super().describe(), "beta": c.beta, "label_smoothing": c.label_smoothing}
+
+
+class KTO(Objective):
+    """KTO's unpaired loss from binary verdicts on on-policy samples (Ethayarajh et al. 2024).
+
+    desirable (passes): lambda_D * (1 - sigmoid(beta * (r - z0)));
+    undesirable (fails): lambda_U * (1 - sigmoid(beta * (z0 - r))), with r = l_pi(y|x) - l_ref(y|x)
+    and the reference point z0 = max(0, batch mean of r), detached (a batch KL estimate).
+    """
+
+    name = "kto"
+    source = "samples"
+    uses_rejected = False
+
+    def __init__(self, config: ObjectiveConfig | None = None):
+        self.config = config or ObjectiveConfig()
+        self.p_flip = self.config.p_flip or 0.0
+
+    def loss(self, t: LossTerms) -> tuple[torch.Tensor, dict[str, float]]:
+        c = self.config
+        ratio = t.policy_chosen - t.ref_chosen
+        z0 = ratio.detach().mean().clamp(min=0)
+        fails = t.fails.float()
+        desirable = c.kto_desirable_weight * (1 - torch.sigmoid(c.beta * (ratio - z0)))
+        undesirable = c.kto_undesirable_weight * (1 - torch.sigmoid(c.beta * (z0 - ratio)))
+        per_sample = fails * undesirable + (1 - fails) * desirable
+        logs = {
+            "loss_pass": masked_mean(per_sample.detach(), 1 - fails).item(),
+            "loss_fail": masked_mean(per_sample.detach(), fails).item(),
+            "kl_reference_point": z0.item(),
+        }
+        return per_sample.mean(), logs
+
+    def describe(self) -> dict:
+        return {**super().describe(), "beta": self.config.beta}
+
+
+class RejectionSamplingSFT(Objective):
+    """Supervised updates on passing samples only: minimise -l_pi(y|x) where y passes the screener."""
+
+    name = "rs-sft"
+    source = "samples"
+    uses_rejected = False
+
+    def __init__(self, config: ObjectiveConfig | None = None):
+        self.config = config or ObjectiveConfig()
+        self.p_flip = self.config.p_flip or 0.0
+
+    def loss(self, t: LossTerms) -> tuple[torch.Tensor, dict[str, float]]:
+        passes = 1 - t.fails.float()
+        # Normalised by the batch size, not the pass count, so a batch with few passes moves the model little.
+        per_sample = -t.policy_chosen * passes
+        return per_sample.sum() / max(per_sample.numel(), 1), {
+            "loss_pass": masked_mean(-t.policy_chosen.detach(), passes).item()
+        }
+
+
+__all__ = ["DPO", "KTO", "RejectionSamplingSFT"]

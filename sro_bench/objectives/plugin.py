@@ -1,0 +1,14 @@
+"""Built-in objectives, registered through the same hook a third-party plugin would use."""
+
+from ..hookspecs import hookimpl
+from .others import DPO, KTO, RejectionSamplingSFT
+from .sro import SRO, RobustSRO
+
+
+@hookimpl
+def register_objectives(register):
+    register("sro", SRO, "Stackelberg Response Optimization (the paper): DPO vs the input on passes, unlikelihood on fails")
+    register("sro-robust", RobustSRO, "SRO with robust-DPO's unbiased correction for flipped verdicts (+ optional Dr. DPO)")
+    register("dpo", DPO, "Offline DPO on ParaDetox pairs: chosen = human rewrite, rejected = toxic input")
+    register("kto", KTO, "KTO's unpaired loss from the follower's binary verdicts on on-policy samples")
+    register("rs-sft", RejectionSamplingSFT, "Rejection-sampling SFT: likelihood of on-policy samples that pass")

@@ -1,0 +1,40 @@
+"""Where data and caches live: an explicit option, else an environment variable, else a default."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+
+from .errors import UserError
+
+DATA_ENV = "SRO_BENCH_DATA"
+CACHE_ENV = "SRO_BENCH_CACHE"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATA_DIR = REPO_ROOT.parent / "shared" / "data"
+
+
+def resolve_data_dir(option: str | os.PathLike | None = None, *, must_exist: bool = True) -> Path:
+    """``--data-dir``, else ``$SRO_BENCH_DATA``, else ``../shared/data`` next to the repository root."""
+    if option:
+        path, origin = Path(option), "--data-dir"
+    elif os.environ.get(DATA_ENV):
+        path, origin = Path(os.environ[DATA_ENV]), f"${DATA_ENV}"
+    else:
+        path, origin = DEFAULT_DATA_DIR, "the default data directory"
+    if must_exist and not path.is_dir():
+        raise UserError(f"{path}: data directory not found ({origin}); pass --data-dir or set ${DATA_ENV}")
+    return path
+
+
+def resolve_cache_dir(option: str | os.PathLike | None = None) -> Path:
+    """``--cache-dir``, else ``$SRO_BENCH_CACHE``, else the user cache directory; created if missing."""
+    if option:
+        path = Path(option)
+    elif os.environ.get(CACHE_ENV):
+        path = Path(os.environ[CACHE_ENV])
+    else:
+        path = Path(platformdirs.user_cache_dir("sro-bench"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path

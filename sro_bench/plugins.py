@@ -1,0 +1,130 @@
+"""The plugin manager: every entry point of group ``sro_bench`` is loaded, built-ins included.
+
+A plugin that fails to import is recorded in :attr:`Registry.failures` (shown by ``sro-bench list``
+and warned about) and never stops the program. Two plugins registering one name is an error naming both.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib.metadata import entry_points
+from typing import Any, Callable
+
+import pluggy
+
+from . import hookspecs
+from .errors import UserError
+
+KINDS = ("leader", "follower", "objective", "rewriter", "metric", "dataset")
+_HOOKS = {kind: f"register_{kind}s" for kind in KINDS}
+
+
+@dataclass(frozen=True)
+class Component:
+    kind: str
+    name: str
+    factory: Callable[..., Any]
+    description: str
+    distribution: str
+
+
+@dataclass(frozen=True)
+class PluginFailure:
+    entry_point: str
+    distribution: str
+    error: str
+
+
+class PluginConflict(UserError):
+    pass
+
+
+class Registry:
+    """Components by kind and name, as registered by loaded plugins."""
+
+    def __init__(self) -> None:
+        self.components: dict[tuple[str, str], Component] = {}
+        self.failures: list[PluginFailure] = []
+        self.manager = pluggy.PluginManager(hookspecs.PROJECT)
+        self.manager.add_hookspecs(hookspecs)
+
+    def add_plugin(self, module: Any, distribution: str) -> None:
+        """Register one plugin object (usually a module) and collect its components."""
+        if self.manager.is_registered(module):
+            return
+        name = f"{distribution}:{getattr(module, '__name__', repr(module))}"
+        self.manager.register(module, name=name)
+        for kind, hook_name in _HOOKS.items():
+            for impl in getattr(self.manager.hook, hook_name).get_hookimpls():
+                if impl.plugin is module:
+                    impl.function(register=self._registrar(kind, distribution))
+
+    def _registrar(self, kind: str, distribution: str) -> Callable[..., None]:
+        def register(name: str, factory: Callable[..., Any], description: str = "") -> None:
+            key = (kind, name)
+            if key in self.components:
+                other = self.components[key].distribution
+                raise PluginConflict(
+                    f"{kind} {name!r} is registered twice: by {other!r} and by {distribution!r}"
+                )
+            summary = description.strip().splitlines()[0] if description.strip() else ""
+            self.components[key] = Component(kind, name, factory, summary, distribution)
+
+        return register
+
+    def load_entry_points(self) -> None:
+        for ep in entry_points(group=hookspecs.PROJECT):
+            dist = ep.dist.name if ep.dist is not None else "?"
+            try:
+                module = ep.load()
+            except Exception as exc:  # a broken plugin must never stop the program
+                self._fail(f"{ep.name} = {ep.value}", dist, exc)
+                continue
+            try:
+                self.add_plugin(module, dist)
+            except PluginConflict:
+                raise
+            except Exception as exc:
+                self._fail(f"{ep.name} = {ep.value}", dist, exc)
+
+    def _fail(self, entry_point: str, distribution: str, exc: Exception) -> None:
+        failure = PluginFailure(entry_point, distribution, f"{type(exc).__name__}: {exc}")
+        self.failures.append(failure)
+        warnings.warn(
+            f"sro-bench plugin {entry_point} from {distribution} failed to load: {failure.error}",
+            stacklevel=3,
+        )
+
+    def names(self, kind: str) -> list[str]:
+        return sorted(name for k, name in self.components if k == kind)
+
+    def get(self, kind: str, name: str) -> Component:
+        try:
+            return self.components[(kind, name)]
+        except KeyError:
+            known = ", ".join(self.names(kind)) or "none"
+            raise UserError(f"unknown {kind} {name!r} (known: {known})") from None
+
+    def find(self, kind: str, name: str) -> Component | None:
+        return self.components.get((kind, name))
+
+    def method(self, name: str) -> Component:
+        """A method is an objective (trains a leader) or a training-free rewriter."""
+        found = self.find("objective", name) or self.find("rewriter", name)
+        if found is None:
+            known = ", ".join(sorted(self.names("objective") + self.names("rewriter"))) or "none"
+            raise UserError(f"unknown method {name!r} (known: {known})")
+        return found
+
+    def __iter__(self):
+        return iter(sorted(self.components.values(), key=lambda c: (KINDS.index(c.kind), c.name)))
+
+
+@lru_cache(maxsize=1)
+def registry() -> Registry:
+    """The process-wide registry, loaded from entry points on first use."""
+    reg = Registry()
+    reg.load_entry_points()
+    return reg

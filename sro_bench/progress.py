@@ -1,0 +1,40 @@
+"""Rich progress bars for long work; silent when disabled (tests, notebooks that ask for quiet)."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Callable, Iterator
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+
+def make_progress(**fields) -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[status]}"),
+        transient=False,
+        **fields,
+    )
+
+
+@contextlib.contextmanager
+def game_progress(total: int, done: int, *, enabled: bool, label: str) -> Iterator[Callable[[dict, int], None]]:
+    """A per-step callback showing pass rate (before/after flips), loss and the log-ratio."""
+    if not enabled:
+        yield lambda entry, total: None
+        return
+    with make_progress() as progress:
+        task = progress.add_task(f"game ({label})", total=total, completed=done, status="")
+
+        def on_step(entry: dict, total: int) -> None:
+            status = (
+                f"pass {entry['pass_rate_raw']:.2f}->{entry['pass_rate']:.2f}  "
+                f"loss {entry['loss']:.4f}  log-ratio {entry['log_ratio']:+.2f}"
+            )
+            progress.update(task, completed=entry["step"], status=status)
+
+        yield on_step

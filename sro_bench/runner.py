@@ -1,0 +1,211 @@
+"""The Python API behind `sro-bench run`: dataset -> game -> rewrites -> suite -> run record."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import json
+import re
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from . import data as datamod
+from .config import GameConfig, RunConfig, apply_preset, from_dict, validate
+from .errors import UserError
+from .paths import resolve_data_dir
+from .plugins import registry
+from .records import atomic_write_text, jsonable, new_record, write_json
+from .progress import game_progress
+
+
+def resolve(config: RunConfig, game_overrides: dict[str, Any] | None = None) -> RunConfig:
+    """Apply the preset (then explicit overrides), resolve paths and validate."""
+    config = dataclasses.replace(config, game=apply_preset(GameConfig(), config.preset, game_overrides))
+    config.data_dir = resolve_data_dir(config.data_dir)
+    config.leader.data_dir = config.leader.data_dir or config.data_dir
+    config.leader.cache_dir = config.leader.cache_dir or config.cache_dir
+    config.leader.seed = config.seed
+    config.leader.max_new_tokens = config.game.max_new_tokens
+    validate(config)
+    return config
+
+
+def load_eval_set(config: RunConfig) -> datamod.Dataset:
+    if config.eval_file is not None:
+        dataset = datamod.load_eval_file(config.eval_file)
+    else:
+        dataset = datamod.load_dataset("paradetox-dev", config.data_dir)
+    if config.eval_limit is not None:
+        dataset = dataset.subset(range(min(config.eval_limit, len(dataset))))
+    return dataset
+
+
+def exclusion_keys(config: RunConfig, eval_set: datamod.Dataset) -> tuple[frozenset[str], frozenset[str]]:
+    """(keys from --exclude, keys of the evaluation inputs): neither is ever trained on."""
+    given = datamod.read_exclusion_list(config.exclude) if config.exclude else frozenset()
+    return given, frozenset(datamod.normalise(x) for x in eval_set.inputs)
+
+
+def load_training_data(config: RunConfig, objective, given: frozenset[str], evaluation: frozenset[str]):
+    name = config.train_dataset or ("paradetox-train" if objective.source == "pairs" else "dirty")
+    dataset = datamod.load_dataset(name, config.data_dir)
+    counts = {"dataset": name, "rows_read": len(dataset), "skipped_empty": dataset.skipped_empty}
+    dataset = datamod.exclude(dataset, given)
+    counts["excluded_by_list"] = dataset.excluded
+    before = dataset.excluded
+    dataset = datamod.exclude(dataset, evaluation)
+    counts["excluded_as_eval_inputs"] = dataset.excluded - before
+    if config.game.max_train_inputs is not None:
+        import numpy as np
+
+        order = np.random.default_rng(config.seed).permutation(len(dataset))[: config.game.max_train_inputs]
+        dataset = dataset.subset(sorted(order))
+    counts["rows_used"] = len(dataset)
+    if not len(dataset):
+        raise UserError(f"training dataset {name!r} is empty after exclusions")
+    return dataset, counts
+
+
+def build_follower(config: RunConfig, given: frozenset[str], evaluation: frozenset[str]):
+    from .followers import FollowerContext, build_follower as build
+
+    context = FollowerContext(
+        data_dir=config.data_dir, cache_dir=config.cache_dir, seed=config.seed, exclude=given | evaluation
+    )
+    return build(config.follower, context, config.perturb)
+
+
+def new_run_id(config: RunConfig) -> str:
+    leader = re.sub(r"[^A-Za-z0-9]+", "-", config.leader.name).strip("-")
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    return f"{config.method}-{leader}-s{config.seed}-{stamp}"
+
+
+def write_rewrites(path: Path, inputs, rewrites, references) -> None:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter="\t", lineterminator="\n")
+    width = max((len(r) for r in references), default=0) if references else 0
+    writer.writerow(["input", "rewrite", *[f"reference{i + 1}" for i in range(width)]])
+    for i, (x, y) in enumerate(zip(inputs, rewrites)):
+        refs = list(references[i]) if references else []
+        writer.writerow([x, y, *refs, *[""] * (width - len(refs))])
+    atomic_write_text(path, buffer.getvalue())
+
+
+def score(config: RunConfig, inputs, rewrites, references) -> dict:
+    from .metrics import MetricContext, Suite
+
+    suite = Suite(MetricContext(data_dir=config.data_dir, cache_dir=config.cache_dir, seed=config.seed), config.metrics)
+    return suite.score(list(inputs), list(rewrites), references or None).to_dict()
+
+
+def run(config: RunConfig, *, resume: Path | None = None, progress: bool = True,
+        game_overrides: dict[str, Any] | None = None, stop_after: int | None = None) -> dict:
+    """Train (or apply) a method, rewrite the evaluation set, score it and write the run record.
+
+    ``resume`` continues an interrupted run directory with its saved configuration.
+    ``stop_after`` stops the game after that many steps in total without scoring (an interruption, for tests).
+    """
+    started = time.perf_counter()
+    if resume is not None:
+        config, run_dir = load_run_config(Path(resume))
+    else:
+        config = resolve(config, game_overrides)
+        run_dir = Path(config.runs_dir) / (config.run_id or new_run_id(config))
+        if (run_dir / "record.json").exists():
+            raise UserError(f"{run_dir}: a finished run is already there (choose another --run-id)")
+    reg = registry()
+    method = reg.method(config.method)
+    eval_set = load_eval_set(config)
+    given, evaluation = exclusion_keys(config, eval_set)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_json(run_dir / "config.json", config)
+
+    timings: dict[str, float] = {}
+    record: dict[str, Any] = {"method": {"name": config.method, "kind": method.kind, "distribution": method.distribution}}
+    follower = None
+
+    def get_follower():
+        nonlocal follower
+        if follower is None:
+            t = time.perf_counter()
+            follower = build_follower(config, given, evaluation)
+            timings["follower_build"] = round(time.perf_counter() - t, 3)
+        return follower
+
+    references = eval_set.references if eval_set.has_references else None
+    if method.kind == "rewriter":
+        from .rewriters import RewriterContext
+
+        rewriter = method.factory(RewriterContext(follower=get_follower, seed=config.seed))
+        t = time.perf_counter()
+        rewrites = rewriter.rewrite(eval_set.inputs, references)
+        timings["rewrite"] = round(time.perf_counter() - t, 3)
+        record["rewriter"] = rewriter.describe()
+    else:
+        from .game import Game, rewrite
+        from .leaders import build_leader
+
+        objective = method.factory(config.objective)
+        train_set, counts = load_training_data(config, objective, given, evaluation)
+        t = time.perf_counter()
+        leader = build_leader(config.leader)
+        timings["leader_build"] = round(time.perf_counter() - t, 3)
+        game = Game(leader, get_follower() if objective.source == "samples" else None, objective, train_set,
+                    config.game, seed=config.seed)
+        if resume is not None and game.load_checkpoint(run_dir):
+            pass
+        t = time.perf_counter()
+        with game_progress(game.total_steps, game.step, enabled=progress, label=config.method) as on_step:
+            result = game.play(checkpoint_dir=run_dir, on_step=on_step, stop_after=stop_after)
+        timings["game"] = round(time.perf_counter() - t, 3)
+        if stop_after is not None and result.steps < game.total_steps:
+            return {"interrupted_at": result.steps, "run_dir": str(run_dir)}
+        leader.save(run_dir / "leader")
+        t = time.perf_counter()
+        rewrites = rewrite(leader, eval_set.inputs, config.game)
+        timings["rewrite"] = round(time.perf_counter() - t, 3)
+        record.update(
+            objective=objective.describe(),
+            leader=leader.describe(),
+            training_data=counts,
+            game={"steps": result.steps, "total_steps": game.total_steps, "resumed_from": result.resumed_from,
+                  "timings": result.timings, "history": result.history},
+        )
+    write_rewrites(run_dir / "rewrites.tsv", eval_set.inputs, rewrites, references)
+    t = time.perf_counter()
+    scores = score(config, eval_set.inputs, rewrites, references)
+    timings["suite"] = round(time.perf_counter() - t, 3)
+    if follower is not None:
+        record["follower"] = follower.describe()
+    timings["total"] = round(time.perf_counter() - started, 3)
+    record = new_record(
+        "run",
+        run_id=run_dir.name,
+        seed=config.seed,
+        config=jsonable(config),
+        perturbation=list(config.perturb),
+        evaluation={**eval_set.describe(), "excluded_list": str(config.exclude) if config.exclude else None,
+                    "exclude_list_size": len(given)},
+        **record,
+        metrics=scores,
+        timings=timings,
+    )
+    write_json(run_dir / "record.json", record)
+    record["_path"] = str(run_dir / "record.json")
+    return record
+
+
+def load_run_config(run_dir: Path) -> tuple[RunConfig, Path]:
+    path = run_dir / "config.json"
+    if not path.exists():
+        raise UserError(f"{run_dir}: not a run directory (no config.json)")
+    if (run_dir / "record.json").exists():
+        raise UserError(f"{run_dir}: this run has already finished")
+    try:
+        return from_dict(json.loads(path.read_text(encoding="utf-8"))), run_dir
+    except (json.JSONDecodeError, TypeError) as exc:
+        raise UserError(f"{path}: unreadable run configuration ({exc})") from None

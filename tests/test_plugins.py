@@ -1,0 +1,96 @@
+"""The plugin contract: entry points, built-ins, broken plugins, conflicts, and a pip-installed example."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import pytest
+
+from sro_bench.hookspecs import hookimpl
+from sro_bench.plugins import PluginConflict, Registry
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLE = REPO / "plugins" / "sro-bench-example"
+
+
+def fake_distribution(root: Path, name: str, entry_points: str) -> None:
+    """A minimal installed distribution (what pip leaves behind) on a path we put on sys.path."""
+    info = root / f"{name}-0.1.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(f"[sro_bench]\n{entry_points}\n")
+
+
+def test_builtins_come_from_the_projects_own_entry_points():
+    reg = Registry()
+    reg.load_entry_points()
+    for kind, name in [("objective", "sro"), ("objective", "dpo"), ("rewriter", "duplicate"),
+                       ("dataset", "paradetox-dev"), ("rewriter", "delete")]:
+        component = reg.get(kind, name)
+        assert component.distribution == "sro-bench" and component.description
+
+
+def test_broken_plugin_is_reported_not_fatal(tmp_path, monkeypatch):
+    (tmp_path / "broken_plugin.py").write_text("raise ImportError('missing dependency frobnicate')\n")
+    fake_distribution(tmp_path, "broken-plugin", "broken = broken_plugin")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    reg = Registry()
+    with pytest.warns(UserWarning, match="frobnicate"):
+        reg.load_entry_points()
+    assert [f.distribution for f in reg.failures] == ["broken-plugin"]
+    assert "frobnicate" in reg.failures[0].error
+    assert reg.get("objective", "sro")  # everything else still loaded
+
+
+def test_two_plugins_registering_one_name_is_an_error_naming_both():
+    def plugin(distribution_name):
+        module = types.ModuleType(f"plugin_{distribution_name}")
+
+        @hookimpl
+        def register_metrics(register):
+            register("same-name", object, "a metric")
+
+        module.register_metrics = register_metrics
+        return module
+
+    reg = Registry()
+    reg.add_plugin(plugin("a"), "dist-a")
+    with pytest.raises(PluginConflict, match="metric 'same-name' is registered twice: by 'dist-a' and by 'dist-b'"):
+        reg.add_plugin(plugin("b"), "dist-b")
+
+
+def test_unknown_names_list_the_known_ones():
+    reg = Registry()
+    reg.load_entry_points()
+    with pytest.raises(Exception, match=r"unknown method 'nope' \(known: .*sro.*\)"):
+        reg.method("nope")
+
+
+@pytest.fixture(scope="module")
+def installed_example(tmp_path_factory) -> Path:
+    """The example plugin pip-installed into a directory put on the test processes' path."""
+    target = tmp_path_factory.mktemp("site")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--no-index",
+         "--target", str(target), str(EXAMPLE)],
+        check=True, capture_output=True,
+    )
+    return target
+
+
+def cli(args: list[str], site: Path, tmp_path: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(site), "COLUMNS": "200", "HF_HUB_OFFLINE": "1"}
+    return subprocess.run([sys.executable, "-c", "from sro_bench.cli import main; main()", *args],
+                          capture_output=True, text=True, env=env, cwd=tmp_path)
+
+
+def test_installed_example_plugin_shows_in_list(installed_example, tmp_path):
+    done = cli(["list"], installed_example, tmp_path)
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stdout.splitlines() if "sro-bench-example" in line]
+    assert any("unlikelihood" in line and "objective" in line for line in lines)
+    assert any("length-ratio" in line and "metric" in line for line in lines)
