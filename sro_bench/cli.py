@@ -205,6 +205,44 @@ def leaderboard_cmd(records, out, title, data_dir, cache_dir):
     console.print(f"{rows} rows -> {out} and {out.with_suffix('.csv')}")
 
 
+@cli.command("robustness")
+@click.option("--methods", default="sro,sro-robust,kto,rs-sft", show_default=True, help="comma-separated methods")
+@click.option("--perturb", "axes", multiple=True, default=("flip:0,0.05,0.1,0.2,0.3",), show_default=True,
+              help="perturbation axis KIND:V1,V2,... (repeatable): flip, flip-fail, flip-pass, threshold, swap, ...")
+@click.option("--seeds", default="0", show_default=True, help="comma-separated seeds")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="directory for the cells' run records, the table and the plot")
+@click.option("--budget", type=int, callback=_positive, help="training steps per cell (short games for CPU)")
+@click.option("--preset", default="cpu", show_default=True, help=RUN_HELP["preset"])
+@click.option("--leader", default=LeaderConfig.name, show_default=True, help=LEADER_HELP["name"])
+@click.option("--follower", default=RunConfig.follower, show_default=True, help=RUN_HELP["follower"])
+@click.option("--batch-size", type=int, callback=_positive, help=GAME_HELP["batch_size"])
+@click.option("--eval-limit", type=int, callback=_positive, help=RUN_HELP["eval_limit"])
+@click.option("--eval-file", type=existing_file, help=RUN_HELP["eval_file"])
+@click.option("--metrics", help="comma-separated suite metrics (default: all registered)")
+@common_paths
+@click.option("--quiet", is_flag=True, help="no progress bars")
+def robustness_cmd(methods, axes, seeds, out, budget, preset, leader, follower, batch_size, eval_limit, eval_file,
+                   metrics, data_dir, cache_dir, quiet):
+    """Run a method x perturbation x seed grid of ordinary runs; write a table (md + CSV) and a plot."""
+    from .robustness import RobustnessConfig, publish
+
+    try:
+        seed_list = [int(s) for s in seeds.split(",") if s.strip()]
+    except ValueError:
+        raise UserError(f"bad --seeds {seeds!r}: expected integers like 0,1,2") from None
+    overrides = {k: v for k, v in {"max_steps": budget, "batch_size": batch_size}.items() if v is not None}
+    base = RunConfig(leader=LeaderConfig(name=leader), follower=follower, preset=preset, eval_limit=eval_limit,
+                     eval_file=eval_file, data_dir=data_dir, cache_dir=cache_dir,
+                     metrics=[m.strip() for m in metrics.split(",")] if metrics else None)
+    config = RobustnessConfig(methods=[m.strip() for m in methods.split(",") if m.strip()], axes=list(axes),
+                              seeds=seed_list, out=out, base=base, game_overrides=overrides)
+    paths = publish(config, " ".join(["sro-bench", *sys.argv[1:]]), progress=not quiet,
+                    on_cell=lambda cell, status: console.print(f"{cell.run_id}: {status}"))
+    for name, path in paths.items():
+        console.print(f"{name}: {path}")
+
+
 @cli.group()
 def screener():
     """Train and evaluate the NB-LR screener (the default follower)."""

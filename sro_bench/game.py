@@ -44,8 +44,18 @@ def step_seed(seed: int, step: int, stream: int = 0) -> int:
     return int(np.random.SeedSequence([seed, step, stream]).generate_state(1)[0])
 
 
-def total_steps(config: GameConfig, n_inputs: int) -> int:
-    per_epoch = math.ceil(n_inputs / config.batch_size)
+def world() -> tuple[int, int]:
+    """(process index, number of processes): several under `accelerate launch`, else (0, 1)."""
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return 0, 1
+    from accelerate import PartialState
+
+    state = PartialState()
+    return state.process_index, state.num_processes
+
+
+def total_steps(config: GameConfig, n_inputs: int, processes: int = 1) -> int:
+    per_epoch = math.ceil(n_inputs / (config.batch_size * processes))
     steps = math.ceil(config.epochs * per_epoch)
     return steps if config.max_steps is None else min(steps, config.max_steps)
 
@@ -77,14 +87,38 @@ class Game:
         self.leader, self.follower, self.objective = leader, follower, objective
         self.data, self.config, self.seed = data, config, seed
         self.optimizer = torch.optim.AdamW(leader.trainable_parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        # fp16 needs loss scaling; for fp32 and bf16 the scaler is disabled and passes calls through.
+        make_scaler = getattr(leader, "grad_scaler", None)
+        self.scaler = make_scaler() if make_scaler else torch.amp.GradScaler("cpu", enabled=False)
         self.history: list[dict] = []
         self.step = 0
         self.timings: dict[str, float] = {}
+        self.rank, self.processes = world()
         self._ref_rejected: dict[str, float] = {}  # the reference is frozen, so l_ref(x|x) is computed once per input
 
     @property
     def total_steps(self) -> int:
-        return total_steps(self.config, len(self.data))
+        return total_steps(self.config, len(self.data), self.processes)
+
+    def _step_inputs(self, step: int) -> np.ndarray:
+        # Under data parallelism every process takes its own slice of one global batch.
+        b = self.config.batch_size
+        global_batch = batch_indices(step, len(self.data), b * self.processes, self.seed)
+        return global_batch[self.rank * b : (self.rank + 1) * b]
+
+    def _seed_for(self, step: int, stream: int) -> int:
+        """Step-local seeds: one stream per purpose, and per process under data parallelism."""
+        return step_seed(self.seed, step, stream + 16 * self.rank)
+
+    def _sync_gradients(self) -> None:
+        if self.processes == 1:
+            return
+        import torch.distributed as dist
+
+        for p in self.leader.trainable_parameters():
+            if p.grad is not None:
+                dist.all_reduce(p.grad)
+                p.grad /= self.processes
 
     # --- one step ------------------------------------------------------------------------------
 
@@ -108,7 +142,7 @@ class Game:
             return inputs, chosen, np.zeros(len(inputs), dtype=np.int8)
         model = self.leader.model
         model.train(cfg.train_mode_sampling)
-        torch.manual_seed(step_seed(self.seed, step, 1))
+        torch.manual_seed(self._seed_for(step, 1))
         with self._timed("generate"):
             samples = self.leader.generate(
                 inputs, do_sample=True, num_return_sequences=cfg.samples_per_input, max_new_tokens=cfg.max_new_tokens
@@ -118,7 +152,7 @@ class Game:
         with self._timed("screen"):
             reseed = getattr(self.follower, "reseed", None)
             if reseed is not None:
-                reseed(step_seed(self.seed, step, 2))
+                reseed(self._seed_for(step, 2))
             verdicts = np.asarray(self.follower.verdicts(samples), dtype=np.int8)
         return repeated, samples, verdicts
 
@@ -133,9 +167,9 @@ class Game:
     def play_step(self, step: int) -> dict:
         cfg, objective, leader = self.config, self.objective, self.leader
         start = time.perf_counter()
-        self._current = batch_indices(step, len(self.data), cfg.batch_size, self.seed)
+        self._current = self._step_inputs(step)
         inputs = [self.data.inputs[i] for i in self._current]
-        rng = np.random.default_rng(step_seed(self.seed, step, 0))
+        rng = np.random.default_rng(self._seed_for(step, 0))
         xs, ys, raw = self._targets(inputs, rng, step)
         flips = rng.random(len(raw)) < objective.p_flip
         verdicts = np.where(flips, 1 - raw, raw)
@@ -162,11 +196,14 @@ class Game:
         loss, logs = objective.loss(terms)
         with self._timed("backward"):
             self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            self.scaler.scale(loss).backward()
+            self._sync_gradients()
         with self._timed("optimizer"):
             if cfg.max_grad_norm:
+                self.scaler.unscale_(self.optimizer)
                 torch.nn.utils.clip_grad_norm_(leader.trainable_parameters(), cfg.max_grad_norm)
-            self.optimizer.step()
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
         leader.model.eval()
         log_ratio = (terms.policy_chosen.detach() - ref_chosen).mean().item()
         return {
@@ -201,7 +238,8 @@ class Game:
             if on_step is not None:
                 on_step(entry, total)
             every = self.config.checkpoint_every
-            if checkpoint_dir is not None and every and (self.step % every == 0 or self.step == end):
+            due = every and (self.step % every == 0 or self.step == end)
+            if checkpoint_dir is not None and due and self.rank == 0:
                 self.save_checkpoint(checkpoint_dir)
         timings = {k: round(v, 3) for k, v in self.timings.items()}
         return GameResult(self.step, self.history, timings, resumed_from)

@@ -15,6 +15,7 @@ from typing import Any
 from . import data as datamod
 from .config import GameConfig, RunConfig, apply_preset, from_dict, validate
 from .errors import UserError
+from .game import world
 from .paths import resolve_data_dir
 from .plugins import registry
 from .records import atomic_write_text, jsonable, new_record, write_json
@@ -28,6 +29,10 @@ def resolve(config: RunConfig, game_overrides: dict[str, Any] | None = None) -> 
     config.leader.data_dir = config.leader.data_dir or config.data_dir
     config.leader.cache_dir = config.leader.cache_dir or config.cache_dir
     config.leader.seed = config.seed
+    if config.leader.device == "auto" and world()[1] > 1:
+        from accelerate import PartialState
+
+        config.leader.device = str(PartialState().device)  # each process its own GPU
     config.leader.max_new_tokens = config.game.max_new_tokens
     validate(config)
     return config
@@ -164,6 +169,8 @@ def run(config: RunConfig, *, resume: Path | None = None, progress: bool = True,
         timings["game"] = round(time.perf_counter() - t, 3)
         if stop_after is not None and result.steps < game.total_steps:
             return {"interrupted_at": result.steps, "run_dir": str(run_dir)}
+        if game.rank != 0:  # under `accelerate launch` the main process rewrites, scores and records
+            return {"process": game.rank, "run_dir": str(run_dir)}
         leader.save(run_dir / "leader")
         t = time.perf_counter()
         rewrites = rewrite(leader, eval_set.inputs, config.game)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Sequence
 
 from .base import Follower, FollowerContext
-from .nblr import NBLRModel, NBLRScreener, fit_nblr
+from .model import NBLRModel, fit_nblr
+from .nblr import NBLRScreener, load_screener, screener_report, train_screener
 from .perturb import Perturbation, apply_perturbations, parse_perturbation, unwrap
-from .training import load_screener, screener_report, train_screener
 
 DEFAULT_FOLLOWER = "nblr"
 

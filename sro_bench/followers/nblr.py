@@ -1,249 +1,34 @@
-"""The seed's screener: TF-IDF word 1-2-grams, naive-Bayes log-count ratios, logistic regression.
+"""The built-in follower ``nblr`` (the default): the seed's NB-LR screener, trained offline and cached.
 
-:class:`NBLRModel` is the fitted model as plain arrays; it is saved as JSON (vocabulary, settings)
-plus safetensors (idf, r, coef, intercept), never pickled. Scoring runs on its own vectorised
-sparse pipeline (one regex pass and one dict lookup per token, the rest in numpy), which agrees
-with scikit-learn's ``TfidfVectorizer`` + ``LogisticRegression`` to rounding (tests check it).
-:class:`NBLRScreener` is the follower built on it.
+:func:`train_screener` loads it from ``<cache>/followers/nblr-<key>/`` or trains it there (recipe in
+:mod:`~sro_bench.followers.recipe`, model in :mod:`~sro_bench.followers.model`). The key hashes the
+recipe, the data files' sha256 and size, the exclusion list and any label noise. Entries are
+written into a temporary directory and renamed into place, so a reader never sees half of one.
 """
 
 from __future__ import annotations
 
-import json
 import math
-from dataclasses import dataclass, field
-from itertools import chain, repeat
+import os
+import shutil
+import tempfile
+import time
+import warnings
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from ..errors import DataError
-from .base import Follower
-from .tokenize import FAST_PATTERN, SEED_PATTERN, analyse, fast_tokenize
-
-FORMAT = "sro-bench-nblr/1"
-MODEL_FILE = "model.json"
-WEIGHTS_FILE = "weights.safetensors"
-
-# The seed notebook's vectorizer (judge_model/judgmodel.ipynb) and classifier.
-VECTORIZER = {
-    "ngram_range": [1, 2],
-    "min_df": 3,
-    "max_df": 0.9,
-    "lowercase": True,
-    "strip_accents": "unicode",
-    "use_idf": True,
-    "smooth_idf": True,
-    "sublinear_tf": True,
-    "norm": "l2",
-    "token_pattern": FAST_PATTERN,
-    "seed_tokenizer_pattern": SEED_PATTERN,
-}
-# The seed calls LogisticRegression(C=4, dual=False): lbfgs, whose default 100 iterations stopped
-# short there; running it to convergence gives the optimum the seed was aiming at.
-CLASSIFIER = {"C": 4.0, "solver": "lbfgs", "max_iter": 2000, "tol": 1e-4}
-# How the NB ratio normalises the class sums: "seed" divides by (rows in the class + 1), as the
-# seed's pr() does; "l1" divides by the class sum's L1 norm (Wang & Manning's NBSVM).
-NB_NORMS = ("seed", "l1")
-
-_CHUNK = 50_000  # texts scored per numpy pass: bounds memory, large enough to amortise overhead
-
-
-@dataclass
-class NBLRModel:
-    """A fitted NB-LR model: column ``j`` is n-gram ``vocabulary[j]``."""
-
-    vocabulary: list[str]
-    idf: np.ndarray
-    r: np.ndarray
-    coef: np.ndarray
-    intercept: float
-    settings: dict = field(default_factory=lambda: dict(VECTORIZER))
-
-    def __post_init__(self) -> None:
-        self.idf, self.r, self.coef = (np.ascontiguousarray(a, dtype=np.float64) for a in (self.idf, self.r, self.coef))
-        n = len(self.vocabulary)
-        if not (self.idf.shape == self.r.shape == self.coef.shape == (n,)):
-            raise ValueError(f"weights do not match a vocabulary of {n} n-grams")
-        self.intercept = float(self.intercept)
-        self._index()
-
-    # --- scoring ---------------------------------------------------------------------------
-
-    def _index(self) -> None:
-        """Integer tables for scoring: tokens to ids, unigram and bigram ids to columns."""
-        tokens: dict[str, int] = {}
-        unigrams, bigrams = [], []
-        for column, gram in enumerate(self.vocabulary):
-            parts = gram.split(" ")
-            for part in parts:
-                tokens.setdefault(part, len(tokens))
-            (unigrams if len(parts) == 1 else bigrams).append((parts, column))
-        n_tokens = len(tokens)
-        self._tokens, self._unknown, self._width = tokens, n_tokens, n_tokens + 1
-        # One slot past the last token id stands for "not a known token", so lookups need no branch.
-        uni = np.full(n_tokens + 1, -1, dtype=np.int64)
-        for (word,), column in unigrams:
-            uni[tokens[word]] = column
-        keys = np.array([tokens[a] * self._width + tokens[b] for (a, b), _ in bigrams], dtype=np.int64)
-        columns = np.array([column for _, column in bigrams], dtype=np.int64)
-        order = np.argsort(keys, kind="stable")
-        self._uni, self._bi_keys, self._bi_cols = uni, keys[order], columns[order]
-        self._w = self.coef * self.r  # the weight of one unit of normalised tf-idf, as the LR sees it
-
-    def decision_function(self, texts: Sequence[str]) -> np.ndarray:
-        """The logistic regression's logit per text."""
-        texts = texts if isinstance(texts, list) else list(texts)
-        out = np.empty(len(texts), dtype=np.float64)
-        for start in range(0, len(texts), _CHUNK):
-            out[start : start + _CHUNK] = self._decision(texts[start : start + _CHUNK])
-        return out
-
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        """P(toxic) per text, as ``LogisticRegression.predict_proba(...)[:, 1]``."""
-        z = self.decision_function(texts)
-        return 1.0 / (1.0 + np.exp(-z))
-
-    def _decision(self, texts: Sequence[str]) -> np.ndarray:
-        n = len(texts)
-        docs = list(map(analyse, texts))
-        lengths = np.fromiter(map(len, docs), dtype=np.int64, count=n)
-        flat = list(chain.from_iterable(docs))
-        tids = np.fromiter(map(self._tokens.get, flat, repeat(self._unknown)), dtype=np.int64, count=len(flat))
-        doc = np.repeat(np.arange(n, dtype=np.int64), lengths)
-        # Unigrams.
-        uni_cols = self._uni[tids]
-        keep = uni_cols >= 0
-        cols, rows = [uni_cols[keep]], [doc[keep]]
-        # Bigrams: adjacent known tokens of the same text.
-        if len(tids) > 1 and len(self._bi_keys):
-            left, right = tids[:-1], tids[1:]
-            ok = (doc[:-1] == doc[1:]) & (left != self._unknown) & (right != self._unknown)
-            keys = left[ok] * self._width + right[ok]
-            pos = np.searchsorted(self._bi_keys, keys)
-            pos[pos == len(self._bi_keys)] = 0
-            hit = self._bi_keys[pos] == keys
-            cols.append(self._bi_cols[pos[hit]])
-            rows.append(doc[:-1][ok][hit])
-        cols, rows = np.concatenate(cols), np.concatenate(rows)
-        # Term counts per (text, column), then sublinear tf * idf, l2 norm and the linear score.
-        cell, counts = np.unique(rows * len(self.vocabulary) + cols, return_counts=True)
-        rows, cols = np.divmod(cell, len(self.vocabulary))
-        value = (np.log(counts) + 1.0) * self.idf[cols]
-        norm = np.sqrt(np.bincount(rows, weights=value * value, minlength=n))
-        score = np.bincount(rows, weights=value * self._w[cols], minlength=n)
-        # A text with no known n-gram is an all-zero row: only the intercept speaks.
-        np.divide(score, norm, out=score, where=norm > 0)
-        return score + self.intercept
-
-    # --- inspection ------------------------------------------------------------------------
-
-    def unigram_weights(self) -> dict[str, float]:
-        """Effective weight ``coef * r`` of every unigram column."""
-        return {g: float(self._w[j]) for j, g in enumerate(self.vocabulary) if " " not in g}
-
-    # --- saving ----------------------------------------------------------------------------
-
-    def save(self, directory: Path, metadata: dict | None = None) -> None:
-        """Write ``model.json`` and ``weights.safetensors`` into ``directory`` (no pickle)."""
-        from safetensors.numpy import save_file
-
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        doc = {"format": FORMAT, "settings": self.settings, "vocabulary": self.vocabulary, "metadata": metadata or {}}
-        (directory / MODEL_FILE).write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
-        weights = {"idf": self.idf, "r": self.r, "coef": self.coef, "intercept": np.array([self.intercept])}
-        save_file(weights, str(directory / WEIGHTS_FILE), metadata={"format": FORMAT})
-
-    @classmethod
-    def load(cls, directory: Path) -> tuple["NBLRModel", dict]:
-        """The model and its saved metadata; a damaged file is a DataError naming it."""
-        from safetensors.numpy import load_file
-
-        directory = Path(directory)
-        path = directory / MODEL_FILE
-        try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise DataError(path, "file not found") from None
-        except (OSError, ValueError) as exc:
-            raise DataError(path, f"not a saved NB-LR model ({exc})") from None
-        if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-            raise DataError(path, f"not a saved NB-LR model (format {doc.get('format') if isinstance(doc, dict) else None!r}, expected {FORMAT!r})")
-        wpath = directory / WEIGHTS_FILE
-        try:
-            w = load_file(str(wpath))
-        except FileNotFoundError:
-            raise DataError(wpath, "file not found") from None
-        except Exception as exc:  # safetensors raises its own error types for damaged files
-            raise DataError(wpath, f"cannot read weights ({exc})") from None
-        try:
-            model = cls(doc["vocabulary"], w["idf"], w["r"], w["coef"], float(w["intercept"][0]), doc["settings"])
-        except (KeyError, ValueError, IndexError, TypeError) as exc:
-            raise DataError(directory, f"inconsistent saved model ({exc})") from None
-        return model, doc.get("metadata", {})
-
-
-# --- fitting -----------------------------------------------------------------------------------
-
-
-def build_vectorizer():
-    """The seed's ``TfidfVectorizer``, with the fast tokenizer (same tokens, checked by tests)."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
-    s = VECTORIZER
-    return TfidfVectorizer(
-        ngram_range=tuple(s["ngram_range"]), tokenizer=fast_tokenize, token_pattern=None,
-        min_df=s["min_df"], max_df=s["max_df"], lowercase=s["lowercase"], strip_accents=s["strip_accents"],
-        use_idf=s["use_idf"], smooth_idf=s["smooth_idf"], sublinear_tf=s["sublinear_tf"], norm=s["norm"],
-        dtype=np.float64,
-    )
-
-
-def nb_ratio(x, y: np.ndarray, norm: str = "seed") -> np.ndarray:
-    """r = log(P(feature | toxic) / P(feature | clean)), each side smoothed with +1."""
-    p = np.asarray(x[y == 1].sum(0)).ravel() + 1.0
-    q = np.asarray(x[y == 0].sum(0)).ravel() + 1.0
-    if norm == "seed":
-        p, q = p / ((y == 1).sum() + 1), q / ((y == 0).sum() + 1)
-    elif norm == "l1":
-        p, q = p / p.sum(), q / q.sum()
-    else:
-        raise ValueError(f"unknown NB normalisation {norm!r} (known: {', '.join(NB_NORMS)})")
-    return np.log(p / q)
-
-
-def fit_nblr(texts: Sequence[str], labels: Sequence[int], *, nb_norm: str = "seed", classifier: dict | None = None) -> NBLRModel:
-    """Fit the seed's model on ``texts`` with labels 1 = toxic, 0 = clean."""
-    import warnings
-
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.linear_model import LogisticRegression
-
-    y = np.asarray(labels, dtype=np.int64)
-    if len(texts) != len(y) or not {0, 1} <= set(np.unique(y).tolist()):
-        raise ValueError("need aligned texts and labels with both classes present")
-    vec = build_vectorizer()
-    x = vec.fit_transform(list(texts))
-    r = nb_ratio(x, y, nb_norm)
-    c = {**CLASSIFIER, **(classifier or {})}
-    lr = LogisticRegression(C=c["C"], solver=c["solver"], max_iter=c["max_iter"], tol=c["tol"])
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", ConvergenceWarning)  # an unconverged screener is a bug, not a warning
-        lr.fit(x.multiply(r).tocsr(), y)
-    vocab = [None] * len(vec.vocabulary_)
-    for gram, j in vec.vocabulary_.items():
-        vocab[j] = gram
-    settings = {**VECTORIZER, "nb_norm": nb_norm, "classifier": c}
-    return NBLRModel(vocab, vec.idf_, r, lr.coef_[0], float(lr.intercept_[0]), settings)
-
-
-# --- the follower ------------------------------------------------------------------------------
+from ..errors import DataError, UserError
+from ..paths import resolve_cache_dir, resolve_data_dir
+from .base import Follower, FollowerContext
+from .model import NBLRModel, fit_nblr
+from .recipe import build_corpora, cache_key, evaluate, exclude_digest, file_digests, flip_labels, recipe_options
 
 
 class NBLRScreener(Follower):
-    """The built-in ``nblr`` follower: P(toxic) from a fitted :class:`NBLRModel`."""
+    """P(toxic) from a fitted :class:`~sro_bench.followers.model.NBLRModel`; fails above 0.5."""
 
     name = "nblr"
 
@@ -255,14 +40,17 @@ class NBLRScreener(Follower):
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         return self.model.predict_proba(texts)
 
-    def toxic_vocabulary(self, top: int | None = None) -> set[str]:
-        """Words this screener fails on their own, strongest first if ``top`` cuts the list.
+    def toxic_vocabulary(self, top: int | None = None, threshold: float | None = None) -> set[str]:
+        """Words this screener fails on their own; the ``top`` strongest if given.
 
-        A one-word text has a single feature of l2-normalised value 1, so its logit is
-        ``coef * r + intercept``: the cut keeps unigrams whose effective weight clears
-        ``logit(threshold) - intercept``. Only words with a letter count (no bare punctuation).
+        A one-word text has one feature, of l2-normalised value 1, so its logit is
+        ``coef * r + intercept``: a unigram is kept when that clears ``logit(threshold)``, i.e.
+        when the screener would judge the word alone toxic. Words need a letter (no bare punctuation).
         """
-        cut = math.log(self.threshold / (1.0 - self.threshold)) - self.model.intercept
+        t = self.threshold if threshold is None else threshold
+        if not 0.0 < t < 1.0:
+            return set()
+        cut = math.log(t / (1.0 - t)) - self.model.intercept
         ranked = sorted(
             ((w, g) for g, w in self.model.unigram_weights().items() if w > cut and any(ch.isalpha() for ch in g)),
             reverse=True,
@@ -283,3 +71,120 @@ class NBLRScreener(Follower):
             },
             **self.metadata,
         }
+
+
+# --- training with a cache ---------------------------------------------------------------------
+
+
+def train_screener(context: FollowerContext, *, force: bool = False, progress: bool = True) -> NBLRScreener:
+    """The ``nblr`` screener for ``context``: loaded from the cache, else trained and cached."""
+    data_dir = resolve_data_dir(context.data_dir)
+    recipe = recipe_options(context)
+    files = file_digests(data_dir)
+    key = cache_key(recipe, files, context.exclude)
+    final = resolve_cache_dir(context.cache_dir) / "followers" / f"nblr-{key}"
+    if final.is_dir() and not force:
+        try:
+            return load_screener(final)
+        except DataError as exc:  # a damaged cache entry is rebuilt, not fatal
+            warnings.warn(f"retraining the nblr screener: {exc}", stacklevel=2)
+    model, meta = _train(data_dir, recipe, files, context, key, progress)
+    save_atomically(model, meta, final)
+    return NBLRScreener(model, meta)
+
+
+def _train(data_dir: Path, recipe: dict, files: dict, context: FollowerContext, key: str, progress: bool):
+    started = time.perf_counter()
+    with _stages(progress) as stage:
+        with stage("nblr: reading the training data"):
+            train, held, stats = build_corpora(data_dir, context.exclude)
+            labels, flipped = train.labels, 0
+            if recipe["label_noise"] > 0:
+                labels, flipped = flip_labels(train.labels, recipe["label_noise"], recipe["noise_seed"])
+        with stage(f"nblr: fitting TF-IDF + NB + logistic regression on {len(train.texts):,} texts"):
+            model = fit_nblr(train.texts, labels, nb_norm=recipe["nb_norm"])
+        seconds = time.perf_counter() - started
+        with stage(f"nblr: evaluating on {len(held.texts):,} held-out texts"):
+            heldout = evaluate(model, held, data_dir)
+    meta = {
+        "recipe": {k: v for k, v in recipe.items() if k not in ("vectorizer", "classifier")},
+        "cache_key": key,
+        "training": {
+            "rows": len(train.texts),
+            "toxic": int(sum(train.labels)),
+            "by_source": train.counts(),
+            "labels_flipped": flipped,
+            **stats,
+            "exclude_list": {"sentences": len(context.exclude), "sha256": exclude_digest(context.exclude)},
+            "files": files,
+            "seconds": round(seconds, 2),
+        },
+        "heldout": heldout,
+    }
+    return model, meta
+
+
+@contextmanager
+def _stages(enabled: bool):
+    """Yields ``stage(label)``: a context manager shown as one rich progress line (or nothing)."""
+    if not enabled:
+        yield lambda label: _quiet()
+        return
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=Console(stderr=True)) as bar:
+
+        @contextmanager
+        def stage(label: str):
+            task = bar.add_task(label, total=1)
+            yield
+            bar.update(task, completed=1)
+
+        yield stage
+
+
+@contextmanager
+def _quiet():
+    yield
+
+
+def save_atomically(model: NBLRModel, meta: dict, final: Path) -> None:
+    """Write into a temporary sibling directory, then rename it into place."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}-", dir=final.parent))
+    try:
+        model.save(tmp, meta)
+        if final.exists():  # --force, or a damaged entry: move the old one aside first
+            old = Path(tempfile.mkdtemp(prefix=f".{final.name}-old-", dir=final.parent))
+            os.replace(final, old / "entry")
+            shutil.rmtree(old, ignore_errors=True)
+        try:
+            os.rename(tmp, final)
+        except OSError:
+            if not final.is_dir():  # lost a race to another process: its copy is as good as ours
+                raise
+            shutil.rmtree(tmp, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def load_screener(directory: str | os.PathLike) -> NBLRScreener:
+    """A screener saved by :func:`train_screener` (or :meth:`NBLRModel.save`)."""
+    model, meta = NBLRModel.load(Path(directory))
+    return NBLRScreener(model, meta)
+
+
+def screener_report(screener: Follower) -> dict:
+    """The held-out figures recorded when ``screener`` was trained, flat (name -> number)."""
+    heldout = getattr(screener, "metadata", {}).get("heldout")
+    if heldout is None:
+        raise UserError(f"follower {screener.name!r} has no held-out figures (it was not trained by train_screener)")
+    out = {k: v for k, v in heldout.items() if not isinstance(v, dict)}
+    for source, rate in heldout.get("pass_rate_by_source", {}).items():
+        out[f"pass_rate_heldout_{source}"] = rate
+    training = screener.metadata.get("training", {})
+    out["training_rows"] = training.get("rows")
+    out["training_seconds"] = training.get("seconds")
+    return out

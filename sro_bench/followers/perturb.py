@@ -14,12 +14,18 @@ Perturbations apply in three stages whatever order they are given in: the model 
 ``noisy-labels``, in the order given), then ``threshold`` (at most one), then the flips (in the
 order given), so that a flip always acts on the verdicts that are finally returned. Flips change
 ``verdicts()`` only; ``predict_proba()`` is the inner follower's. Each flip wrapper draws from its
-own numpy Generator, seeded from the context seed, its position and its spec, and records that seed.
+own numpy Generator, seeded from the context seed, its position and its spec, and records that seed;
+``reseed(seed)`` (which the game calls once per step) re-derives every wrapper's stream from a new
+base seed, so a step's flips do not depend on how many texts earlier steps screened.
+
+Wrappers pass ``toxic_vocabulary`` (the ``delete`` rewriter's NB word list) through to the model
+inside; under ``threshold:T`` it is computed at T.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import zlib
 from dataclasses import dataclass
@@ -97,6 +103,18 @@ class Perturbed(Follower):
     def verdicts(self, texts: Sequence[str]) -> np.ndarray:
         return self.inner.verdicts(texts)
 
+    def reseed(self, seed: int) -> None:
+        """Re-derive the random streams of this wrapper and those inside it from ``seed``."""
+        inner = getattr(self.inner, "reseed", None)
+        if inner is not None:
+            inner(seed)
+
+    def __getattr__(self, name: str):
+        # Only named model capabilities pass through; anything else is a genuine AttributeError.
+        if name == "toxic_vocabulary":
+            return getattr(self.inner, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
     def record(self) -> dict:
         return {"kind": self.perturbation.kind, "value": self.perturbation.value}
 
@@ -107,13 +125,23 @@ class Perturbed(Follower):
 class Flip(Perturbed):
     """Flips verdicts at random: both ways (``flip``), fail to pass, or pass to fail."""
 
-    def __init__(self, inner: Follower, perturbation: Perturbation, seed: int):
+    def __init__(self, inner: Follower, perturbation: Perturbation, base_seed: int, position: int):
         super().__init__(inner, perturbation)
         self.p = float(perturbation.value)
-        self.seed = int(seed)
-        self.rng = np.random.default_rng(self.seed)
+        self.position = position
         # Which verdicts may flip: either kind (None), only fails (1), only passes (0).
         self.only = {"flip": None, "flip-fail": 1, "flip-pass": 0}[perturbation.kind]
+        self.initial_seed = int(base_seed)  # what describe() records; reseed() moves on from it
+        self._seed(base_seed)
+
+    def _seed(self, base_seed: int) -> None:
+        self.base_seed = int(base_seed)
+        self.seed = stream_seed(self.base_seed, self.position, self.perturbation.spec)
+        self.rng = np.random.default_rng(self.seed)
+
+    def reseed(self, seed: int) -> None:
+        super().reseed(seed)
+        self._seed(seed)
 
     def verdicts(self, texts: Sequence[str]) -> np.ndarray:
         v = np.array(self.inner.verdicts(texts), dtype=np.int8)
@@ -126,7 +154,8 @@ class Flip(Perturbed):
 
     def record(self) -> dict:
         direction = {None: "both", 1: "fail->pass", 0: "pass->fail"}[self.only]
-        return {"kind": self.perturbation.kind, "p": self.p, "direction": direction, "seed": self.seed}
+        return {"kind": self.perturbation.kind, "p": self.p, "direction": direction, "seed": self.initial_seed,
+                "position": self.position}
 
 
 class Threshold(Perturbed):
@@ -138,6 +167,11 @@ class Threshold(Perturbed):
 
     def verdicts(self, texts: Sequence[str]) -> np.ndarray:
         return (np.asarray(self.inner.predict_proba(texts)) > self.threshold).astype(np.int8)
+
+    def __getattr__(self, name: str):
+        if name == "toxic_vocabulary":  # the word list at this threshold, not the inner one
+            return functools.partial(getattr(self.inner, name), threshold=self.threshold)
+        return super().__getattr__(name)
 
     def record(self) -> dict:
         return {"kind": "threshold", "threshold": self.threshold, "was": self.inner.threshold}
@@ -168,8 +202,7 @@ def _replace_model(follower: Follower, p: Perturbation, context: FollowerContext
         from ..plugins import registry
 
         return Replaced(registry().get("follower", str(p.value)).factory(context), p, follower)
-    from .nblr import NBLRScreener
-    from .training import train_screener
+    from .nblr import NBLRScreener, train_screener
 
     base = follower.inner if isinstance(follower, Replaced) else follower
     if not isinstance(base, NBLRScreener):
@@ -190,12 +223,12 @@ def apply_perturbations(follower: Follower, specs: Sequence[str | Perturbation],
         elif p.kind == "threshold":
             out = Threshold(out, p)
         else:
-            out = Flip(out, p, stream_seed(context.seed, position, p.spec))
+            out = Flip(out, p, context.seed, position)
     return out
 
 
 def unwrap(follower: Follower) -> Follower:
-    """The innermost follower (after any swap, the swapped-in one)."""
+    """The innermost follower (after a swap or noisy-labels, the replacement)."""
     while isinstance(follower, Perturbed):
         follower = follower.inner
     return follower

@@ -8,7 +8,7 @@ from .base import FollowerContext
 
 def nblr(context: FollowerContext):
     """The seed's screener; trained from the data directory on first use, then loaded from the cache."""
-    from .training import train_screener
+    from .nblr import train_screener
 
     return train_screener(context)
 

@@ -1,4 +1,4 @@
-"""Training the ``nblr`` screener offline from the data directory, with a held-out split and a cache.
+"""The ``nblr`` training recipe: which texts, which labels, what is held out, and the held-out figures.
 
 Recipe (version :data:`RECIPE_VERSION`):
 
@@ -11,21 +11,12 @@ Recipe (version :data:`RECIPE_VERSION`):
   every other source, with a fixed seed; any training text that normalises like a held-out one is
   dropped, so no sentence straddles the split.
 - The screener is *not* refit on the held-out part: the published figures describe the very model in use.
-
-The trained model lives in ``<cache>/followers/nblr-<key>/``, where the key hashes the recipe, the
-data files (sha256 and size), the exclusion list and any label noise, so a second build just loads it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
-import tempfile
-import time
-import warnings
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,9 +24,8 @@ import numpy as np
 
 from .. import data as d
 from ..errors import DataError, UserError
-from ..paths import resolve_cache_dir, resolve_data_dir
 from .base import FollowerContext
-from .nblr import CLASSIFIER, NB_NORMS, VECTORIZER, NBLRModel, NBLRScreener, fit_nblr
+from .model import CLASSIFIER, NB_NORMS, VECTORIZER, NBLRModel
 
 RECIPE_VERSION = 1
 SPLIT_SEED = 20241028  # fixed: the held-out split is part of the recipe, not of a run's seed
@@ -68,7 +58,11 @@ class Corpus:
 
 
 def recipe_options(context: FollowerContext) -> dict:
-    """The options that change the trained model, validated."""
+    """Everything that shapes the trained model, with the context's options validated.
+
+    Options: ``label_noise`` (fraction of training labels flipped, seeded by ``context.seed``) and
+    ``nb_norm`` (``seed`` or ``l1``, see :data:`~sro_bench.followers.model.NB_NORMS`).
+    """
     opts = context.options or {}
     q = opts.get("label_noise", 0.0)
     try:
@@ -97,7 +91,7 @@ def file_digests(data_dir: Path) -> dict:
     """sha256 and size of every file the recipe reads (optional evaluation files: None if absent)."""
     out = {}
     for name in TRAIN_FILES + EVAL_FILES:
-        path = data_dir / name
+        path = Path(data_dir) / name
         if not path.is_file():
             if name in EVAL_FILES:
                 out[name] = None
@@ -127,6 +121,7 @@ def cache_key(recipe: dict, files: dict, exclude: frozenset[str]) -> str:
 
 def build_corpora(data_dir: Path, exclude: frozenset[str]) -> tuple[Corpus, Corpus, dict]:
     """(train, held-out, stats) following the recipe in the module docstring."""
+    data_dir = Path(data_dir)
     train_pd, dev = d.split_dev(d.load_paradetox(data_dir / d.PARADETOX))
     dev_keys = {d.normalise(t) for t in dev.inputs} | {d.normalise(r) for refs in dev.references for r in refs}
     # Groups of (text, label, source): one ParaDetox row is one group, so a pair never straddles.
@@ -181,15 +176,22 @@ def flip_labels(labels: list[int], q: float, seed: int) -> tuple[list[int], int]
 # --- evaluation --------------------------------------------------------------------------------
 
 
+def _pass_rate(model: NBLRModel, texts: list[str], threshold: float) -> float | None:
+    return float(1 - (model.predict_proba(texts) > threshold).mean()) if texts else None
+
+
 def evaluate(model: NBLRModel, held: Corpus, data_dir: Path, threshold: float = 0.5) -> dict:
-    """Held-out accuracy, ROC-AUC, F1 and pass rates (share judged non-toxic) on toxic sets."""
+    """Held-out accuracy, ROC-AUC, F1, and pass rates (share judged non-toxic) on several sets."""
     from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score, roc_auc_score
 
+    data_dir = Path(data_dir)
     y = np.asarray(held.labels)
     p = model.predict_proba(held.texts)
     v = (p > threshold).astype(int)
     src = np.asarray(held.sources)
-    out = {
+    _, dev = d.split_dev(d.load_paradetox(data_dir / d.PARADETOX))
+    extra = [t for f in EVAL_FILES if (data_dir / f).is_file() for t in d.load_lines(data_dir / f).inputs]
+    return {
         "rows": int(len(y)),
         "toxic": int(y.sum()),
         "accuracy": float(accuracy_score(y, v)),
@@ -198,131 +200,11 @@ def evaluate(model: NBLRModel, held: Corpus, data_dir: Path, threshold: float = 
         "precision": float(precision_score(y, v, zero_division=0)),
         "recall": float(recall_score(y, v, zero_division=0)),
         "pass_rate_by_source": {s: float(1 - v[src == s].mean()) for s in sorted(set(held.sources))},
+        # dirty.csv as SRO sees it: the whole file (90% of it was trained on), then its held-out tenth.
+        "pass_rate_dirty": _pass_rate(model, d.load_dirty(data_dir / d.DIRTY).inputs, threshold),
+        "pass_rate_dirty_heldout": float(1 - v[src == "dirty"].mean()) if (src == "dirty").any() else None,
+        "pass_rate_dev_toxic": _pass_rate(model, dev.inputs, threshold),
+        "pass_rate_dev_references": _pass_rate(model, [r for rs in dev.references for r in rs], threshold),
+        "pass_rate_emnlp_toxic": _pass_rate(model, extra, threshold),
+        "by_source": held.counts(),
     }
-    dirty = d.load_dirty(data_dir / d.DIRTY).inputs
-    out["pass_rate_dirty"] = float(1 - (model.predict_proba(dirty) > threshold).mean())
-    out["pass_rate_dirty_heldout"] = out["pass_rate_by_source"].get("dirty")
-    _, dev = d.split_dev(d.load_paradetox(data_dir / d.PARADETOX))
-    out["pass_rate_dev_toxic"] = float(1 - (model.predict_proba(dev.inputs) > threshold).mean())
-    refs = [r for rs in dev.references for r in rs]
-    out["pass_rate_dev_references"] = float(1 - (model.predict_proba(refs) > threshold).mean())
-    extra = [t for f in EVAL_FILES if (data_dir / f).is_file() for t in d.load_lines(data_dir / f).inputs]
-    out["pass_rate_emnlp_toxic"] = float(1 - (model.predict_proba(extra) > threshold).mean()) if extra else None
-    return out
-
-
-# --- training with a cache ---------------------------------------------------------------------
-
-
-@contextmanager
-def _stages(enabled: bool):
-    """A rich progress display with one line per stage; a no-op when disabled."""
-    if not enabled:
-        yield lambda label: _null_stage()
-        return
-    from rich.console import Console
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                  console=Console(stderr=True), transient=False) as bar:
-
-        @contextmanager
-        def stage(label: str):
-            task = bar.add_task(label, total=1)
-            yield
-            bar.update(task, completed=1)
-
-        yield stage
-
-
-@contextmanager
-def _null_stage():
-    yield
-
-
-def cache_dir_for(context: FollowerContext) -> Path:
-    return resolve_cache_dir(context.cache_dir) / "followers"
-
-
-def train_screener(context: FollowerContext, *, force: bool = False, progress: bool = True) -> NBLRScreener:
-    """The ``nblr`` screener for ``context``: loaded from the cache, else trained and cached."""
-    data_dir = resolve_data_dir(context.data_dir)
-    recipe = recipe_options(context)
-    files = file_digests(data_dir)
-    key = cache_key(recipe, files, context.exclude)
-    final = cache_dir_for(context) / f"nblr-{key}"
-    if final.is_dir() and not force:
-        try:
-            model, meta = NBLRModel.load(final)
-            return NBLRScreener(model, meta)
-        except DataError as exc:  # a damaged cache entry is rebuilt, not fatal
-            warnings.warn(f"retraining the nblr screener: {exc}", stacklevel=2)
-    model, meta = _train(data_dir, recipe, files, context, key, progress)
-    save_atomically(model, meta, final)
-    return NBLRScreener(model, meta)
-
-
-def _train(data_dir: Path, recipe: dict, files: dict, context: FollowerContext, key: str, progress: bool):
-    started = time.perf_counter()
-    with _stages(progress) as stage:
-        with stage("nblr: reading the training data"):
-            train, held, stats = build_corpora(data_dir, context.exclude)
-            labels, flipped = train.labels, 0
-            if recipe["label_noise"] > 0:
-                labels, flipped = flip_labels(train.labels, recipe["label_noise"], recipe["noise_seed"])
-        with stage(f"nblr: fitting TF-IDF + NB + logistic regression on {len(train.texts):,} texts"):
-            model = fit_nblr(train.texts, labels, nb_norm=recipe["nb_norm"])
-        fit_seconds = time.perf_counter() - started
-        with stage(f"nblr: evaluating on {len(held.texts):,} held-out texts"):
-            heldout = evaluate(model, held, data_dir)
-    meta = {
-        "recipe": {k: v for k, v in recipe.items() if k not in ("vectorizer", "classifier")},
-        "cache_key": key,
-        "training": {
-            "rows": len(train.texts),
-            "toxic": int(sum(train.labels)),
-            "by_source": train.counts(),
-            "labels_flipped": flipped,
-            **stats,
-            "exclude_list": {"sentences": len(context.exclude), "sha256": exclude_digest(context.exclude)},
-            "files": files,
-            "seconds": round(fit_seconds, 2),
-        },
-        "heldout": {**heldout, "by_source": held.counts()},
-    }
-    return model, meta
-
-
-def save_atomically(model: NBLRModel, meta: dict, final: Path) -> None:
-    """Write into a temporary sibling directory, then rename it into place."""
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}-", dir=final.parent))
-    try:
-        model.save(tmp, meta)
-        if final.exists():  # --force, or a damaged entry: move the old one aside first
-            old = Path(tempfile.mkdtemp(prefix=f".{final.name}-old-", dir=final.parent))
-            os.replace(final, old / "entry")
-            shutil.rmtree(old, ignore_errors=True)
-        try:
-            os.rename(tmp, final)
-        except OSError:
-            if not final.is_dir():  # lost a race to another process: its copy is as good as ours
-                raise
-            shutil.rmtree(tmp, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-
-
-def load_screener(directory: Path) -> NBLRScreener:
-    """A screener saved by :func:`train_screener` (or :meth:`NBLRModel.save`)."""
-    model, meta = NBLRModel.load(Path(directory))
-    return NBLRScreener(model, meta)
-
-
-def screener_report(screener: NBLRScreener) -> dict:
-    """The held-out figures recorded when ``screener`` was trained."""
-    heldout = getattr(screener, "metadata", {}).get("heldout")
-    if heldout is None:
-        raise UserError(f"screener {screener.name!r} has no held-out figures (it was not trained by train_screener)")
-    return dict(heldout)

@@ -1,0 +1,231 @@
+"""Robustness to screener noise: a grid of ordinary runs (method x perturbation x seed), then a table and a plot.
+
+Each cell is a normal `run` whose follower is perturbed; the evaluation classifier never is. Cells whose
+record exists are skipped and interrupted cells resume from their checkpoint, so a grid can be stopped
+and started again.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from .config import RunConfig
+from .errors import UserError
+from .records import atomic_write_text, read_record
+
+NONE = "none"
+COLUMNS = ("STA", "SIM", "FL", "J")
+
+
+@dataclass(frozen=True)
+class Cell:
+    method: str
+    perturbation: str  # a follower perturbation spec, or "none"
+    seed: int
+
+    @property
+    def run_id(self) -> str:
+        return f"{self.method}--{re.sub(r'[^A-Za-z0-9.]+', '-', self.perturbation)}--s{self.seed}"
+
+    @property
+    def kind(self) -> str:
+        return self.perturbation.split(":", 1)[0]
+
+    @property
+    def strength(self) -> float | None:
+        try:
+            return float(self.perturbation.split(":", 1)[1])
+        except (IndexError, ValueError):
+            return None
+
+
+def expand_axis(axis: str) -> list[str]:
+    """``flip:0,0.1,0.2`` -> [``none``, ``flip:0.1``, ``flip:0.2``]: a zero-strength perturbation is no perturbation."""
+    if ":" not in axis:
+        raise UserError(f"bad --perturb {axis!r}: expected KIND:VALUE[,VALUE...], e.g. flip:0,0.1,0.2")
+    kind, values = axis.split(":", 1)
+    specs = []
+    for value in filter(None, (v.strip() for v in values.split(","))):
+        try:
+            zero = float(value) == 0.0 and kind.startswith("flip")
+        except ValueError:
+            zero = False
+        specs.append(NONE if zero else f"{kind}:{value}")
+    if not specs:
+        raise UserError(f"bad --perturb {axis!r}: no values")
+    return specs
+
+
+def grid(methods: list[str], axes: list[str], seeds: list[int]) -> list[Cell]:
+    perturbations = [NONE]
+    for axis in axes:
+        perturbations += [p for p in expand_axis(axis) if p not in perturbations]
+    return [Cell(m, p, s) for m in methods for p in perturbations for s in seeds]
+
+
+def combined_flip(p_own: float, p_screen: float) -> float:
+    """The rate at which two independent flips (the objective's and the screener's) change a verdict."""
+    return p_own + p_screen - 2 * p_own * p_screen
+
+
+@dataclass
+class RobustnessConfig:
+    methods: list[str]  # methods to compare, e.g. sro, sro-robust, kto, rs-sft
+    axes: list[str]  # perturbation axes, e.g. flip:0,0.1,0.2
+    seeds: list[int] = field(default_factory=lambda: [0])  # one cell per seed
+    out: Path = Path("robustness")  # cells under out/cells, table and plot under out
+    base: RunConfig = field(default_factory=RunConfig)  # settings shared by every cell
+    game_overrides: dict[str, Any] = field(default_factory=dict)  # e.g. {"max_steps": 60} from --budget
+    robust_knows_noise: bool = True  # sro-robust is told the screener's flip rate, as robust DPO assumes
+
+
+def cell_config(config: RobustnessConfig, cell: Cell) -> RunConfig:
+    base = config.base
+    objective = dataclasses.replace(base.objective)
+    if cell.method == "sro-robust" and config.robust_knows_noise and cell.kind == "flip" and cell.strength is not None:
+        own = objective.p_flip if objective.p_flip is not None else 0.1
+        objective.assumed_flip = min(combined_flip(own, cell.strength), 0.49)
+    return dataclasses.replace(
+        base,
+        method=cell.method,
+        perturb=[] if cell.perturbation == NONE else [cell.perturbation],
+        objective=objective,
+        leader=dataclasses.replace(base.leader),
+        seed=cell.seed,
+        runs_dir=Path(config.out) / "cells",
+        run_id=cell.run_id,
+    )
+
+
+def run_grid(config: RobustnessConfig, *, progress: bool = True,
+             on_cell: Callable[[Cell, str], None] | None = None) -> list[dict]:
+    """Run every cell that has no record yet (resuming interrupted ones); return all records."""
+    from .runner import run
+
+    records = []
+    for cell in grid(config.methods, config.axes, config.seeds):
+        run_dir = Path(config.out) / "cells" / cell.run_id
+        if (run_dir / "record.json").exists():
+            status = "skipped (done)"
+            record = read_record(run_dir)
+        elif (run_dir / "config.json").exists():
+            status = "resumed"
+            record = run(RunConfig(), resume=run_dir, progress=progress)
+        else:
+            status = "ran"
+            record = run(cell_config(config, cell), progress=progress, game_overrides=config.game_overrides)
+        if on_cell is not None:
+            on_cell(cell, status)
+        records.append(record)
+    return records
+
+
+def summarise(records: list[dict]) -> list[dict]:
+    """Mean and spread over seeds per (method, perturbation), and the drop in J from the method's unperturbed cell."""
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for record in records:
+        perturb = ",".join(record.get("perturbation") or []) or NONE
+        groups.setdefault((record["method"]["name"], perturb), []).append(record)
+    rows = []
+    for (method, perturb), group in sorted(groups.items()):
+        row: dict[str, Any] = {"method": method, "perturbation": perturb, "seeds": len(group)}
+        for column in COLUMNS:
+            values = np.array([g["metrics"].get(column, math.nan) for g in group], dtype=float)
+            row[column] = float(values.mean())
+            row[f"{column}_std"] = float(values.std(ddof=1)) if len(values) > 1 else 0.0
+        rows.append(row)
+    unperturbed = {r["method"]: r["J"] for r in rows if r["perturbation"] == NONE}
+    for r in rows:
+        r["J_drop"] = unperturbed[r["method"]] - r["J"] if r["method"] in unperturbed else math.nan
+    return rows
+
+
+def _cell(value: float, spread: float | None = None) -> str:
+    if value is None or math.isnan(value):
+        return "-"
+    return f"{value:.3f}" if spread is None else f"{value:.3f} ± {spread:.3f}"
+
+
+def write_table(rows: list[dict], out: Path, command: str) -> tuple[Path, Path]:
+    md = io.StringIO()
+    md.write("# Robustness to screener noise\n\n")
+    md.write(f"Generated by `{command}`; do not edit by hand.\n")
+    md.write("Mean ± sample standard deviation over seeds; J drop = J(unperturbed) - J, same method.\n\n")
+    md.write("| method | perturbation | seeds | STA | SIM | FL | J | J drop |\n|---|---|---:|---:|---:|---:|---:|---:|\n")
+    for r in rows:
+        cells = [_cell(r[c], r[f"{c}_std"]) for c in COLUMNS]
+        md.write(f"| {r['method']} | {r['perturbation']} | {r['seeds']} | " + " | ".join(cells)
+                 + f" | {_cell(r['J_drop'])} |\n")
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    md_path, csv_path = out / "robustness.md", out / "robustness.csv"
+    atomic_write_text(md_path, md.getvalue())
+    atomic_write_text(csv_path, buffer.getvalue())
+    return md_path, csv_path
+
+
+def strength_of(perturbation: str) -> tuple[str, float] | None:
+    if perturbation == NONE:
+        return ("flip", 0.0)
+    kind, _, value = perturbation.partition(":")
+    try:
+        return kind, float(value)
+    except ValueError:
+        return None
+
+
+def plot(rows: list[dict], path: Path) -> Path:
+    """J and STA against perturbation strength, one line per method, error bars over seeds (flip axes)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    kinds = sorted({s[0] for r in rows if (s := strength_of(r["perturbation"]))})
+    fig, axes = plt.subplots(len(kinds), 2, figsize=(10, 3.6 * len(kinds)), squeeze=False)
+    for k, kind in enumerate(kinds):
+        for m, method in enumerate(sorted({r["method"] for r in rows})):
+            points = []
+            for r in rows:
+                s = strength_of(r["perturbation"])
+                if r["method"] == method and s and (s[0] == kind or r["perturbation"] == NONE):
+                    points.append((s[1], r))
+            points.sort(key=lambda p: p[0])
+            if not points:
+                continue
+            xs = [p[0] for p in points]
+            for a, column in enumerate(("J", "STA")):
+                axes[k][a].errorbar(xs, [p[1][column] for p in points], yerr=[p[1][f"{column}_std"] for p in points],
+                                    marker="o", capsize=3, label=method)
+        for a, column in enumerate(("J", "STA")):
+            axes[k][a].set_xlabel(f"{kind} strength")
+            axes[k][a].set_ylabel(column)
+            axes[k][a].grid(alpha=0.3)
+            axes[k][a].legend(fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp.png")
+    fig.savefig(tmp, dpi=120)
+    plt.close(fig)
+    tmp.replace(path)
+    return path
+
+
+def publish(config: RobustnessConfig, command: str, *, progress: bool = True,
+            on_cell: Callable[[Cell, str], None] | None = None) -> dict[str, Path]:
+    records = run_grid(config, progress=progress, on_cell=on_cell)
+    rows = summarise(records)
+    out = Path(config.out)
+    md_path, csv_path = write_table(rows, out, command)
+    return {"table": md_path, "csv": csv_path, "plot": plot(rows, out / "robustness.png")}

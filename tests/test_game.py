@@ -1,0 +1,103 @@
+"""The game on the tiny leader: gradient directions, every objective, flips, and exact resume."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from sro_bench.config import GameConfig
+from sro_bench.data import Dataset
+from sro_bench.followers.base import Follower
+from sro_bench.game import Game, batch_indices, total_steps
+from sro_bench.leaders import LeaderConfig, build_leader
+from sro_bench.objectives import DPO, KTO, SRO, LossTerms, ObjectiveConfig, RejectionSamplingSFT, RobustSRO
+
+TOXIC = ["you are a total idiot and everyone knows it .", "this is the dumbest idea i have ever heard .",
+         "shut up , nobody cares what you think .", "get lost , you moron ."]
+DATA = Dataset("toy", TOXIC * 3, [["you are wrong ."], ["this is not a good idea ."], ["please stop ."],
+                                  ["please leave me alone ."]] * 3)
+
+
+class WordFollower(Follower):
+    """Fails any text containing a listed word: a transparent follower for tests."""
+
+    name = "words"
+
+    def __init__(self, words=("idiot", "dumbest", "moron", "shut")):
+        self.words = set(words)
+
+    def predict_proba(self, texts):
+        return np.array([0.9 if self.words & set(t.lower().split()) else 0.1 for t in texts])
+
+
+def tiny(seed: int = 0):
+    torch.manual_seed(seed)
+    return build_leader(LeaderConfig(name="tiny", seed=seed))
+
+
+def one_step(leader, objective, x: str, y: str, fails: float, lr: float = 1e-2):
+    optimizer = torch.optim.SGD(leader.trainable_parameters(), lr=lr)
+    with torch.no_grad(), leader.reference():
+        ref = leader.sequence_logprobs([x, x], [y, x])
+    policy = leader.sequence_logprobs([x, x], [y, x])
+    terms = LossTerms(policy[:1], ref[:1], torch.tensor([fails]), policy[1:], ref[1:])
+    loss, _ = objective.loss(terms)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    with torch.no_grad():
+        return policy.detach(), leader.sequence_logprobs([x, x], [y, x])
+
+
+def test_sro_fail_step_lowers_the_samples_likelihood():
+    before, after = one_step(tiny(), SRO(), TOXIC[0], "you are wrong .", fails=1.0)
+    assert after[0] < before[0]
+
+
+def test_sro_pass_step_raises_the_margin_over_the_input():
+    before, after = one_step(tiny(), SRO(), TOXIC[0], "you are wrong .", fails=0.0)
+    assert (after[0] - after[1]) > (before[0] - before[1])
+
+
+def test_batches_cover_each_epoch_once():
+    seen = np.concatenate([batch_indices(s, 10, 4, seed=3) for s in range(3)])
+    assert sorted(seen.tolist()) == list(range(10))
+    assert total_steps(GameConfig(epochs=2, batch_size=4, max_steps=None), 10) == 6
+
+
+@pytest.mark.parametrize("objective", [SRO(), RobustSRO(ObjectiveConfig(p_flip=0.2)), KTO(), RejectionSamplingSFT(), DPO()],
+                         ids=lambda o: o.name)
+def test_every_objective_plays_a_few_steps(objective):
+    game = Game(tiny(), WordFollower(), objective, DATA, GameConfig(max_steps=2, batch_size=4, checkpoint_every=0))
+    result = game.play()
+    assert result.steps == 2 and len(result.history) == 2
+    for entry in result.history:
+        assert np.isfinite(entry["loss"]) and 0 <= entry["pass_rate"] <= 1
+        assert {"pass_rate_raw", "log_ratio", "seconds"} <= set(entry)
+
+
+def test_verdict_flips_follow_p_flip():
+    always = Game(tiny(), WordFollower(), SRO(ObjectiveConfig(p_flip=1.0)), DATA, GameConfig(max_steps=1, batch_size=8))
+    entry = always.play().history[0]
+    assert entry["pass_rate"] == pytest.approx(1 - entry["pass_rate_raw"])
+    never = Game(tiny(), WordFollower(), SRO(ObjectiveConfig(p_flip=0.0)), DATA, GameConfig(max_steps=1, batch_size=8))
+    entry = never.play().history[0]
+    assert entry["pass_rate"] == entry["pass_rate_raw"]
+
+
+def test_resume_equals_uninterrupted(tmp_path):
+    config = GameConfig(max_steps=4, batch_size=4, checkpoint_every=1)
+    whole = Game(tiny(), WordFollower(), SRO(), DATA, config, seed=5)
+    whole.play()
+
+    first = Game(tiny(), WordFollower(), SRO(), DATA, config, seed=5)
+    first.play(checkpoint_dir=tmp_path, stop_after=2)
+    resumed = Game(tiny(), WordFollower(), SRO(), DATA, config, seed=5)
+    assert resumed.load_checkpoint(tmp_path) and resumed.step == 2
+    resumed.play(checkpoint_dir=tmp_path)
+
+    assert [h["pass_rate"] for h in resumed.history] == [h["pass_rate"] for h in whole.history]
+    assert [h["loss"] for h in resumed.history] == pytest.approx([h["loss"] for h in whole.history], rel=1e-5)
+    for (name, a), (_, b) in zip(whole.leader.model.named_parameters(), resumed.leader.model.named_parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6, msg=name)
