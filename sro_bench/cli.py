@@ -322,7 +322,7 @@ def suite():
 @common_paths
 def suite_calibrate(data_dir, cache_dir):
     """FL calibration on the dev split's references: as written, words shuffled, 10% of words dropped."""
-    from .metrics.fl import fl_calibration
+    from .metrics import fl_calibration
     from .paths import resolve_data_dir
 
     figures = fl_calibration(resolve_data_dir(data_dir), cache_dir)

@@ -60,7 +60,7 @@ class RunConfig:
     perturb: list[str] = field(default_factory=list)  # follower perturbations, e.g. ["flip:0.2"]
     objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
     game: GameConfig = field(default_factory=GameConfig)
-    preset: str = "cpu"  # named game settings (cpu | paper | smoke); explicit options override it
+    preset: str = "cpu"  # named game settings (cpu | paper | smoke); game fields changed from their defaults win
     train_dataset: str | None = None  # registered dataset; None: dirty for on-policy, paradetox-train for pairs
     eval_file: Path | None = None  # TSV/CSV/text of inputs (+ references); None: the ParaDetox dev split
     eval_limit: int | None = None  # score only the first N evaluation rows (quick checks)

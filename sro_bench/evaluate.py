@@ -52,7 +52,9 @@ def evaluate_files(
     from .metrics import MetricContext, Suite
 
     context = MetricContext(data_dir=resolve_data_dir(data_dir), cache_dir=cache_dir)
-    scores = Suite(context, metrics).score(sources, rewrites, refs).to_dict()
+    from .runner import split_scores
+
+    scores = split_scores(Suite(context, metrics).score(sources, rewrites, refs).to_dict())
     system = name or Path(predictions).stem
     record = new_record(
         "eval",
@@ -63,7 +65,7 @@ def evaluate_files(
         perturbation=[],
         evaluation={"name": Path(inputs).stem, "source": str(inputs), "rows": len(sources),
                     "pairs": sum(len(r) for r in refs) if refs else 0},
-        metrics=scores,
+        **scores,
     )
     if json_out is not None:
         write_json(json_out, record)

@@ -16,7 +16,7 @@ from .records import atomic_write_text, find_records, read_record
 BASELINES = ("duplicate", "delete", "reference")
 # (column, key in the record's metrics)
 SCORES = (("STA", "STA"), ("SIM", "SIM"), ("FL", "FL"), ("J", "J"), ("J-chrF", "J_chrF"),
-          ("chrF", "chrF"), ("BLEU", "BLEU"), ("self-BLEU", "self_BLEU"))
+          ("chrF", "chrF"), ("BLEU", "BLEU"), ("self-BLEU", "self-BLEU"))
 
 
 def _fmt(value) -> str:

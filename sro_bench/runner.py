@@ -23,8 +23,13 @@ from .progress import game_progress
 
 
 def resolve(config: RunConfig, game_overrides: dict[str, Any] | None = None) -> RunConfig:
-    """Apply the preset (then explicit overrides), resolve paths and validate."""
-    config = dataclasses.replace(config, game=apply_preset(GameConfig(), config.preset, game_overrides))
+    """Apply the preset, then the game settings changed from their defaults, then ``game_overrides``;
+    resolve paths and validate."""
+    defaults = GameConfig()
+    changed = {f.name: getattr(config.game, f.name) for f in dataclasses.fields(GameConfig)
+               if getattr(config.game, f.name) != getattr(defaults, f.name)}
+    game = apply_preset(defaults, config.preset, {**changed, **(game_overrides or {})})
+    config = dataclasses.replace(config, game=game, leader=dataclasses.replace(config.leader))
     config.data_dir = resolve_data_dir(config.data_dir)
     config.leader.data_dir = config.leader.data_dir or config.data_dir
     config.leader.cache_dir = config.leader.cache_dir or config.cache_dir
@@ -35,6 +40,10 @@ def resolve(config: RunConfig, game_overrides: dict[str, Any] | None = None) -> 
         config.leader.device = str(PartialState().device)  # each process its own GPU
     config.leader.max_new_tokens = config.game.max_new_tokens
     validate(config)
+    from .followers import parse_perturbation
+
+    for spec in config.perturb:  # fail now, not after an hour of training
+        parse_perturbation(spec)
     return config
 
 
@@ -104,7 +113,12 @@ def score(config: RunConfig, inputs, rewrites, references) -> dict:
     from .metrics import MetricContext, Suite
 
     suite = Suite(MetricContext(data_dir=config.data_dir, cache_dir=config.cache_dir, seed=config.seed), config.metrics)
-    return suite.score(list(inputs), list(rewrites), references or None).to_dict()
+    return split_scores(suite.score(list(inputs), list(rewrites), references or None).to_dict())
+
+
+def split_scores(suite: dict) -> dict:
+    """The suite's result as record fields: ``metrics`` (corpus figures) and ``suite`` (models, timings)."""
+    return {"metrics": suite.pop("corpus"), "suite": suite}
 
 
 def run(config: RunConfig, *, resume: Path | None = None, progress: bool = True,
@@ -198,7 +212,7 @@ def run(config: RunConfig, *, resume: Path | None = None, progress: bool = True,
         evaluation={**eval_set.describe(), "excluded_list": str(config.exclude) if config.exclude else None,
                     "exclude_list_size": len(given)},
         **record,
-        metrics=scores,
+        **scores,
         timings=timings,
     )
     write_json(run_dir / "record.json", record)

@@ -158,7 +158,7 @@ class NBLRModel:
         save_file(weights, str(directory / WEIGHTS_FILE), metadata={"format": FORMAT})
 
     @classmethod
-    def load(cls, directory: Path) -> tuple["NBLRModel", dict]:
+    def load(cls, directory: Path) -> tuple[NBLRModel, dict]:
         """The model and its saved metadata; a damaged file is a DataError naming it."""
         from safetensors.numpy import load_file
 
@@ -177,8 +177,11 @@ class NBLRModel:
             w = load_file(str(wpath))
         except FileNotFoundError:
             raise DataError(wpath, "file not found") from None
-        except Exception as exc:  # safetensors raises its own error types for damaged files
+        except Exception as exc:  # noqa: BLE001 - safetensors raises its own error types for damaged files
             raise DataError(wpath, f"cannot read weights ({exc})") from None
+        if doc.get("settings", {}).get("token_pattern") != FAST_PATTERN:
+            # Scores would come from today's tokenizer, not the one the weights were fitted with.
+            raise DataError(path, "saved with a different tokenizer; retrain it")
         try:
             model = cls(doc["vocabulary"], w["idf"], w["r"], w["coef"], float(w["intercept"][0]), doc["settings"])
         except (KeyError, ValueError, IndexError, TypeError) as exc:
@@ -231,10 +234,12 @@ def fit_nblr(texts: Sequence[str], labels: Sequence[int], *, nb_norm: str = "see
     c = {**CLASSIFIER, **(classifier or {})}
     lr = LogisticRegression(C=c["C"], solver=c["solver"], max_iter=c["max_iter"], tol=c["tol"])
     with warnings.catch_warnings():
-        warnings.simplefilter("error", ConvergenceWarning)  # an unconverged screener is a bug, not a warning
+        warnings.simplefilter("ignore", ConvergenceWarning)  # recorded in the settings instead
         lr.fit(x.multiply(r).tocsr(), y)
     vocab = [None] * len(vec.vocabulary_)
     for gram, j in vec.vocabulary_.items():
         vocab[j] = gram
-    settings = {**VECTORIZER, "nb_norm": nb_norm, "classifier": c}
+    n_iter = int(lr.n_iter_[0])
+    fitted = {"iterations": n_iter, "converged": n_iter < c["max_iter"]}
+    settings = {**VECTORIZER, "nb_norm": nb_norm, "classifier": {**c, **fitted}}
     return NBLRModel(vocab, vec.idf_, r, lr.coef_[0], float(lr.intercept_[0]), settings)

@@ -2,7 +2,8 @@
 
 :func:`train_screener` loads it from ``<cache>/followers/nblr-<key>/`` or trains it there (recipe in
 :mod:`~sro_bench.followers.recipe`, model in :mod:`~sro_bench.followers.model`). The key hashes the
-recipe, the data files' sha256 and size, the exclusion list and any label noise. Entries are
+recipe, the data files' sha256 and size, the exclusion keys that actually remove a training text,
+and any label noise. Entries are
 written into a temporary directory and renamed into place, so a reader never sees half of one.
 """
 
@@ -24,7 +25,9 @@ from ..errors import DataError, UserError
 from ..paths import resolve_cache_dir, resolve_data_dir
 from .base import Follower, FollowerContext
 from .model import NBLRModel, fit_nblr
-from .recipe import build_corpora, cache_key, evaluate, exclude_digest, file_digests, flip_labels, recipe_options
+from .recipe import (
+    build_corpora, cache_key, effective_exclusions, evaluate, exclude_digest, file_digests, flip_labels, recipe_options,
+)
 
 
 class NBLRScreener(Follower):
@@ -81,23 +84,25 @@ def train_screener(context: FollowerContext, *, force: bool = False, progress: b
     data_dir = resolve_data_dir(context.data_dir)
     recipe = recipe_options(context)
     files = file_digests(data_dir)
-    key = cache_key(recipe, files, context.exclude)
+    exclude = effective_exclusions(data_dir, context.exclude)
+    key = cache_key(recipe, files, exclude)
     final = resolve_cache_dir(context.cache_dir) / "followers" / f"nblr-{key}"
     if final.is_dir() and not force:
         try:
             return load_screener(final)
         except DataError as exc:  # a damaged cache entry is rebuilt, not fatal
             warnings.warn(f"retraining the nblr screener: {exc}", stacklevel=2)
-    model, meta = _train(data_dir, recipe, files, context, key, progress)
+    model, meta = _train(data_dir, recipe, files, context, exclude, key, progress)
     save_atomically(model, meta, final)
     return NBLRScreener(model, meta)
 
 
-def _train(data_dir: Path, recipe: dict, files: dict, context: FollowerContext, key: str, progress: bool):
+def _train(data_dir: Path, recipe: dict, files: dict, context: FollowerContext, exclude: frozenset[str], key: str,
+           progress: bool):
     started = time.perf_counter()
     with _stages(progress) as stage:
         with stage("nblr: reading the training data"):
-            train, held, stats = build_corpora(data_dir, context.exclude)
+            train, held, stats = build_corpora(data_dir, exclude)
             labels, flipped = train.labels, 0
             if recipe["label_noise"] > 0:
                 labels, flipped = flip_labels(train.labels, recipe["label_noise"], recipe["noise_seed"])
@@ -115,7 +120,7 @@ def _train(data_dir: Path, recipe: dict, files: dict, context: FollowerContext, 
             "by_source": train.counts(),
             "labels_flipped": flipped,
             **stats,
-            "exclude_list": {"sentences": len(context.exclude), "sha256": exclude_digest(context.exclude)},
+            "exclude_list": {"given": len(context.exclude), "effective": len(exclude), "sha256": exclude_digest(exclude)},
             "files": files,
             "seconds": round(seconds, 2),
         },

@@ -118,14 +118,18 @@ def cache_key(recipe: dict, files: dict, exclude: frozenset[str]) -> str:
 
 # --- the corpus and its held-out split ---------------------------------------------------------
 
+Groups = dict[str, list[list[tuple[str, int, str]]]]
 
-def build_corpora(data_dir: Path, exclude: frozenset[str]) -> tuple[Corpus, Corpus, dict]:
-    """(train, held-out, stats) following the recipe in the module docstring."""
+
+def load_groups(data_dir: Path) -> tuple[Groups, set[str]]:
+    """Source name -> groups of (text, label, source), and the dev split's keys (never trained on).
+
+    One ParaDetox row (a toxic sentence and its rewrites) is one group, so a pair never straddles.
+    """
     data_dir = Path(data_dir)
     train_pd, dev = d.split_dev(d.load_paradetox(data_dir / d.PARADETOX))
     dev_keys = {d.normalise(t) for t in dev.inputs} | {d.normalise(r) for refs in dev.references for r in refs}
-    # Groups of (text, label, source): one ParaDetox row is one group, so a pair never straddles.
-    groups: dict[str, list[list[tuple[str, int, str]]]] = {"paradetox": []}
+    groups: Groups = {"paradetox": []}
     for x, refs in zip(train_pd.inputs, train_pd.references):
         groups["paradetox"].append([(x, 1, "paradetox-toxic")] + [(r, 0, "paradetox-neutral") for r in refs])
     singles = [
@@ -135,7 +139,25 @@ def build_corpora(data_dir: Path, exclude: frozenset[str]) -> tuple[Corpus, Corp
     ]
     for source, label, texts in singles:
         groups[source] = [[(t, label, source)] for t in texts]
+    return groups, dev_keys
 
+
+def effective_exclusions(data_dir: Path, exclude: frozenset[str]) -> frozenset[str]:
+    """The exclusion keys that remove some training text (not already removed as dev split).
+
+    Only these change the model, so only these go into the cache key: runs whose exclusion lists
+    differ in sentences the screener never sees share one trained screener.
+    """
+    if not exclude:
+        return frozenset()
+    groups, dev_keys = load_groups(data_dir)
+    keys = {d.normalise(t) for rows in groups.values() for row in rows for t, _, _ in row}
+    return frozenset(k for k in exclude if k in keys and k not in dev_keys)
+
+
+def build_corpora(data_dir: Path, exclude: frozenset[str]) -> tuple[Corpus, Corpus, dict]:
+    """(train, held-out, stats) following the recipe in the module docstring."""
+    groups, dev_keys = load_groups(data_dir)
     rng = np.random.default_rng(SPLIT_SEED)
     train, held = Corpus(), Corpus()
     held_keys: set[str] = set()
@@ -167,7 +189,7 @@ def build_corpora(data_dir: Path, exclude: frozenset[str]) -> tuple[Corpus, Corp
 def flip_labels(labels: list[int], q: float, seed: int) -> tuple[list[int], int]:
     """Flip exactly ``round(q * n)`` labels chosen at random (seeded)."""
     y = np.asarray(labels, dtype=np.int64)
-    k = int(round(q * len(y)))
+    k = round(q * len(y))
     idx = np.random.default_rng([seed, 0x4E4F4953]).choice(len(y), size=k, replace=False)  # "NOIS"
     y[idx] = 1 - y[idx]
     return y.tolist(), k
@@ -192,7 +214,7 @@ def evaluate(model: NBLRModel, held: Corpus, data_dir: Path, threshold: float = 
     _, dev = d.split_dev(d.load_paradetox(data_dir / d.PARADETOX))
     extra = [t for f in EVAL_FILES if (data_dir / f).is_file() for t in d.load_lines(data_dir / f).inputs]
     return {
-        "rows": int(len(y)),
+        "rows": len(y),
         "toxic": int(y.sum()),
         "accuracy": float(accuracy_score(y, v)),
         "roc_auc": float(roc_auc_score(y, p)),

@@ -187,6 +187,7 @@ class HFLeader(Leader):
         max_new_tokens: int | None = None,
         batch_size: int = 64,
     ) -> list[str]:
+        inputs = list(inputs)
         model = self._active_model()
         was_training = model.training
         model.eval()

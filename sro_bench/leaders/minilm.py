@@ -47,8 +47,10 @@ class CopierRecipe:
     word_dropout: float = 0.1
     swap_prob: float = 0.05  # chance that a word swaps places with its right neighbour
     bucket_batches: int = 50  # batches per length-sorted pool (less padding, still shuffled)
+    freeze_embeddings: bool = False  # keep the (tied) word embeddings fixed: faster steps
     checkpoint_every: int = 200
     max_new_tokens: int = 64  # for the copy-BLEU evaluation
+    threads: int = 0  # torch threads; 0: the cores other processes leave idle (at least 1)
 
 
 # -- the warm-started model ----------------------------------------------------------------------
@@ -84,14 +86,17 @@ def build_warm_started(seed: int = 0):
 
     source = str(minilm_dir())
     torch.manual_seed(seed)
-    verbosity = hf_logging.get_verbosity()
+    verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
     hf_logging.set_verbosity_error()  # the load report lists the (expected) missing cross-attention
+    hf_logging.disable_progress_bar()
     try:
         model = EncoderDecoderModel.from_encoder_decoder_pretrained(
             source, source, encoder_local_files_only=True, decoder_local_files_only=True
         )
     finally:
         hf_logging.set_verbosity(verbosity)
+        if bars:
+            hf_logging.enable_progress_bar()
     tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=True)
     # Keep " , " and " ." spaced like the data sets; contractions are rejoined by POSTPROCESS.
     tokenizer.backend_tokenizer.decoder = decoders.WordPiece(prefix="##", cleanup=False)
@@ -209,7 +214,7 @@ def copy_bleu(leader: HFLeader, sentences: list[str], max_new_tokens: int = 64) 
     import sacrebleu
 
     copies = leader.generate(sentences, max_new_tokens=max_new_tokens, batch_size=50)
-    return round(sacrebleu.corpus_bleu(copies, [list(sentences)]).score, 2)
+    return round(sacrebleu.corpus_bleu(copies, [list(sentences)], force=True).score, 2)
 
 
 # -- preparation ---------------------------------------------------------------------------------
@@ -217,6 +222,16 @@ def copy_bleu(leader: HFLeader, sentences: list[str], max_new_tokens: int = 64) 
 
 def cache_path(config: LeaderConfig) -> Path:
     return resolve_cache_dir(config.cache_dir) / "leaders" / VERSION
+
+
+def _threads(requested: int) -> int:
+    # OpenMP threads that share a core with another busy process wait on each other at every
+    # barrier: on a loaded 2-core machine one thread ran 8x faster per step than two.
+    if requested > 0:
+        return requested
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    busy = round(os.getloadavg()[0]) if hasattr(os, "getloadavg") else 0
+    return max(1, min(cores, cores - busy))
 
 
 def _lr_factor(step: int, progress: float, recipe: CopierRecipe) -> float:
@@ -282,29 +297,82 @@ def prepare_minilm(
         return json.loads((final / LEADER_JSON).read_text())["metadata"]
 
     recipe = CopierRecipe(**config.extra.get("copier", {}))
-    seed = config.seed
-    data_dir = resolve_data_dir(config.data_dir)
-    sentences, used = load_clean_sentences(data_dir)
-    train, holdout = split_holdout(sentences)
-    model, tokenizer = build_warm_started(seed)
-    data = NoisyCopies(train, tokenizer, recipe, seed)
-    optimizer = torch.optim.AdamW(
-        [p for p in model.parameters() if p.requires_grad], lr=recipe.lr, weight_decay=recipe.weight_decay
-    )
-    state = _load_checkpoint(partial, model, optimizer) or {
-        "step": 0, "epoch": 0, "batch": 0, "train_seconds": 0.0, "loss": None, "resumed": 0,
-    }
-    if state["step"]:
-        state["resumed"] += 1
-    budget = math.inf if time_budget_s is None else float(time_budget_s)
-    steps_cap = math.inf if max_steps is None else max_steps
+    threads, previous_threads = _threads(recipe.threads), torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        return _prepare(config, recipe, final, partial, time_budget_s, max_steps, progress)
+    finally:
+        torch.set_num_threads(previous_threads)
 
+
+def _prepare(config, recipe, final, partial, time_budget_s, max_steps, progress) -> dict:
+    import transformers
+
+    wall_start = time.monotonic()
+    sentences, used = load_clean_sentences(resolve_data_dir(config.data_dir))
+    train, holdout = split_holdout(sentences)
+    model, tokenizer = build_warm_started(config.seed)
+    if recipe.freeze_embeddings:
+        model.encoder.embeddings.word_embeddings.weight.requires_grad_(False)
+        model.decoder.get_input_embeddings().weight.requires_grad_(False)  # tied to the output
+    data = NoisyCopies(train, tokenizer, recipe, config.seed)
+    budget = math.inf if time_budget_s is None else float(time_budget_s)
+    state = _train(model, data, recipe, partial, budget, math.inf if max_steps is None else max_steps, progress)
+
+    metadata = {
+        "version": VERSION,
+        "recipe": dataclasses.asdict(recipe),
+        "steps": state["step"],
+        "epochs": round(state["step"] * recipe.batch_size / len(data.words), 3),
+        "train_seconds": round(state["train_seconds"], 1),
+        "time_budget_s": None if time_budget_s is None else float(time_budget_s),
+        "max_steps": max_steps,
+        "resumed": state["resumed"],
+        "final_loss": None if state["loss"] is None else round(state["loss"], 4),
+        "threads": torch.get_num_threads(),
+        "seed": config.seed,
+        "data": used,
+        "train_sentences": len(data.words),
+        "holdout_sentences": len(holdout),
+        "holdout_seed": HOLDOUT_SEED,
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "prepared_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    leader_config = LeaderConfig(name="minilm", max_input_length=64, seed=config.seed)
+    leader = HFLeader(model, tokenizer, leader_config, postprocess=POSTPROCESS, metadata=metadata)
+    eval_start = time.monotonic()
+    leader.metadata["copy_bleu"] = copy_bleu(leader, holdout, recipe.max_new_tokens)
+    leader.metadata["eval_seconds"] = round(time.monotonic() - eval_start, 1)
+    # This session only: earlier sessions of a resumed preparation are not counted.
+    leader.metadata["wall_seconds"] = round(time.monotonic() - wall_start, 1)
+    tmp = final.with_name(VERSION + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    leader.save(tmp)
+    shutil.rmtree(final, ignore_errors=True)
+    os.replace(tmp, final)
+    shutil.rmtree(partial, ignore_errors=True)
+    return leader.metadata
+
+
+def _train(model, data: NoisyCopies, recipe: CopierRecipe, partial: Path, budget, steps_cap, progress) -> dict:
+    """The copier's training loop, resumed from ``partial`` when a checkpoint is there."""
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(trainable, lr=recipe.lr, weight_decay=recipe.weight_decay)
+    state = _load_checkpoint(partial, model, optimizer) or {
+        "step": 0, "epoch": 0, "batch": 0, "train_seconds": 0.0, "loss": None, "resumed": -1,
+    }
+    state["resumed"] += 1
     model.train()
     started, base_seconds = time.monotonic(), state["train_seconds"]
     batches = data.epoch_batches(state["epoch"])
-    ema = state["loss"]
+
+    def checkpoint():
+        state["train_seconds"] = base_seconds + time.monotonic() - started
+        _save_checkpoint(partial, model, optimizer, state)
+
     with _progress_bar(progress) as bar:
-        task = bar.add_task("copier", total=1.0, step=state["step"], loss=ema or 0.0, lr=0.0)
+        task = bar.add_task("copier", total=1.0, step=state["step"], loss=state["loss"] or 0.0, lr=0.0)
         try:
             while True:
                 elapsed = base_seconds + time.monotonic() - started
@@ -325,52 +393,21 @@ def prepare_minilm(
                 loss = F.cross_entropy(logits.flatten(0, 1), labels.flatten(), ignore_index=-100)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                torch.nn.utils.clip_grad_norm_(trainable, 1.0)
                 optimizer.step()
                 state["step"] += 1
                 state["batch"] += 1
-                ema = loss.item() if ema is None else 0.98 * ema + 0.02 * loss.item()
-                state["loss"] = ema
-                bar.update(task, completed=min(done, 1.0), step=state["step"], loss=ema, lr=lr)
+                value = loss.item()
+                state["loss"] = value if state["loss"] is None else 0.98 * state["loss"] + 0.02 * value
+                bar.update(task, completed=min(done, 1.0), step=state["step"], loss=state["loss"], lr=lr)
                 if state["step"] % recipe.checkpoint_every == 0:
-                    state["train_seconds"] = base_seconds + time.monotonic() - started
-                    _save_checkpoint(partial, model, optimizer, state)
+                    checkpoint()
         except KeyboardInterrupt:
-            state["train_seconds"] = base_seconds + time.monotonic() - started
-            _save_checkpoint(partial, model, optimizer, state)
+            checkpoint()
             raise
         bar.update(task, completed=1.0)
     state["train_seconds"] = base_seconds + time.monotonic() - started
-
-    leader_config = LeaderConfig(name="minilm", max_input_length=64, seed=seed)
-    metadata = {
-        "version": VERSION,
-        "recipe": dataclasses.asdict(recipe),
-        "steps": state["step"],
-        "epochs": round(state["step"] / max(1, len(batches)), 3),
-        "train_seconds": round(state["train_seconds"], 1),
-        "time_budget_s": None if time_budget_s is None else float(time_budget_s),
-        "max_steps": max_steps,
-        "resumed": state["resumed"],
-        "final_loss": None if ema is None else round(ema, 4),
-        "threads": torch.get_num_threads(),
-        "seed": seed,
-        "data": used,
-        "train_sentences": len(data.words),
-        "holdout_sentences": len(holdout),
-        "holdout_seed": HOLDOUT_SEED,
-    }
-    leader = HFLeader(model, tokenizer, leader_config, postprocess=POSTPROCESS, metadata=metadata)
-    t0 = time.monotonic()
-    metadata["copy_bleu"] = copy_bleu(leader, holdout, recipe.max_new_tokens)
-    metadata["eval_seconds"] = round(time.monotonic() - t0, 1)
-    tmp = final.with_name(VERSION + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    leader.save(tmp)
-    shutil.rmtree(final, ignore_errors=True)
-    os.replace(tmp, final)
-    shutil.rmtree(partial, ignore_errors=True)
-    return metadata
+    return state
 
 
 def build_minilm(config: LeaderConfig) -> HFLeader:

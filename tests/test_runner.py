@@ -1,0 +1,162 @@
+"""End to end through the Python API and the CLI: runs, records, resume, eval, rewrite, leaderboards, robustness."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sro_bench.config import GameConfig, RunConfig
+from sro_bench.leaders import LeaderConfig
+from sro_bench.records import SCHEMA
+from sro_bench.runner import run
+
+SMOKE = dict(max_steps=3, batch_size=4, max_train_inputs=24, max_new_tokens=8, checkpoint_every=1)
+
+
+@pytest.fixture
+def base(data_dir, tmp_path) -> RunConfig:
+    return RunConfig(leader=LeaderConfig(name="tiny"), game=GameConfig(**SMOKE), eval_limit=12,
+                     data_dir=data_dir, runs_dir=tmp_path / "runs")
+
+
+def valid_record(record: dict) -> None:
+    path = Path(record["_path"])
+    on_disk = json.loads(path.read_text())
+    assert on_disk["schema"] == SCHEMA
+    for key in ("config", "versions", "git", "seed", "hardware", "timings", "metrics", "evaluation"):
+        assert key in on_disk, key
+    for metric in ("STA", "SIM", "FL", "J", "BLEU", "chrF"):
+        assert 0 <= on_disk["metrics"][metric] <= (100 if metric in ("BLEU", "chrF") else 1) + 1e-9, metric
+    rewrites = (path.parent / "rewrites.tsv").read_text().splitlines()
+    assert rewrites[0].startswith("input\trewrite\treference1") and len(rewrites) == 1 + on_disk["evaluation"]["rows"]
+
+
+@pytest.mark.parametrize("method", ["sro", "sro-robust", "kto", "rs-sft", "dpo"])
+def test_every_training_method_runs_end_to_end(base, method):
+    base.method = method
+    record = run(base, progress=False)
+    valid_record(record)
+    assert record["game"]["steps"] == 3 and len(record["game"]["history"]) == 3
+    assert record["training_data"]["dataset"] == ("paradetox-train" if method == "dpo" else "dirty")
+    assert record["training_data"]["rows_used"] == 24
+    assert (Path(record["_path"]).parent / "leader" / "leader.json").exists()
+
+
+@pytest.mark.parametrize("method", ["duplicate", "delete", "reference"])
+def test_training_free_rewriters(base, method):
+    base.method = method
+    record = run(base, progress=False)
+    valid_record(record)
+    rows = [line.split("\t") for line in (Path(record["_path"]).parent / "rewrites.tsv").read_text().splitlines()[1:]]
+    if method == "duplicate":
+        assert all(r[0] == r[1] for r in rows)
+    if method == "reference":
+        assert all(r[1] == r[2] for r in rows)
+        assert record["metrics"]["BLEU"] == pytest.approx(100.0)
+
+
+def test_exclusion_list_is_applied_and_counted(base, tmp_path, data_dir):
+    from sro_bench.data import load_dataset
+
+    first = load_dataset("dirty", data_dir).inputs[:5]
+    exclude = tmp_path / "exclude.txt"
+    exclude.write_text("\n".join(x.upper() + " !!" for x in first) + "\n")
+    base.exclude = exclude
+    base.game.max_train_inputs = None
+    base.game.max_steps = 1
+    record = run(base, progress=False)
+    assert record["training_data"]["excluded_by_list"] >= 5
+    assert record["training_data"]["rows_used"] == 14_869 - record["training_data"]["excluded_by_list"] \
+        - record["training_data"]["excluded_as_eval_inputs"]
+
+
+def test_resumed_run_reaches_the_same_metrics(base, tmp_path):
+    base.run_id = "whole"
+    whole = run(base, progress=False)
+    base.run_id = "split"
+    interrupted = run(base, progress=False, stop_after=2)
+    assert interrupted["interrupted_at"] == 2
+    resumed = run(RunConfig(), resume=Path(interrupted["run_dir"]), progress=False)
+    assert resumed["game"]["resumed_from"] == 2
+    assert resumed["metrics"]["J"] == pytest.approx(whole["metrics"]["J"], abs=1e-6)
+    assert resumed["metrics"]["BLEU"] == pytest.approx(whole["metrics"]["BLEU"], abs=1e-6)
+    assert [h["loss"] for h in resumed["game"]["history"]] == pytest.approx(
+        [h["loss"] for h in whole["game"]["history"]], rel=1e-5)
+
+
+def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "COLUMNS": "200"}
+    return subprocess.run([sys.executable, "-c", "from sro_bench.cli import main; main()", *args],
+                          capture_output=True, text=True, cwd=cwd, env=env)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["run", "--method", "nope"], "error: unknown method 'nope' (known: "),
+    (["run", "--perturb", "flip:1.5", "--method", "duplicate"], "flip"),
+    (["run", "--p-flip", "abc"], "'abc' is not a valid float"),
+    (["run", "--preset", "huge"], "error: unknown preset 'huge'"),
+])
+def test_cli_bad_options_are_one_line(tmp_path, args, message):
+    done = cli(*args, cwd=tmp_path)
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "runs").exists() or not list((tmp_path / "runs").rglob("record.json"))
+
+
+def test_eval_and_leaderboard_from_the_cli(base, tmp_path):
+    inputs = tmp_path / "in.txt"
+    inputs.write_text("you are an idiot\nthis is stupid crap\n")
+    predictions = tmp_path / "pred.txt"
+    predictions.write_text("i think you are wrong here\nthis is a bad idea\n")
+    short = tmp_path / "short.txt"
+    short.write_text("one line\n")
+    done = cli("eval", "--inputs", str(inputs), "--predictions", str(short), cwd=tmp_path)
+    assert done.returncode == 2 and "1 lines, but" in done.stderr
+    done = cli("eval", "--inputs", str(inputs), "--predictions", str(predictions), "--references", str(predictions),
+               "--json", str(tmp_path / "ext.json"), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    external = json.loads((tmp_path / "ext.json").read_text())
+    assert external["schema"] == SCHEMA and external["metrics"]["BLEU"] == pytest.approx(100.0)
+
+    base.method = "sro"
+    record = run(base, progress=False)
+    out = tmp_path / "board" / "dev.md"
+    done = cli("leaderboard", str(Path(record["_path"]).parent), "--out", str(out), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    table = out.read_text()
+    assert "sro-bench leaderboard" in table
+    for method in ("sro", "duplicate", "delete", "reference"):
+        assert f"| {method} |" in table
+    assert out.with_suffix(".csv").read_text().startswith("method,leader,follower,perturbation,seed,STA")
+
+    rewritten = tmp_path / "rewritten.txt"
+    done = cli("rewrite", "--run", str(Path(record["_path"]).parent), "--input", str(inputs), "--output",
+               str(rewritten), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert len(rewritten.read_text().splitlines()) == 2
+
+
+def test_robustness_grid_runs_and_resumes(base, tmp_path):
+    from sro_bench.robustness import RobustnessConfig, publish
+
+    config = RobustnessConfig(methods=["sro", "rs-sft"], axes=["flip:0,0.3"], seeds=[0], out=tmp_path / "rob",
+                              base=base, game_overrides={})
+    statuses = []
+    paths = publish(config, "sro-bench robustness (test)", progress=False,
+                    on_cell=lambda cell, status: statuses.append(status))
+    assert statuses == ["ran"] * 4
+    assert paths["plot"].stat().st_size > 1000
+    table = paths["table"].read_text()
+    assert "| sro | flip:0.3 | 1 |" in table and "| rs-sft | none | 1 |" in table
+
+    interrupted = tmp_path / "rob" / "cells" / "sro--flip-0.3--s0"
+    (interrupted / "record.json").unlink()
+    statuses.clear()
+    publish(config, "sro-bench robustness (test)", progress=False, on_cell=lambda cell, status: statuses.append(status))
+    assert sorted(statuses) == ["resumed", "skipped (done)", "skipped (done)", "skipped (done)"]
