@@ -230,6 +230,14 @@ def slices():
 
 
 @pytest.fixture(scope="module")
+def small_sta(slices):
+    from sro_bench.metrics.sta import train_sta
+
+    normal, toxic, _ = slices
+    return train_sta(toxic[:800], normal[:800], info={"training_data": "test slice"})
+
+
+@pytest.fixture(scope="module")
 def small_fl(slices):
     from sro_bench.metrics.fl import train_fl
 
@@ -238,12 +246,10 @@ def small_fl(slices):
 
 
 @needs_data
-def test_small_sta_judges_obvious_cases(slices):
-    from sro_bench.metrics.sta import StaMetric, train_sta
+def test_small_sta_judges_obvious_cases(small_sta):
+    from sro_bench.metrics.sta import StaMetric
 
-    normal, toxic, _ = slices
-    model = train_sta(toxic, normal[:len(toxic)], info={"training_data": "test slice"})
-    out = StaMetric(model).score(["x"] * 4, ["you are a fucking idiot", "shut up you stupid moron",
+    out = StaMetric(small_sta).score(["x"] * 4, ["you are a fucking idiot", "shut up you stupid moron",
                                              "thank you for sharing the article", "the city council met on monday"])
     assert out.sentence["sta"].tolist() == [0.0, 0.0, 1.0, 1.0]
     assert np.all((out.sentence["sta_soft"] >= 0) & (out.sentence["sta_soft"] <= 1))
@@ -269,15 +275,13 @@ def test_small_fl_orders_clean_above_dropped_above_shuffled(slices, small_fl):
 
 @needs_data
 @needs_minilm
-def test_suite_with_small_models_end_to_end(slices, small_fl):
+def test_suite_with_small_models_end_to_end(small_sta, small_fl):
     from sro_bench.metrics.embed import get_encoder
     from sro_bench.metrics.fl import FluencyMetric
     from sro_bench.metrics.sim import SimMetric
-    from sro_bench.metrics.sta import StaMetric, train_sta
+    from sro_bench.metrics.sta import StaMetric
 
-    normal, toxic, _ = slices
-    sta = StaMetric(train_sta(toxic[:500], normal[:500]))
-    metrics = {"sta": sta, "sim": SimMetric(get_encoder()), "fl": FluencyMetric(small_fl),
+    metrics = {"sta": StaMetric(small_sta), "sim": SimMetric(get_encoder()), "fl": FluencyMetric(small_fl),
                "bleu": overlap.BleuMetric(), "chrf": overlap.ChrfMetric(), "self-bleu": overlap.SelfBleuMetric()}
     suite = Suite(MetricContext(), list(metrics), metrics=metrics)
     result = suite.score(INPUTS, HYPS, REFS)
@@ -334,8 +338,12 @@ def test_trained_models_are_cached_and_reloaded(tmp_path):
 
 # -- the full models' done-criteria (minutes on a cold cache; the small tests above cover behaviour)
 
+full_models = pytest.mark.skipif(not os.environ.get("SRO_BENCH_SLOW"),
+                                 reason="trains/loads the full STA and FL models; set SRO_BENCH_SLOW=1")
+
 
 @pytest.mark.slow
+@full_models
 @needs_data
 def test_full_sta_meets_targets():
     from sro_bench.metrics import sta_check
@@ -345,6 +353,7 @@ def test_full_sta_meets_targets():
 
 
 @pytest.mark.slow
+@full_models
 @needs_data
 @needs_minilm
 def test_full_fl_calibration_meets_targets():

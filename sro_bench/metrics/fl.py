@@ -27,7 +27,7 @@ from ..errors import UserError
 from . import store
 from .base import Metric, MetricContext, MetricResult
 from .devsplit import dev_keys, splits
-from .embed import PROBE_LAYERS, Encoder, get_encoder
+from .embed import PROBE_LAYERS, Encoder, encoder_version, get_encoder
 from .ngram import TrigramLM
 from .text import tokens as lm_tokens
 
@@ -166,7 +166,8 @@ def load_or_train_fl(data_dir: str | Path | None, cache_dir: str | Path | None, 
 @lru_cache(maxsize=8)
 def _load_or_train(data_dir: Path, cache_dir: str | None, seed: int) -> FluencyModel:
     files = training_files(data_dir)
-    key = store.fingerprint(files, {"version": FL_VERSION, "seed": seed, "layers": list(PROBE_LAYERS)})
+    key = store.fingerprint(files, {"version": FL_VERSION, "seed": seed, "layers": list(PROBE_LAYERS),
+                                    "encoder": encoder_version()})
     path = store.metrics_cache(cache_dir, "fl") / f"fl-{key}.safetensors"
     if path.is_file():
         arrays, info = store.load(path)

@@ -85,8 +85,12 @@ def _fit(tf, y: np.ndarray) -> StaModel:
 
     df = np.bincount(tf.indices, minlength=N_FEATURES)
     idf = np.where(df >= 2, np.log((1 + tf.shape[0]) / (1 + df)) + 1.0, 0.0)
-    clf = LogisticRegression(C=C, max_iter=3000).fit(normalize(tf.multiply(idf).tocsr()), y)
-    return StaModel(idf, clf.coef_[0].astype(np.float64), float(clf.intercept_[0]))
+    used = np.flatnonzero(idf)  # unused columns would get zero weight anyway; dropping them is faster
+    x = normalize(tf.multiply(idf).tocsr())[:, used]
+    clf = LogisticRegression(C=C, max_iter=3000).fit(x, y)
+    coef = np.zeros(N_FEATURES)
+    coef[used] = clf.coef_[0]
+    return StaModel(idf, coef, float(clf.intercept_[0]))
 
 
 def train_sta(toxic: Sequence[str], non_toxic: Sequence[str], *, seed: int = 0, info: dict | None = None) -> StaModel:
