@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+
+# Before torch loads: spinning OpenMP threads make a busy 2-core machine many times slower.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import sys
 import warnings
 from pathlib import Path

@@ -11,7 +11,7 @@ import torch
 from sro_bench.errors import UserError
 from sro_bench.leaders import HFLeader, LeaderConfig, build_leader, load_leader
 from sro_bench.leaders import device as dev
-from sro_bench.leaders.hf import POSTPROCESSORS, selected_logprob_sums
+from sro_bench.leaders.hf import DECODERS, selected_logprob_sums
 
 INPUTS = ["you are a total idiot and everyone knows it .", "shut up", "what a stupid thing to say !"]
 TARGETS = ["you are wrong .", "please stop , i disagree with you and your opinion .", "hello"]
@@ -275,10 +275,15 @@ def test_tiny_extra_texts_extend_the_vocabulary():
     assert "quokka" not in make("tiny").tokenizer.get_vocab()
 
 
-def test_wordpiece_contractions_are_rejoined():
-    fix = POSTPROCESSORS["wordpiece-contractions"]
-    assert fix("i don ' t know , it ' s fine") == "i don 't know , it 's fine"
-    assert fix("' quoted '") == "' quoted '"
+class _Pieces:
+    def convert_ids_to_tokens(self, ids, skip_special_tokens=False):
+        return ids
+
+
+def test_wordpiece_decoding_keeps_the_data_sets_style():
+    decode = DECODERS["wordpiece-contractions"]
+    pieces = "i don ' t know , it ' s fine ' quoted ' un ##believ ##able".split()
+    assert decode(_Pieces(), pieces) == "i don 't know , it 's fine ' quoted ' unbelievable"
 
 
 def test_registry_lists_builtin_leaders():
@@ -310,9 +315,8 @@ def test_minilm_warm_start_recipe(minilm):
     assert model.config.decoder_start_token_id == tokenizer.cls_token_id
     assert model.config.eos_token_id == tokenizer.sep_token_id
     assert model.config.pad_token_id == tokenizer.pad_token_id
-    assert tokenizer.decode(tokenizer("i don 't know , man .")["input_ids"], skip_special_tokens=True) == (
-        "i don ' t know , man ."
-    )
+    ids = tokenizer("i don 't know , man .")["input_ids"]
+    assert DECODERS["wordpiece-contractions"](tokenizer, ids) == "i don 't know , man ."
 
 
 def test_minilm_noisy_copies_are_reproducible(minilm):

@@ -48,7 +48,18 @@ def _fix_wordpiece_contractions(text: str) -> str:
     return re.sub(r"(\w) ' (t|s|m|d|ll|re|ve)\b", r"\1 '\2", text)
 
 
-POSTPROCESSORS = {"": lambda text: text, "wordpiece-contractions": _fix_wordpiece_contractions}
+def _decode_wordpiece(tokenizer, ids: list[int]) -> str:
+    # Join pieces ourselves: tokenizer decoders glue punctuation on ("know, man."), and a
+    # customised decoder does not survive save_pretrained for BERT tokenizers.
+    tokens = tokenizer.convert_ids_to_tokens(ids, skip_special_tokens=True)
+    return _fix_wordpiece_contractions(" ".join(tokens).replace(" ##", "").strip())
+
+
+# How generated ids become text: the tokenizer's own decode, or a named alternative.
+DECODERS = {
+    "": lambda tokenizer, ids: tokenizer.decode(ids, skip_special_tokens=True).strip(),
+    "wordpiece-contractions": _decode_wordpiece,
+}
 
 
 class HFLeader(Leader):
@@ -66,6 +77,8 @@ class HFLeader(Leader):
         postprocess: str = "",
         metadata: dict | None = None,
     ):
+        if postprocess not in DECODERS:
+            raise UserError(f"unknown postprocess {postprocess!r} (one of {sorted(DECODERS)})")
         self.config = config
         self.tokenizer = tokenizer
         self.device = dev.resolve_device(config.device)
@@ -230,8 +243,7 @@ class HFLeader(Leader):
     def _decode(self, ids: list[int]) -> str:
         if self.eos_token_id in ids:
             ids = ids[: ids.index(self.eos_token_id)]
-        text = self.tokenizer.decode(ids, skip_special_tokens=True).strip()
-        return POSTPROCESSORS[self.postprocess](text)
+        return DECODERS[self.postprocess](self.tokenizer, ids)
 
     # -- reference -------------------------------------------------------------------------------
 

@@ -32,7 +32,7 @@ VERSION = "minilm-copier-v1"
 CLEAN_FILES = ("detox_emnlp2021_dev_normal.txt", "detox_emnlp2021_test_10k_normal.txt")
 HOLDOUT_SIZE = 200
 HOLDOUT_SEED = 1234  # fixed so every preparation reports BLEU on the same 200 sentences
-POSTPROCESS = "wordpiece-contractions"
+POSTPROCESS = "wordpiece-contractions"  # decode like the data sets: "i don 't know , man ."
 
 
 @dataclasses.dataclass
@@ -80,7 +80,6 @@ def apply_recipe(model) -> None:
 
 def build_warm_started(seed: int = 0):
     """The untrained encoder-decoder (recipe applied) and its tokenizer; a few seconds, offline."""
-    from tokenizers import decoders
     from transformers import AutoTokenizer, EncoderDecoderModel
     from transformers.utils import logging as hf_logging
 
@@ -98,8 +97,6 @@ def build_warm_started(seed: int = 0):
         if bars:
             hf_logging.enable_progress_bar()
     tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=True)
-    # Keep " , " and " ." spaced like the data sets; contractions are rejoined by POSTPROCESS.
-    tokenizer.backend_tokenizer.decoder = decoders.WordPiece(prefix="##", cleanup=False)
     apply_recipe(model)
     for cfg in (model.config, model.generation_config):
         cfg.decoder_start_token_id = tokenizer.cls_token_id
