@@ -11,9 +11,9 @@ from .records import atomic_write_text, new_record, write_json
 
 
 def read_aligned_lines(path: Path, *, allow_empty: bool) -> list[str]:
-    """Every line (trailing blank lines dropped); empty lines are errors unless ``allow_empty``."""
-    lines = read_text(path).splitlines()
-    while lines and not lines[-1].strip():
+    """Every line; empty lines are errors unless ``allow_empty`` (an empty rewrite is still a rewrite)."""
+    lines = read_text(path, allow_blank=allow_empty).split("\n")
+    if lines and lines[-1] == "":  # the file's final newline ends the last line, it does not add one
         lines.pop()
     if not allow_empty:
         for number, line in enumerate(lines, start=1):

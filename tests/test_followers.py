@@ -515,3 +515,10 @@ def test_full_data_screener_meets_the_accuracy_target(data_dir):
     assert {"idiot", "stupid"} <= screener.toxic_vocabulary()
     _, dev = d.split_dev(d.load_paradetox(data_dir / d.PARADETOX))
     np.testing.assert_allclose(screener.predict_proba(dev.inputs), sklearn_proba(screener.model, dev.inputs), atol=1e-12)
+
+
+def test_texts_without_known_ngrams_score_the_intercept(tiny_model):
+    """Empty rewrites happen (a collapsed leader produces them); a batch of only those must score."""
+    probabilities = tiny_model.predict_proba(["", "", "zzqx"])
+    assert probabilities.dtype == np.float64 and np.allclose(probabilities, probabilities[0])
+    assert tiny_model.predict_proba(["", "you idiot"])[0] == pytest.approx(probabilities[0])

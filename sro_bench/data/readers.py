@@ -23,8 +23,10 @@ def squash(text: str) -> str:
     return " ".join(text.split())
 
 
-def read_text(path: Path) -> str:
-    """The file decoded as UTF-8 (a BOM is allowed); undecodable bytes name their line."""
+def read_text(path: Path, allow_blank: bool = False) -> str:
+    """The file decoded as UTF-8 (a BOM is allowed); undecodable bytes name their line.
+
+    A file with no visible text is an error unless ``allow_blank`` (e.g. predictions that are all empty)."""
     path = Path(path)
     try:
         raw = path.read_bytes()
@@ -39,7 +41,7 @@ def read_text(path: Path) -> str:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise DataError(path, f"undecodable bytes (not UTF-8) at byte {exc.start}", line) from None
-    if not text.strip():
+    if not text.strip() and not (allow_blank and text):
         raise DataError(path, "empty file")
     return text
 

@@ -132,8 +132,9 @@ class NBLRModel:
         cell, counts = np.unique(rows * v + cols, return_counts=True)
         rows, cols = np.divmod(cell, v)
         value = (np.log(counts) + 1.0) * self.idf[cols]
-        norm = np.sqrt(np.bincount(rows, weights=value * value, minlength=n))
-        score = np.bincount(rows, weights=value * self._w[cols], minlength=n)
+        # bincount of nothing is int64: a batch of texts without one known n-gram must still divide.
+        norm = np.sqrt(np.bincount(rows, weights=value * value, minlength=n).astype(np.float64))
+        score = np.bincount(rows, weights=value * self._w[cols], minlength=n).astype(np.float64)
         # A text with no known n-gram is an all-zero row: only the intercept speaks.
         np.divide(score, norm, out=score, where=norm > 0)
         return score + self.intercept
