@@ -7,6 +7,7 @@ import dataclasses
 import io
 import json
 import re
+import shutil
 import time
 from datetime import datetime
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Any
 from . import data as datamod
 from .config import GameConfig, RunConfig, apply_preset, from_dict, validate
 from .errors import UserError
-from .game import world
+from .game import CHECKPOINT, world
 from .paths import resolve_data_dir
 from .plugins import registry
 from .records import atomic_write_text, jsonable, new_record, write_json
@@ -216,6 +217,8 @@ def run(config: RunConfig, *, resume: Path | None = None, progress: bool = True,
         timings=timings,
     )
     write_json(run_dir / "record.json", record)
+    # A finished run is never resumed; its optimizer state is the largest thing in the directory.
+    shutil.rmtree(run_dir / CHECKPOINT, ignore_errors=True)
     record["_path"] = str(run_dir / "record.json")
     return record
 
