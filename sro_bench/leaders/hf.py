@@ -202,8 +202,8 @@ class HFLeader(Leader):
     ) -> list[str]:
         inputs = list(inputs)
         model = self._active_model()
+        # Sampling follows the caller's mode: the game samples with dropout on when asked to.
         was_training = model.training
-        model.eval()
         try:
             texts: list[str] = []
             for start in range(0, len(inputs), batch_size):
