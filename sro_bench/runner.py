@@ -99,6 +99,16 @@ def new_run_id(config: RunConfig) -> str:
     return f"{config.method}-{leader}-s{config.seed}-{stamp}"
 
 
+def shared_run_id(config: RunConfig) -> str:
+    """A new run id, the same in every process under `accelerate launch` (the main process's)."""
+    run_id = new_run_id(config)
+    if world()[1] > 1:
+        from accelerate.utils import broadcast_object_list
+
+        run_id = broadcast_object_list([run_id])[0]
+    return run_id
+
+
 def write_rewrites(path: Path, inputs, rewrites, references) -> None:
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter="\t", lineterminator="\n")
@@ -134,7 +144,7 @@ def run(config: RunConfig, *, resume: Path | None = None, progress: bool = True,
         config, run_dir = load_run_config(Path(resume))
     else:
         config = resolve(config, game_overrides)
-        run_dir = Path(config.runs_dir) / (config.run_id or new_run_id(config))
+        run_dir = Path(config.runs_dir) / (config.run_id or shared_run_id(config))
         if (run_dir / "record.json").exists():
             raise UserError(f"{run_dir}: a finished run is already there (choose another --run-id)")
     reg = registry()
@@ -142,7 +152,8 @@ def run(config: RunConfig, *, resume: Path | None = None, progress: bool = True,
     eval_set = load_eval_set(config)
     given, evaluation = exclusion_keys(config, eval_set)
     run_dir.mkdir(parents=True, exist_ok=True)
-    write_json(run_dir / "config.json", config)
+    if world()[0] == 0:
+        write_json(run_dir / "config.json", config)
 
     timings: dict[str, float] = {}
     record: dict[str, Any] = {"method": {"name": config.method, "kind": method.kind, "distribution": method.distribution}}
