@@ -6,6 +6,8 @@ import os
 
 # Before torch loads: spinning OpenMP threads make a busy 2-core machine many times slower.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# transformers' per-load and per-save bars drown our own rich progress; set to 0 to see them again.
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 import sys
 import warnings
 from pathlib import Path
