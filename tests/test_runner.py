@@ -133,7 +133,7 @@ def test_eval_and_leaderboard_from_the_cli(base, tmp_path):
     assert "sro-bench leaderboard" in table
     for method in ("sro", "duplicate", "delete", "reference"):
         assert f"| {method} |" in table
-    assert out.with_suffix(".csv").read_text().startswith("method,leader,follower,perturbation,seed,STA")
+    assert out.with_suffix(".csv").read_text().startswith("method,leader,follower,perturbation,seed,steps,STA")
 
     rewritten = tmp_path / "rewritten.txt"
     done = cli("rewrite", "--run", str(Path(record["_path"]).parent), "--input", str(inputs), "--output",
