@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 
 # Before torch loads: spinning OpenMP threads make a busy 2-core machine many times slower.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -205,7 +206,7 @@ def leaderboard_cmd(records, out, title, data_dir, cache_dir):
     """Publish a leaderboard (markdown + CSV) from run records, sorted by J."""
     from .leaderboard import publish
 
-    rows = publish(list(records), out, title=title, command=" ".join(["sro-bench", *sys.argv[1:]]),
+    rows = publish(list(records), out, title=title, command=shlex.join(["sro-bench", *sys.argv[1:]]),
                    data_dir=data_dir, cache_dir=cache_dir)
     console.print(f"{rows} rows -> {out} and {out.with_suffix('.csv')}")
 
@@ -242,7 +243,7 @@ def robustness_cmd(methods, axes, seeds, out, budget, preset, leader, follower, 
                      metrics=[m.strip() for m in metrics.split(",")] if metrics else None)
     config = RobustnessConfig(methods=[m.strip() for m in methods.split(",") if m.strip()], axes=list(axes),
                               seeds=seed_list, out=out, base=base, game_overrides=overrides)
-    paths = publish(config, " ".join(["sro-bench", *sys.argv[1:]]), progress=not quiet,
+    paths = publish(config, shlex.join(["sro-bench", *sys.argv[1:]]), progress=not quiet,
                     on_cell=lambda cell, status: console.print(f"{cell.run_id}: {status}"))
     for name, path in paths.items():
         console.print(f"{name}: {path}")

@@ -19,10 +19,13 @@ SCORES = (("STA", "STA"), ("SIM", "SIM"), ("FL", "FL"), ("J", "J"), ("J-chrF", "
           ("chrF", "chrF"), ("BLEU", "BLEU"), ("self-BLEU", "self-BLEU"))
 
 
-def _fmt(value) -> str:
+PERCENT_SCALE = {"chrF", "BLEU", "self-BLEU"}  # sacrebleu's 0-100 figures
+
+
+def _fmt(value, column: str = "") -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
-    return f"{value:.3f}" if abs(value) <= 1.0 else f"{value:.1f}"
+    return f"{value:.1f}" if column in PERCENT_SCALE else f"{value:.3f}"
 
 
 def row(record: dict, relative_to: Path | None = None) -> dict:
@@ -49,7 +52,7 @@ def metric_table(records: list[dict]) -> Table:
     for column in ("method", "leader", "perturbation", "seed", *(c for c, _ in SCORES)):
         table.add_column(column, justify="right" if column in dict(SCORES) else "left")
     for r in map(row, records):
-        table.add_row(r["method"], r["leader"], r["perturbation"], str(r["seed"]), *(_fmt(r[c]) for c, _ in SCORES))
+        table.add_row(r["method"], r["leader"], r["perturbation"], str(r["seed"]), *(_fmt(r[c], c) for c, _ in SCORES))
     return table
 
 
@@ -100,7 +103,7 @@ def publish(paths: list[Path], out: Path, *, title: str | None = None, command: 
     md.write("| " + " | ".join(columns) + " |\n")
     md.write("|" + "|".join("---:" if c in dict(SCORES) else "---" for c in columns) + "|\n")
     for r in rows:
-        cells = [_fmt(r[c]) if c in dict(SCORES) else str(r[c]) for c in columns]
+        cells = [_fmt(r[c], c) if c in dict(SCORES) else str(r[c]) for c in columns]
         md.write("| " + " | ".join(cells) + " |\n")
     csv_buffer = io.StringIO()
     writer = csv.DictWriter(csv_buffer, fieldnames=columns, lineterminator="\n")
