@@ -136,7 +136,11 @@ def summarise(records: list[dict]) -> list[dict]:
         perturb = ",".join(record.get("perturbation") or []) or NONE
         groups.setdefault((record["method"]["name"], perturb), []).append(record)
     rows = []
-    for (method, perturb), group in sorted(groups.items()):
+    def order(key: tuple[str, str]):
+        strength = strength_of(key[1])
+        return (key[0], key[1] != NONE, strength or (key[1], 0.0), key[1])
+
+    for (method, perturb), group in sorted(groups.items(), key=lambda item: order(item[0])):
         row: dict[str, Any] = {"method": method, "perturbation": perturb, "seeds": len(group)}
         for column in COLUMNS:
             values = np.array([g["metrics"].get(column, math.nan) for g in group], dtype=float)
