@@ -25,7 +25,7 @@ from rich.table import Table  # noqa: E402
 from sro_bench.config import GameConfig  # noqa: E402
 from sro_bench.data import load_dataset  # noqa: E402
 from sro_bench.followers import FollowerContext, build_follower  # noqa: E402
-from sro_bench.game import Game  # noqa: E402
+from sro_bench.game import Game, make_optimizer  # noqa: E402
 from sro_bench.leaders import LeaderConfig, build_leader  # noqa: E402
 from sro_bench.objectives import SRO, LossTerms  # noqa: E402
 from sro_bench.paths import resolve_data_dir  # noqa: E402
@@ -39,7 +39,7 @@ def peak_memory_mb(device: torch.device) -> float:
 
 def seed_style_loop(leader, follower, objective, inputs, lr, max_new_tokens, timings) -> float:
     """The released code's schedule: one input at a time, nothing cached, nothing batched."""
-    optimizer = torch.optim.AdamW(leader.trainable_parameters(), lr=lr, weight_decay=0.01)
+    optimizer = make_optimizer(leader.trainable_parameters(), lr, 0.01)
     rng = np.random.default_rng(0)
 
     def timed(name, fn):
@@ -82,7 +82,7 @@ def main() -> None:
     parser.add_argument("--max-new-tokens", type=int, default=20)
     args = parser.parse_args()
 
-    console = Console()
+    console = Console(width=150)
     data_dir = resolve_data_dir(args.data_dir)
     config = LeaderConfig(name=args.leader, lora_r=args.lora_r, precision=args.precision, device=args.device,
                           data_dir=data_dir)

@@ -17,7 +17,7 @@ class GameConfig:
     """One training run: the leader generates, the follower screens, the objective updates the leader."""
 
     epochs: float = 1.0  # passes over the training inputs (fractions allowed)
-    max_steps: int | None = 80  # stop after this many updates (None: run every epoch)
+    max_steps: int | None = 150  # stop after this many updates (None: run every epoch)
     batch_size: int = 16  # B: toxic inputs per step
     samples_per_input: int = 1  # k: leader samples per input
     lr: float = 5e-5  # AdamW learning rate

@@ -68,6 +68,12 @@ def batch_indices(step: int, n_inputs: int, batch_size: int, seed: int) -> np.nd
     return order[position * batch_size : (position + 1) * batch_size]
 
 
+def make_optimizer(params: list[torch.nn.Parameter], lr: float, weight_decay: float) -> torch.optim.AdamW:
+    """AdamW, fused where torch has a fused kernel for the device (several times faster on CPU too)."""
+    fused = all(p.device.type in ("cpu", "cuda") for p in params)
+    return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, fused=fused or None)
+
+
 class Game:
     """One training run of a leader against a follower under an objective."""
 
@@ -86,7 +92,7 @@ class Game:
             raise ValueError(f"objective {objective.name!r} needs a dataset with references, got {data.name!r}")
         self.leader, self.follower, self.objective = leader, follower, objective
         self.data, self.config, self.seed = data, config, seed
-        self.optimizer = torch.optim.AdamW(leader.trainable_parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        self.optimizer = make_optimizer(leader.trainable_parameters(), config.lr, config.weight_decay)
         # fp16 needs loss scaling; for fp32 and bf16 the scaler is disabled and passes calls through.
         make_scaler = getattr(leader, "grad_scaler", None)
         self.scaler = make_scaler() if make_scaler else torch.amp.GradScaler("cpu", enabled=False)
@@ -157,12 +163,12 @@ class Game:
         return repeated, samples, verdicts
 
     def _reference_rejected(self, inputs: list[str], shifted: bool) -> torch.Tensor:
+        """l_ref(x|x) for each input, from the cache; call under ``leader.reference()`` and no_grad."""
         missing = sorted({x for x in inputs if x not in self._ref_rejected})
         if missing:
-            with torch.no_grad(), self.leader.reference(), self._autocast():
-                values = self.leader.sequence_logprobs(missing, missing, shifted=shifted)
+            values = self.leader.sequence_logprobs(missing, missing, shifted=shifted)
             self._ref_rejected.update(zip(missing, values.float().cpu().tolist()))
-        return torch.tensor([self._ref_rejected[x] for x in inputs], device=self.leader.device)
+        return torch.tensor([self._ref_rejected[x] for x in inputs], device=self.leader.device, dtype=torch.float32)
 
     def play_step(self, step: int) -> dict:
         cfg, objective, leader = self.config, self.objective, self.leader
@@ -175,22 +181,26 @@ class Game:
         verdicts = np.where(flips, 1 - raw, raw)
         shifted = not cfg.seed_faithful_logprob
 
-        use_rejected = objective.uses_rejected
+        n = len(ys)
+        rejected = np.flatnonzero(objective.rejected_rows(verdicts))
+        xs_rejected = [xs[i] for i in rejected]
         with self._timed("reference_forward"), torch.no_grad(), leader.reference(), self._autocast():
             ref_chosen = leader.sequence_logprobs(xs, ys, shifted=shifted).float()
-        ref_rejected = self._reference_rejected(xs, shifted) if use_rejected else None
-
+            ref_rejected_rows = self._reference_rejected(xs_rejected, shifted) if objective.uses_rejected else None
         leader.model.train(cfg.train_mode_sampling)
         with self._timed("policy_forward"), self._autocast():
-            # One padded batch for both sides: rows [0, n) score y, rows [n, 2n) score x.
-            targets = ys + xs if use_rejected else ys
-            policy = leader.sequence_logprobs(xs + xs if use_rejected else xs, targets, shifted=shifted).float()
-        n = len(ys)
+            # One call for both sides (the leader encodes each x once): rows [0, n) score y, the rest x.
+            policy = leader.sequence_logprobs(xs + xs_rejected, ys + xs_rejected, shifted=shifted).float()
+        policy_rejected = ref_rejected = None
+        if objective.uses_rejected:
+            where = torch.as_tensor(rejected, device=policy.device, dtype=torch.long)
+            policy_rejected = policy.new_zeros(n).index_add(0, where, policy[n:])
+            ref_rejected = policy.new_zeros(n).index_add(0, where, ref_rejected_rows)
         terms = LossTerms(
             policy_chosen=policy[:n],
             ref_chosen=ref_chosen,
             fails=torch.as_tensor(verdicts, dtype=torch.float32, device=policy.device),
-            policy_rejected=policy[n:] if use_rejected else None,
+            policy_rejected=policy_rejected,
             ref_rejected=ref_rejected,
         )
         loss, logs = objective.loss(terms)

@@ -11,7 +11,7 @@ import torch
 from sro_bench.errors import UserError
 from sro_bench.leaders import HFLeader, LeaderConfig, build_leader, load_leader
 from sro_bench.leaders import device as dev
-from sro_bench.leaders.hf import DECODERS, selected_logprob_sums
+from sro_bench.leaders.hf import DECODERS, length_groups, row_sums, token_logprobs
 
 INPUTS = ["you are a total idiot and everyone knows it .", "shut up", "what a stupid thing to say !"]
 TARGETS = ["you are wrong .", "please stop , i disagree with you and your opinion .", "hello"]
@@ -68,13 +68,42 @@ def test_input_prefix_changes_scores():
     assert not torch.allclose(plain.sequence_logprobs(INPUTS, TARGETS), prefixed.sequence_logprobs(INPUTS, TARGETS))
 
 
-def test_selected_logprob_sums_equals_log_softmax_gather():
+def test_token_logprobs_and_row_sums_equal_log_softmax_gather():
     torch.manual_seed(0)
     logits = torch.randn(3, 5, 11)
     ids = torch.randint(0, 11, (3, 5))
-    mask = torch.tensor([[1, 1, 0, 0, 0], [0, 1, 1, 1, 1], [0, 0, 0, 0, 0]])
+    mask = torch.tensor([[1, 1, 0, 0, 0], [0, 1, 1, 1, 1], [0, 0, 0, 0, 0]]).bool()
     want = (torch.log_softmax(logits, -1).gather(-1, ids[..., None]).squeeze(-1) * mask).sum(-1)
-    torch.testing.assert_close(selected_logprob_sums(logits, ids, mask), want)
+    torch.testing.assert_close(row_sums(token_logprobs(logits[mask], ids[mask]), mask), want)
+
+
+def test_length_groups_cover_every_row_once_and_cut_where_padding_costs_more():
+    lengths = [3, 60, 4, 58, 5, 61, 3]
+    groups = length_groups(lengths, overhead=32)
+    assert sorted(i for g in groups for i in g) == list(range(len(lengths)))
+    assert [sorted(lengths[i] for i in g) for g in groups] == [[3, 3, 4, 5], [58, 60, 61]]
+    assert length_groups(lengths, overhead=10_000) == [sorted(range(7), key=lambda i: lengths[i])]
+    assert length_groups([]) == []
+
+
+@pytest.mark.parametrize("name", ARCHS)
+@pytest.mark.parametrize("shifted", [True, False])
+def test_grouped_scoring_with_shared_inputs_matches_rows_scored_alone(name, shifted):
+    """Repeated inputs (encoded once) and far-apart target lengths (several groups): values and gradients."""
+    leader = make(name)
+    long_target = " ".join(["you are wrong and i disagree"] * 8)
+    inputs = [INPUTS[0], INPUTS[0], INPUTS[1], INPUTS[0], INPUTS[2]]
+    targets = [TARGETS[0], long_target, "ok", INPUTS[0], long_target]
+    params = [p for p in leader.model.parameters() if p.requires_grad]
+    got = leader.sequence_logprobs(inputs, targets, shifted=shifted)
+    grads = torch.autograd.grad(got.sum(), params, allow_unused=True)
+    alone = torch.cat([leader.sequence_logprobs([x], [y], shifted=shifted) for x, y in zip(inputs, targets)])
+    want_grads = torch.autograd.grad(alone.sum(), params, allow_unused=True)
+    torch.testing.assert_close(got, alone, atol=1e-4, rtol=1e-5)
+    for g, w in zip(grads, want_grads):
+        assert (g is None) == (w is None)
+        if g is not None:
+            torch.testing.assert_close(g, w, atol=1e-5, rtol=1e-4)
 
 
 @pytest.mark.parametrize("name", ARCHS)
@@ -370,3 +399,20 @@ def test_prepare_minilm_resumes_and_caches(tmp_path, monkeypatch):
     leader = build_leader(dataclasses.replace(config, name="minilm", lora_r=4))
     assert leader.lora and leader.metadata["steps"] == 3
     assert len(leader.generate(["hello there ."], max_new_tokens=4)) == 1
+
+
+def test_gumbel_top_k_draws_from_softmax_over_the_top_k():
+    from transformers import GenerationConfig
+
+    from sro_bench.leaders.hf import GumbelTopK, plain_top_k
+
+    torch.manual_seed(0)
+    logits = torch.tensor([[2.0, 1.0, 0.5, -1.0, 3.0, 0.0]]).repeat(20_000, 1)
+    picks = GumbelTopK(3)(None, logits).argmax(-1)
+    counts = torch.bincount(picks, minlength=6).float() / len(picks)
+    want = torch.zeros(6)
+    want[[4, 0, 1]] = torch.softmax(torch.tensor([3.0, 2.0, 1.0]), 0)
+    torch.testing.assert_close(counts, want, atol=0.01, rtol=0)
+    assert plain_top_k(GenerationConfig()) == 50
+    assert plain_top_k(GenerationConfig(top_k=7)) == 7
+    assert plain_top_k(GenerationConfig(top_p=0.9)) is None and plain_top_k(GenerationConfig(temperature=0.7)) is None

@@ -107,3 +107,26 @@ def test_rs_sft_uses_passing_samples_only():
     loss, _ = RejectionSamplingSFT().loss(t)
     loss.backward()
     assert loss.item() == 0.0 and t.policy_chosen.grad.abs().sum() == 0
+
+
+def test_rejected_rows_are_exactly_the_rows_whose_loss_reads_l_x_given_x():
+    """The game scores x only where ``rejected_rows`` says; elsewhere the loss must not read it."""
+    import numpy as np
+
+    fails = np.array([0, 1, 1, 0])
+    assert SRO().rejected_rows(fails).tolist() == [True, False, False, True]
+    assert RobustSRO(ObjectiveConfig(p_flip=0.1)).rejected_rows(fails).all()
+    assert DPO().rejected_rows(fails).all() and not KTO().rejected_rows(fails).any()
+
+    def loss_and_grad(objective, rejected_fill):
+        chosen = torch.tensor([-2.0, -3.0, -1.0, -4.0], requires_grad=True)
+        rejected = torch.tensor([-5.0, rejected_fill, rejected_fill, -6.0], requires_grad=True)
+        t = LossTerms(chosen, torch.tensor([-2.5, -2.0, -1.5, -3.0]), torch.tensor(fails, dtype=torch.float32),
+                      rejected, torch.tensor([-4.0, rejected_fill / 2, rejected_fill / 2, -5.5]))
+        loss, _ = objective.loss(t)
+        loss.backward()
+        return loss.item(), chosen.grad.tolist(), rejected.grad.tolist()
+
+    assert loss_and_grad(SRO(), 0.0) == loss_and_grad(SRO(), -7.0)
+    robust = RobustSRO(ObjectiveConfig(p_flip=0.1))
+    assert loss_and_grad(robust, 0.0)[0] != loss_and_grad(robust, -7.0)[0]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import abc
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -16,6 +17,7 @@ class LossTerms:
     ``policy_*`` carry gradients; ``ref_*`` come from the frozen reference. ``*_rejected`` score the
     toxic input x as its own target, l(x|x); they are None when the objective does not use them.
     ``fails`` is 1.0 where the (possibly flipped) verdict says y is toxic, 0.0 where it passes.
+    Rows outside the objective's :meth:`Objective.rejected_rows` hold 0.0 on both rejected sides.
     """
 
     policy_chosen: torch.Tensor
@@ -35,6 +37,10 @@ class Objective(abc.ABC):
     uses_rejected: bool = True
     #: probability with which the game flips each verdict before the loss (SRO's own noise).
     p_flip: float = 0.0
+
+    def rejected_rows(self, fails: np.ndarray) -> np.ndarray:
+        """Which samples' losses use l(x|x) (a bool mask over the verdicts); the game scores x only there."""
+        return np.full(len(fails), self.uses_rejected, dtype=bool)
 
     @abc.abstractmethod
     def loss(self, terms: LossTerms) -> tuple[torch.Tensor, dict[str, float]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from .base import LossTerms, Objective, masked_mean, smoothed_sigmoid_loss
@@ -31,6 +32,10 @@ class SRO(Objective):
     def __init__(self, config: ObjectiveConfig | None = None):
         self.config = config or ObjectiveConfig()
         self.p_flip = PAPER_P_FLIP if self.config.p_flip is None else self.config.p_flip
+
+    def rejected_rows(self, fails: np.ndarray) -> np.ndarray:
+        # Only the pass branch uses l(x|x); the released code scores x for every sample regardless.
+        return np.asarray(fails) == 0
 
     def branch_losses(self, t: LossTerms) -> tuple[torch.Tensor, torch.Tensor]:
         h_pass, h_fail = sro_branch_margins(t)
@@ -75,6 +80,9 @@ class RobustSRO(SRO):
         self.assumed_flip = self.p_flip if assumed is None else assumed
         if not 0 <= self.assumed_flip < 0.5:
             raise ValueError(f"sro-robust needs an assumed flip rate in [0, 0.5), got {self.assumed_flip}")
+
+    def rejected_rows(self, fails: np.ndarray) -> np.ndarray:
+        return np.ones(len(fails), dtype=bool)  # the correction weighs both branches for every sample
 
     def per_sample(self, t: LossTerms) -> torch.Tensor:
         loss_pass, loss_fail = self.branch_losses(t)
