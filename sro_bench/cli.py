@@ -103,6 +103,7 @@ def list_cmd():
 @click.option("--p-flip", type=float, callback=_probability, help=OBJECTIVE_HELP["p_flip"])
 @click.option("--assumed-flip", type=float, callback=_probability, help=OBJECTIVE_HELP["assumed_flip"])
 @click.option("--dr-beta", type=float, callback=_nonnegative, help=OBJECTIVE_HELP["dr_beta"])
+@click.option("--dpo-backend", type=click.Choice(["auto", "trl", "game"]), help=OBJECTIVE_HELP["dpo_backend"])
 @click.option("--lora-r", type=int, callback=_nonnegative, help=LEADER_HELP["lora_r"])
 @click.option("--lora-alpha", type=int, callback=_positive, help=LEADER_HELP["lora_alpha"])
 @click.option("--lora-dropout", type=float, callback=_probability, help=LEADER_HELP["lora_dropout"])
@@ -139,7 +140,7 @@ def run(**options):
     if targets:
         leader.lora_target_modules = tuple(t.strip() for t in targets.split(",") if t.strip())
     objective = ObjectiveConfig()
-    for key in ("beta", "label_smoothing", "p_flip", "assumed_flip", "dr_beta"):
+    for key in ("beta", "label_smoothing", "p_flip", "assumed_flip", "dr_beta", "dpo_backend"):
         value = options.pop(key)
         if value is not None:
             setattr(objective, key, value)
@@ -347,6 +348,8 @@ def main() -> None:
     """Entry point: user errors become one line on stderr and a non-zero exit, never a traceback."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    # Deprecation notices inside transformers/trl are for their maintainers, not for people running benchmarks.
+    warnings.filterwarnings("ignore", category=FutureWarning, module=r"(transformers|trl)\.")
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:

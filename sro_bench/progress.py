@@ -21,6 +21,19 @@ def make_progress(**fields) -> Progress:
     )
 
 
+def step_status(entry: dict) -> str:
+    """One step's figures for the bar: pass rate before/after flips (on-policy games), loss, log-ratio."""
+    parts = []
+    if entry.get("pass_rate_raw") is not None:
+        parts.append(f"pass {entry['pass_rate_raw']:.2f}->{entry['pass_rate']:.2f}")
+    parts.append(f"loss {entry['loss']:.4f}")
+    if entry.get("reward_accuracy") is not None:
+        parts.append(f"accuracy {entry['reward_accuracy']:.2f}")
+    if entry.get("log_ratio") is not None:
+        parts.append(f"log-ratio {entry['log_ratio']:+.2f}")
+    return "  ".join(parts)
+
+
 @contextlib.contextmanager
 def game_progress(total: int, done: int, *, enabled: bool, label: str) -> Iterator[Callable[[dict, int], None]]:
     """A per-step callback showing pass rate (before/after flips), loss and the log-ratio."""
@@ -31,10 +44,6 @@ def game_progress(total: int, done: int, *, enabled: bool, label: str) -> Iterat
         task = progress.add_task(f"game ({label})", total=total, completed=done, status="")
 
         def on_step(entry: dict, total: int) -> None:
-            status = (
-                f"pass {entry['pass_rate_raw']:.2f}->{entry['pass_rate']:.2f}  "
-                f"loss {entry['loss']:.4f}  log-ratio {entry['log_ratio']:+.2f}"
-            )
-            progress.update(task, completed=entry["step"], status=status)
+            progress.update(task, completed=entry["step"], status=step_status(entry))
 
         yield on_step

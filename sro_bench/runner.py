@@ -185,8 +185,10 @@ def run(config: RunConfig, *, resume: Path | None = None, progress: bool = True,
         t = time.perf_counter()
         leader = build_leader(config.leader)
         timings["leader_build"] = round(time.perf_counter() - t, 3)
-        game = Game(leader, get_follower() if objective.source == "samples" else None, objective, train_set,
-                    config.game, seed=config.seed)
+        game = objective.trainer(leader, train_set, config.game, config.seed) or Game(
+            leader, get_follower() if objective.source == "samples" else None, objective, train_set,
+            config.game, seed=config.seed,
+        )
         if resume is not None and game.load_checkpoint(run_dir):
             pass
         t = time.perf_counter()

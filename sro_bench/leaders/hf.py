@@ -177,11 +177,17 @@ class HFLeader(Leader):
                                     self._seq2seq_group(model, encoded, [source_of[r] for r in rows],
                                                         [labels[r] for r in rows], shifted))
             return out
-        sequences = [s + [self.eos_token_id] + t for s, t in zip(sources, labels)]
-        for rows in length_groups([len(s) for s in sequences]):
+        prompts = [s + [self.eos_token_id] for s in sources]
+        for rows in length_groups([len(p) + len(t) for p, t in zip(prompts, labels)]):
             out = out.index_add(0, torch.tensor(rows, device=self.device),
-                                self._causal_group(model, [sources[r] for r in rows], [labels[r] for r in rows], shifted))
+                                self._causal_group(model, [prompts[r] for r in rows], [labels[r] for r in rows], shifted))
         return out
+
+    def causal_layout(self, inputs: Sequence[str], targets: Sequence[str]) -> tuple[list[list[int]], list[list[int]]]:
+        """(prompt ids, completion ids) per pair: the token layout a causal leader scores and generates with."""
+        if self.is_encoder_decoder:
+            raise ValueError(f"{self.config.name} is a seq2seq leader; it has no causal layout")
+        return [s + [self.eos_token_id] for s in self._encode_inputs(inputs)], self._encode_targets(targets)
 
     def _encode_unique(self, model, sources: list[list[int]]) -> tuple[list[torch.Tensor], list[int]]:
         """Encoder states of each distinct source (unpadded, ``[len, H]``) and each row's source index."""
@@ -218,8 +224,7 @@ class HFLeader(Leader):
         )
         return row_sums(token_logprobs(logits, scored[selected]), selected)
 
-    def _causal_group(self, model, sources, labels, shifted) -> torch.Tensor:
-        prompts = [s + [self.eos_token_id] for s in sources]
+    def _causal_group(self, model, prompts, labels, shifted) -> torch.Tensor:
         ids, attention = self._pad([p + t for p, t in zip(prompts, labels)])
         target_mask = torch.zeros_like(attention, dtype=torch.bool)
         for i, (p, t) in enumerate(zip(prompts, labels)):
@@ -324,7 +329,7 @@ class HFLeader(Leader):
             with self.model.disable_adapter():
                 yield
             return
-        self._reference_model()
+        self.reference_model()
         previous, self._in_reference = self._in_reference, True
         try:
             yield
@@ -338,8 +343,10 @@ class HFLeader(Leader):
         # In-place updates (optimizer steps, load_state_dict) bump a tensor's version counter.
         return sum(getattr(p, "_version", 0) for p in self.model.parameters())
 
-    def _reference_model(self) -> torch.nn.Module:
-        """The frozen copy of the initial weights, made on first need (not under LoRA)."""
+    def reference_model(self) -> torch.nn.Module | None:
+        """The frozen copy of the initial weights, made on first need; None under LoRA (the adapter is disabled)."""
+        if self.lora:
+            return None
         if self._reference_copy is None:
             if self._weights_version() != self._initial_version:
                 raise RuntimeError(
@@ -354,7 +361,7 @@ class HFLeader(Leader):
 
     def trainable_parameters(self) -> list[torch.nn.Parameter]:
         if not self.lora:
-            self._reference_model()  # an optimizer is about to be built: freeze the reference now
+            self.reference_model()  # an optimizer is about to be built: freeze the reference now
         return super().trainable_parameters()
 
     # -- precision -------------------------------------------------------------------------------

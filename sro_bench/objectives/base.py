@@ -42,6 +42,11 @@ class Objective(abc.ABC):
         """Which samples' losses use l(x|x) (a bool mask over the verdicts); the game scores x only there."""
         return np.full(len(fails), self.uses_rejected, dtype=bool)
 
+    def trainer(self, leader, data, config, seed: int):
+        """Something that plays this objective instead of the game's own loop (the ``Game`` interface:
+        ``total_steps``, ``step``, ``rank``, ``load_checkpoint``, ``play``), or None to use the game."""
+        return None
+
     @abc.abstractmethod
     def loss(self, terms: LossTerms) -> tuple[torch.Tensor, dict[str, float]]:
         """The scalar loss to minimise, and figures to log (floats)."""

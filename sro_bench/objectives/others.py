@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from ..errors import UserError
 from .base import LossTerms, Objective, masked_mean, smoothed_sigmoid_loss
 from .config import ObjectiveConfig
 
@@ -18,6 +19,19 @@ class DPO(Objective):
     def __init__(self, config: ObjectiveConfig | None = None):
         self.config = config or ObjectiveConfig()
 
+    def trainer(self, leader, data, config, seed: int):
+        """trl's DPOTrainer for causal leaders (trl's is causal-only); the game's loop for seq2seq ones."""
+        backend = self.config.dpo_backend
+        if backend == "trl" and leader.is_encoder_decoder:
+            raise UserError(f"--dpo-backend trl needs a causal leader; {leader.config.name} is seq2seq")
+        if backend == "trl" and config.seed_faithful_logprob:
+            raise UserError("--dpo-backend trl scores shifted log-likelihoods only; drop --seed-faithful-logprob")
+        if backend == "game" or leader.is_encoder_decoder or config.seed_faithful_logprob:
+            return None
+        from .trl_dpo import TrlDPOGame
+
+        return TrlDPOGame(leader, self.config, data, config, seed)
+
     def loss(self, t: LossTerms) -> tuple[torch.Tensor, dict[str, float]]:
         h = (t.policy_chosen - t.policy_rejected) - (t.ref_chosen - t.ref_rejected)
         per_sample = smoothed_sigmoid_loss(h, self.config.beta, self.config.label_smoothing)
@@ -26,7 +40,8 @@ class DPO(Objective):
 
     def describe(self) -> dict:
         c = self.config
-        return {**super().describe(), "beta": c.beta, "label_smoothing": c.label_smoothing}
+        return {**super().describe(), "beta": c.beta, "label_smoothing": c.label_smoothing,
+                "dpo_backend": c.dpo_backend}
 
 
 class KTO(Objective):
