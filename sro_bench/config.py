@@ -98,6 +98,7 @@ def validate(config: RunConfig) -> None:
         (o.p_flip is None or 0 <= o.p_flip <= 1, f"p_flip must be in [0, 1], got {o.p_flip}"),
         (o.assumed_flip is None or 0 <= o.assumed_flip < 0.5, f"assumed flip must be in [0, 0.5), got {o.assumed_flip}"),
         (o.dr_beta >= 0, f"dr beta must be >= 0, got {o.dr_beta}"),
+        (o.dpo_backend in ("auto", "trl", "game"), f"dpo backend must be auto, trl or game, got {o.dpo_backend!r}"),
         (config.leader.lora_r >= 0, f"LoRA rank must be >= 0, got {config.leader.lora_r}"),
     ]
     for ok, message in checks:

@@ -109,3 +109,17 @@ def test_progress_status_reads_game_and_trl_history_entries():
     game = {"pass_rate_raw": 0.5, "pass_rate": 0.4, "loss": 0.7, "log_ratio": 0.1}
     assert step_status(game) == "pass 0.50->0.40  loss 0.7000  log-ratio +0.10"
     assert step_status({"loss": 0.69, "reward_accuracy": 0.75, "log_ratio": None}) == "loss 0.6900  accuracy 0.75"
+
+
+def test_bad_dpo_backends_are_one_line_errors(data_dir, tmp_path):
+    bad = RunConfig(method="dpo", objective=ObjectiveConfig(dpo_backend="fast"), data_dir=data_dir, runs_dir=tmp_path)
+    with pytest.raises(UserError, match="dpo backend must be auto, trl or game"):
+        run(bad, progress=False)
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", "from sro_bench.cli import main; main()", "run", "--method", "dpo",
+                           "--leader", "tiny", "--dpo-backend", "trl", "--preset", "smoke", "--eval-limit", "4",
+                           "--data-dir", str(data_dir)], capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 2 and "--dpo-backend trl needs a causal leader" in done.stderr
+    assert "Traceback" not in done.stderr
