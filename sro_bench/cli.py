@@ -224,12 +224,13 @@ def leaderboard_cmd(records, out, title, data_dir, cache_dir):
 @click.option("--leader", default=LeaderConfig.name, show_default=True, help=LEADER_HELP["name"])
 @click.option("--follower", default=RunConfig.follower, show_default=True, help=RUN_HELP["follower"])
 @click.option("--batch-size", type=int, callback=_positive, help=GAME_HELP["batch_size"])
+@click.option("--lr", type=float, callback=_positive, help=GAME_HELP["lr"])
 @click.option("--eval-limit", type=int, callback=_positive, help=RUN_HELP["eval_limit"])
 @click.option("--eval-file", type=existing_file, help=RUN_HELP["eval_file"])
 @click.option("--metrics", help="comma-separated suite metrics (default: all registered)")
 @common_paths
 @click.option("--quiet", is_flag=True, help="no progress bars")
-def robustness_cmd(methods, axes, seeds, out, budget, preset, leader, follower, batch_size, eval_limit, eval_file,
+def robustness_cmd(methods, axes, seeds, out, budget, preset, leader, follower, batch_size, lr, eval_limit, eval_file,
                    metrics, data_dir, cache_dir, quiet):
     """Run a method x perturbation x seed grid of ordinary runs; write a table (md + CSV) and a plot."""
     from .robustness import RobustnessConfig, publish
@@ -238,7 +239,7 @@ def robustness_cmd(methods, axes, seeds, out, budget, preset, leader, follower, 
         seed_list = [int(s) for s in seeds.split(",") if s.strip()]
     except ValueError:
         raise UserError(f"bad --seeds {seeds!r}: expected integers like 0,1,2") from None
-    overrides = {k: v for k, v in {"max_steps": budget, "batch_size": batch_size}.items() if v is not None}
+    overrides = {k: v for k, v in {"max_steps": budget, "batch_size": batch_size, "lr": lr}.items() if v is not None}
     base = RunConfig(leader=LeaderConfig(name=leader), follower=follower, preset=preset, eval_limit=eval_limit,
                      eval_file=eval_file, data_dir=data_dir, cache_dir=cache_dir,
                      metrics=[m.strip() for m in metrics.split(",")] if metrics else None)

@@ -20,7 +20,7 @@ class GameConfig:
     max_steps: int | None = 150  # stop after this many updates (None: run every epoch)
     batch_size: int = 16  # B: toxic inputs per step
     samples_per_input: int = 1  # k: leader samples per input
-    lr: float = 5e-5  # AdamW learning rate
+    lr: float = 2e-5  # AdamW learning rate (the paper's)
     weight_decay: float = 0.01  # AdamW weight decay
     max_grad_norm: float | None = 1.0  # gradient clipping (None: off, as in the released code)
     max_new_tokens: int = 20  # generation budget while training and rewriting (20 in the paper)
