@@ -3,7 +3,7 @@
 Both use the same leader, follower, loss and inputs in one process. The batch-1 loop does what the
 released code does per input: one sampled generation (train mode), three forward passes (policy on y,
 policy on x, reference on both), one update. Prints toxic inputs per second, the ratio, the time of each
-part of a step and peak memory.
+part of a step (milliseconds per input and share) and peak memory.
 
     .venv/bin/python benchmarks/bench_game.py --leader minilm --inputs 64
 """
@@ -125,9 +125,11 @@ def main() -> None:
     for name, rate in results.items():
         t = parts[name]
         total = sum(t.values()) or 1.0
-        share = [f"{100 * t.get(k, 0.0) / total:.0f}%" for k in
+        inputs = n1 if name.startswith("batch-1") else n
+        # Each part as milliseconds per toxic input and share of the step: loops of any B compare directly.
+        cells = [f"{1000 * t.get(k, 0.0) / inputs:.0f} ms {100 * t.get(k, 0.0) / total:.0f}%" for k in
                  ("generate", "screen", "policy_forward", "reference_forward", "backward", "optimizer")]
-        table.add_row(name, f"{rate:.2f}", f"{rate / baseline:.1f}x", *share)
+        table.add_row(name, f"{rate:.2f}", f"{rate / baseline:.1f}x", *cells)
     console.print(table)
     console.print(f"peak memory: {peak_memory_mb(leader.device):.0f} MiB "
                   f"({'GPU allocated' if leader.device.type == 'cuda' else 'process max RSS'})")

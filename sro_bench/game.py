@@ -162,13 +162,15 @@ class Game:
             verdicts = np.asarray(self.follower.verdicts(samples), dtype=np.int8)
         return repeated, samples, verdicts
 
-    def _reference_rejected(self, inputs: list[str], shifted: bool) -> torch.Tensor:
-        """l_ref(x|x) for each input, from the cache; call under ``leader.reference()`` and no_grad."""
-        missing = sorted({x for x in inputs if x not in self._ref_rejected})
-        if missing:
-            values = self.leader.sequence_logprobs(missing, missing, shifted=shifted)
-            self._ref_rejected.update(zip(missing, values.float().cpu().tolist()))
-        return torch.tensor([self._ref_rejected[x] for x in inputs], device=self.leader.device, dtype=torch.float32)
+    def _reference(self, xs: list[str], ys: list[str], xs_rejected: list[str], shifted: bool):
+        """(l_ref(y|x) per sample, l_ref(x|x) per rejected row); l_ref(x|x) is cached per input and the
+        missing ones are scored in the same call as y, so the reference encodes each x once."""
+        missing = sorted({x for x in xs_rejected if x not in self._ref_rejected})
+        with torch.no_grad(), self.leader.reference(), self._autocast():
+            values = self.leader.sequence_logprobs(xs + missing, ys + missing, shifted=shifted).float()
+        self._ref_rejected.update(zip(missing, values[len(ys):].cpu().tolist()))
+        cached = torch.tensor([self._ref_rejected[x] for x in xs_rejected], dtype=torch.float32)
+        return values[: len(ys)], cached.to(values.device)
 
     def play_step(self, step: int) -> dict:
         cfg, objective, leader = self.config, self.objective, self.leader
@@ -184,9 +186,8 @@ class Game:
         n = len(ys)
         rejected = np.flatnonzero(objective.rejected_rows(verdicts))
         xs_rejected = [xs[i] for i in rejected]
-        with self._timed("reference_forward"), torch.no_grad(), leader.reference(), self._autocast():
-            ref_chosen = leader.sequence_logprobs(xs, ys, shifted=shifted).float()
-            ref_rejected_rows = self._reference_rejected(xs_rejected, shifted) if objective.uses_rejected else None
+        with self._timed("reference_forward"):
+            ref_chosen, ref_rejected_rows = self._reference(xs, ys, xs_rejected, shifted)
         leader.model.train(cfg.train_mode_sampling)
         with self._timed("policy_forward"), self._autocast():
             # One call for both sides (the leader encodes each x once): rows [0, n) score y, the rest x.

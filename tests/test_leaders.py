@@ -416,3 +416,16 @@ def test_gumbel_top_k_draws_from_softmax_over_the_top_k():
     assert plain_top_k(GenerationConfig()) == 50
     assert plain_top_k(GenerationConfig(top_k=7)) == 7
     assert plain_top_k(GenerationConfig(top_p=0.9)) is None and plain_top_k(GenerationConfig(temperature=0.7)) is None
+
+
+def test_t5_base_shaped_leader_scores_and_generates_at_a_test_size():
+    from sro_bench.leaders.tiny import build_t5_base_sized
+
+    small = {"d_model": 32, "d_ff": 64, "layers": 1, "heads": 2}
+    leader = build_t5_base_sized(LeaderConfig(name="t5-base-config", extra=small))
+    assert leader.is_encoder_decoder and leader.describe()["metadata"]["shape"] == "t5-base"
+    lp = leader.sequence_logprobs(INPUTS, TARGETS)
+    assert lp.shape == (3,) and bool(torch.isfinite(lp).all())
+    assert len(leader.generate(INPUTS, do_sample=True, num_return_sequences=2, max_new_tokens=4)) == 6
+    cfg = leader.model.config
+    assert (cfg.d_model, cfg.num_layers) == (32, 1)

@@ -97,3 +97,27 @@ def build_tiny(config: LeaderConfig) -> HFLeader:
 def build_tiny_causal(config: LeaderConfig) -> HFLeader:
     """The ``tiny-causal`` leader: ``tiny`` with ``extra["arch"] = "causal"``."""
     return build_tiny(dataclasses.replace(config, extra={**config.extra, "arch": "causal"}))
+
+
+def build_t5_base_sized(config: LeaderConfig) -> HFLeader:
+    """A randomly initialised T5 with T5-base's shape (about 220M weights) and MiniLM's WordPiece vocabulary.
+
+    For throughput benchmarks (the GPU half of ``benchmarks/bench_game.py``) without a hub download; its
+    rewrites are noise. ``extra`` may shrink it (d_model, d_ff, layers, heads) for tests.
+    """
+    from transformers import AutoTokenizer, T5Config, T5ForConditionalGeneration
+
+    from .minilm import minilm_dir
+
+    extra = config.extra
+    tokenizer = AutoTokenizer.from_pretrained(str(minilm_dir()), local_files_only=True)
+    d_model, heads = extra.get("d_model", 768), extra.get("heads", 12)
+    torch.manual_seed(config.seed)
+    model = T5ForConditionalGeneration(T5Config(
+        vocab_size=len(tokenizer), d_model=d_model, d_kv=d_model // heads, d_ff=extra.get("d_ff", 3072),
+        num_layers=extra.get("layers", 12), num_heads=heads, feed_forward_proj="relu", tie_word_embeddings=True,
+        pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.sep_token_id,
+        decoder_start_token_id=tokenizer.cls_token_id,
+    ))
+    return HFLeader(model, tokenizer, config, postprocess="wordpiece-contractions",
+                    metadata={"arch": "seq2seq", "shape": "t5-base", "weights": "random (benchmarks only)"})
