@@ -123,3 +123,12 @@ def test_bad_dpo_backends_are_one_line_errors(data_dir, tmp_path):
                            "--data-dir", str(data_dir)], capture_output=True, text=True, cwd=tmp_path)
     assert done.returncode == 2 and "--dpo-backend trl needs a causal leader" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_trl_dpo_under_lora_uses_the_disabled_adapter_as_reference(causal_dpo):
+    causal_dpo.leader.lora_r = 4
+    causal_dpo.game.lr = 1e-2
+    record = run(causal_dpo, progress=False)
+    assert record["leader"]["lora"]["r"] == 4
+    ratios = [h["log_ratio"] for h in record["game"]["history"]]
+    assert ratios[0] == pytest.approx(0.0, abs=1e-6) and abs(ratios[-1]) > 1e-2  # B = 0 at init, then moves
