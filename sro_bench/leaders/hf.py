@@ -458,11 +458,14 @@ class GumbelTopK:
 
 def plain_top_k(generation_config) -> int | None:
     """The k of a sampling configuration that is top-k and nothing else (HF's default), or None."""
-    get = lambda name, default: default if getattr(generation_config, name, None) is None else getattr(generation_config, name)  # noqa: E731
+    def value(name: str, default: float) -> float:  # unset fields take HF's global defaults
+        set_to = getattr(generation_config, name, None)
+        return default if set_to is None else set_to
+
     others = dict(temperature=1.0, top_p=1.0, typical_p=1.0, min_p=0.0, epsilon_cutoff=0.0, eta_cutoff=0.0, top_h=0.0)
-    if any(get(name, default) != default for name, default in others.items()):
+    if any(value(name, default) != default for name, default in others.items()):
         return None
-    top_k = get("top_k", 50)
+    top_k = value("top_k", 50)
     return top_k if top_k > 0 else None
 
 
