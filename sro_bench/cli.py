@@ -22,7 +22,8 @@ from .errors import UserError
 from .leaders.base import LeaderConfig
 from .objectives.config import ObjectiveConfig
 
-console = Console()
+# Piped output (logs, CI) would get rich's 80 columns and a truncated score table.
+console = Console(width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 160)
 GAME_HELP, RUN_HELP = field_help(GameConfig), field_help(RunConfig)
 LEADER_HELP, OBJECTIVE_HELP = field_help(LeaderConfig), field_help(ObjectiveConfig)
 
