@@ -95,6 +95,9 @@ def list_cmd():
 @click.option("--lr", type=float, callback=_positive, help=GAME_HELP["lr"])
 @click.option("--weight-decay", type=float, callback=_nonnegative, help=GAME_HELP["weight_decay"])
 @click.option("--max-new-tokens", type=int, callback=_positive, help=GAME_HELP["max_new_tokens"])
+@click.option("--length-budget", type=float, callback=_nonnegative, help=GAME_HELP["length_budget"])
+@click.option("--unended", type=click.Choice(["keep", "fail"]), help=GAME_HELP["unended"])
+@click.option("--min-length-ratio", type=float, callback=_probability, help=GAME_HELP["min_length_ratio"])
 @click.option("--max-train-inputs", type=int, callback=_positive, help=GAME_HELP["max_train_inputs"])
 @click.option("--checkpoint-every", type=int, callback=_nonnegative, help=GAME_HELP["checkpoint_every"])
 @click.option("--seed-faithful-logprob", is_flag=True, default=None, help=GAME_HELP["seed_faithful_logprob"])
@@ -104,6 +107,7 @@ def list_cmd():
 @click.option("--p-flip", type=float, callback=_probability, help=OBJECTIVE_HELP["p_flip"])
 @click.option("--assumed-flip", type=float, callback=_probability, help=OBJECTIVE_HELP["assumed_flip"])
 @click.option("--dr-beta", type=float, callback=_nonnegative, help=OBJECTIVE_HELP["dr_beta"])
+@click.option("--grpo-kl", type=float, callback=_nonnegative, help=OBJECTIVE_HELP["grpo_kl"])
 @click.option("--dpo-backend", type=click.Choice(["auto", "trl", "game"]), help=OBJECTIVE_HELP["dpo_backend"])
 @click.option("--lora-r", type=int, callback=_nonnegative, help=LEADER_HELP["lora_r"])
 @click.option("--lora-alpha", type=int, callback=_positive, help=LEADER_HELP["lora_alpha"])
@@ -128,7 +132,7 @@ def run(**options):
     from .runner import run as run_api
 
     game_keys = ("max_steps", "epochs", "batch_size", "samples_per_input", "lr", "weight_decay", "max_new_tokens",
-                 "max_train_inputs", "checkpoint_every", "seed_faithful_logprob", "train_mode_sampling")
+                 "length_budget", "unended", "min_length_ratio", "max_train_inputs", "checkpoint_every", "seed_faithful_logprob", "train_mode_sampling")
     overrides = {k: options.pop(k) for k in game_keys if options.get(k) is not None}
     for k in game_keys:
         options.pop(k, None)
@@ -141,7 +145,7 @@ def run(**options):
     if targets:
         leader.lora_target_modules = tuple(t.strip() for t in targets.split(",") if t.strip())
     objective = ObjectiveConfig()
-    for key in ("beta", "label_smoothing", "p_flip", "assumed_flip", "dr_beta", "dpo_backend"):
+    for key in ("beta", "label_smoothing", "p_flip", "assumed_flip", "dr_beta", "grpo_kl", "dpo_backend"):
         value = options.pop(key)
         if value is not None:
             setattr(objective, key, value)
@@ -158,8 +162,13 @@ def run(**options):
 def print_metrics(record: dict) -> None:
     from .leaderboard import metric_table
 
+    from .meter import final_warning
+
     console.print(metric_table([record]))
     console.print(f"record: {record['_path']}")
+    warning = final_warning(record.get("game", {}).get("history", []))
+    if warning:
+        console.print(f"[yellow]{warning}[/yellow]")
 
 
 @cli.command("eval")

@@ -23,13 +23,18 @@ class GameConfig:
     lr: float = 2e-5  # AdamW learning rate (the paper's)
     weight_decay: float = 0.01  # AdamW weight decay
     max_grad_norm: float | None = 1.0  # gradient clipping (None: off, as in the released code)
-    max_new_tokens: int = 20  # generation budget while training and rewriting (20 in the paper)
+    max_new_tokens: int = 20  # generation budget while training and rewriting (20 in the paper); a cap under --length-budget
+    length_budget: float = 0.0  # > 0: each input's budget is this many times its token count plus 2, capped by max_new_tokens
+    unended: str = "keep"  # a sample cut by the budget before its end token: keep (scored as cut, as the released code) | fail
+    min_length_ratio: float = 0.0  # a sample with fewer words than this share of its input's fails (an empty one always does)
     train_mode_sampling: bool = False  # sample with dropout on, as the released code does
     seed_faithful_logprob: bool = False  # the released code's unshifted log-likelihood gather
     max_train_inputs: int | None = None  # use only the first N training inputs (after shuffling)
     checkpoint_every: int = 50  # steps between checkpoints (0: never)
     eval_batch_size: int = 64  # inputs per generation batch when rewriting
 
+
+UNENDED = ("keep", "fail")
 
 PRESETS: dict[str, dict[str, Any]] = {
     # Fits the README's main job (leader preparation + game + evaluation) in under 30 minutes on 2 cores.
@@ -93,6 +98,9 @@ def validate(config: RunConfig) -> None:
         (g.epochs > 0, f"epochs must be > 0, got {g.epochs}"),
         (g.max_steps is None or g.max_steps >= 0, f"max steps must be >= 0, got {g.max_steps}"),
         (g.max_new_tokens >= 1, f"max new tokens must be >= 1, got {g.max_new_tokens}"),
+        (g.length_budget >= 0, f"length budget must be >= 0, got {g.length_budget}"),
+        (g.unended in UNENDED, f"unended must be one of {', '.join(UNENDED)}, got {g.unended!r}"),
+        (0 <= g.min_length_ratio <= 1, f"min length ratio must be in [0, 1], got {g.min_length_ratio}"),
         (o.beta > 0, f"beta must be > 0, got {o.beta}"),
         (0 <= o.label_smoothing < 0.5, f"label smoothing must be in [0, 0.5), got {o.label_smoothing}"),
         (o.p_flip is None or 0 <= o.p_flip <= 1, f"p_flip must be in [0, 1], got {o.p_flip}"),

@@ -8,6 +8,7 @@ checkpoint replays exactly the draws of an uninterrupted one.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import json
 import math
 import os
@@ -24,8 +25,9 @@ from safetensors.torch import load_file, save_file
 from .config import GameConfig
 from .data import Dataset
 from .followers.base import Follower
-from .leaders.base import Leader
+from .leaders.base import Leader, Sample
 from .objectives.base import LossTerms, Objective
+from . import meter
 from .records import write_json
 
 CHECKPOINT = "checkpoint"
@@ -68,6 +70,33 @@ def batch_indices(step: int, n_inputs: int, batch_size: int, seed: int) -> np.nd
     return order[position * batch_size : (position + 1) * batch_size]
 
 
+def token_budgets(leader: Leader, inputs: Sequence[str], config: GameConfig) -> int | list[int]:
+    """New tokens allowed per input: ``max_new_tokens`` for all, or relative to each input's length.
+
+    A fixed budget cuts long inputs, and a cut toxic comment often loses its toxic part: a pass
+    the leader did not earn. A relative budget lets every rewrite say as much as its input.
+    """
+    if not config.length_budget:
+        return config.max_new_tokens
+    return [min(config.max_new_tokens, math.ceil(config.length_budget * n) + 2) for n in leader.input_lengths(inputs)]
+
+
+def screen(follower: Follower, inputs: Sequence[str], samples: Sequence[Sample], config: GameConfig) -> tuple[np.ndarray, np.ndarray]:
+    """(the follower's own verdicts, the game's verdicts): 1 fails.
+
+    The game fails what the follower cannot see through: an empty or too-short rewrite of its
+    input (a screener passes the empty string), and, with ``unended="fail"``, a sample cut by the budget.
+    """
+    texts = [s.text for s in samples]
+    screener = np.asarray(follower.verdicts(texts), dtype=np.int8)
+    words = np.array([len(t.split()) for t in texts])
+    input_words = np.array([len(x.split()) for x in inputs])
+    degenerate = (words == 0) | (words < config.min_length_ratio * input_words)
+    if config.unended == "fail":
+        degenerate |= np.array([not s.ended for s in samples], dtype=bool)
+    return screener, np.where(degenerate, 1, screener).astype(np.int8)
+
+
 def make_optimizer(params: list[torch.nn.Parameter], lr: float, weight_decay: float) -> torch.optim.AdamW:
     """AdamW, fused where torch has a fused kernel for the device (several times faster on CPU too)."""
     fused = all(p.device.type in ("cpu", "cuda") for p in params)
@@ -85,13 +114,25 @@ class Game:
         data: Dataset,
         config: GameConfig,
         seed: int = 0,
+        judge: Callable[[list[str]], np.ndarray] | None = None,
+        lexicon: frozenset[str] | None = None,
     ):
+        """``judge`` (texts -> 1 where toxic) is an independent classifier watched beside the follower,
+        never trained against; ``lexicon`` the known words for the meter's non-word rate."""
         if objective.source == "samples" and follower is None:
             raise ValueError(f"objective {objective.name!r} needs a follower")
         if objective.source == "pairs" and not data.has_references:
             raise ValueError(f"objective {objective.name!r} needs a dataset with references, got {data.name!r}")
         self.leader, self.follower, self.objective = leader, follower, objective
         self.data, self.config, self.seed = data, config, seed
+        self.judge, self.lexicon = judge, lexicon
+        k = config.samples_per_input if objective.source == "samples" else 1
+        least = getattr(objective, "min_group_size", 1)
+        if k < least:
+            raise ValueError(f"objective {objective.name!r} needs at least {least} samples per input, got {k}")
+        self._group_size = k
+        takes_groups = "group_size" in inspect.signature(objective.rejected_rows).parameters
+        self._rejected_rows = (lambda v: objective.rejected_rows(v, group_size=k)) if takes_groups else objective.rejected_rows
         self.optimizer = make_optimizer(leader.trainable_parameters(), config.lr, config.weight_decay)
         # fp16 needs loss scaling; for fp32 and bf16 the scaler is disabled and passes calls through.
         make_scaler = getattr(leader, "grad_scaler", None)
@@ -139,19 +180,19 @@ class Game:
     def _autocast(self):
         return getattr(self.leader, "autocast", contextlib.nullcontext)()
 
-    def _targets(self, inputs: list[str], rng: np.random.Generator, step: int) -> tuple[list[str], list[str], np.ndarray]:
-        """(inputs repeated per sample, chosen targets, raw verdicts: 1 fails)."""
+    def _targets(self, inputs: list[str], rng: np.random.Generator, step: int) -> tuple[list[str], list, np.ndarray, dict]:
+        """(inputs repeated per sample, chosen targets, raw verdicts: 1 fails, meter figures)."""
         cfg = self.config
         if self.objective.source == "pairs":
             refs = [self.data.references[i] for i in self._current]
             chosen = [r[rng.integers(len(r))] for r in refs]
-            return inputs, chosen, np.zeros(len(inputs), dtype=np.int8)
+            return inputs, chosen, np.zeros(len(inputs), dtype=np.int8), {}
         model = self.leader.model
         model.train(cfg.train_mode_sampling)
         torch.manual_seed(self._seed_for(step, 1))
         with self._timed("generate"):
-            samples = self.leader.generate(
-                inputs, do_sample=True, num_return_sequences=cfg.samples_per_input, max_new_tokens=cfg.max_new_tokens
+            samples = self.leader.sample(
+                inputs, num_return_sequences=cfg.samples_per_input, max_new_tokens=token_budgets(self.leader, inputs, cfg)
             )
         model.eval()
         repeated = [x for x in inputs for _ in range(cfg.samples_per_input)]
@@ -159,8 +200,17 @@ class Game:
             reseed = getattr(self.follower, "reseed", None)
             if reseed is not None:
                 reseed(self._seed_for(step, 2))
-            verdicts = np.asarray(self.follower.verdicts(samples), dtype=np.int8)
-        return repeated, samples, verdicts
+            screener, verdicts = screen(self.follower, repeated, samples, cfg)
+        texts = [s.text for s in samples]
+        judge = None
+        if self.judge is not None:
+            with self._timed("judge"):
+                judge = np.asarray(self.judge(texts), dtype=np.int8)
+        figures = meter.sample_figures(
+            repeated, texts, ended=np.array([s.ended for s in samples]), screener_fails=screener,
+            judge_fails=judge, lexicon=self.lexicon,
+        )
+        return repeated, samples, verdicts, figures
 
     def _reference(self, xs: list[str], ys: list[str], xs_rejected: list[str], shifted: bool):
         """(l_ref(y|x) per sample, l_ref(x|x) per rejected row); l_ref(x|x) is cached per input and the
@@ -178,13 +228,13 @@ class Game:
         self._current = self._step_inputs(step)
         inputs = [self.data.inputs[i] for i in self._current]
         rng = np.random.default_rng(self._seed_for(step, 0))
-        xs, ys, raw = self._targets(inputs, rng, step)
+        xs, ys, raw, figures = self._targets(inputs, rng, step)
         flips = rng.random(len(raw)) < objective.p_flip
         verdicts = np.where(flips, 1 - raw, raw)
         shifted = not cfg.seed_faithful_logprob
 
         n = len(ys)
-        rejected = np.flatnonzero(objective.rejected_rows(verdicts))
+        rejected = np.flatnonzero(self._rejected_rows(verdicts))
         xs_rejected = [xs[i] for i in rejected]
         with self._timed("reference_forward"):
             ref_chosen, ref_rejected_rows = self._reference(xs, ys, xs_rejected, shifted)
@@ -203,6 +253,8 @@ class Game:
             fails=torch.as_tensor(verdicts, dtype=torch.float32, device=policy.device),
             policy_rejected=policy_rejected,
             ref_rejected=ref_rejected,
+            group_size=self._group_size,
+            chosen_lengths=_scored_lengths(ys, policy.device),
         )
         loss, logs = objective.loss(terms)
         with self._timed("backward"):
@@ -224,7 +276,8 @@ class Game:
             "loss": loss.item(),
             **{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in logs.items()},
             "log_ratio": log_ratio,
-            "target_words": float(np.mean([len(y.split()) for y in ys])),
+            "target_words": float(np.mean([len(str(getattr(y, "text", y)).split()) for y in ys])),
+            **figures,
             "seconds": round(time.perf_counter() - start, 4),
         }
 
@@ -291,10 +344,19 @@ class Game:
         return True
 
 
+def _scored_lengths(targets: list, device) -> torch.Tensor | None:
+    """Tokens scored per sampled target (its ids, plus the end token if generated); None for texts."""
+    if not targets or not all(isinstance(t, Sample) and t.ids is not None for t in targets):
+        return None
+    return torch.tensor([len(t.ids) + t.ended for t in targets], dtype=torch.float32, device=device)
+
+
 def rewrite(leader: Leader, inputs: Sequence[str], config: GameConfig) -> list[str]:
-    """Greedy rewrites of ``inputs`` with a (trained) leader."""
+    """Greedy rewrites of ``inputs`` with a (trained) leader, under the game's token budgets."""
     leader.model.eval()
+    inputs = list(inputs)
     with getattr(leader, "autocast", contextlib.nullcontext)():
         return leader.generate(
-            list(inputs), do_sample=False, max_new_tokens=config.max_new_tokens, batch_size=config.eval_batch_size
+            inputs, do_sample=False, max_new_tokens=token_budgets(leader, inputs, config),
+            batch_size=config.eval_batch_size,
         )

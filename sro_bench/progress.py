@@ -22,15 +22,22 @@ def make_progress(**fields) -> Progress:
 
 
 def step_status(entry: dict) -> str:
-    """One step's figures for the bar: pass rate before/after flips (on-policy games), loss, log-ratio."""
+    """One step's figures for the bar: pass rates (screener before/after flips, judge), loss, log-ratio, meter."""
     parts = []
     if entry.get("pass_rate_raw") is not None:
         parts.append(f"pass {entry['pass_rate_raw']:.2f}->{entry['pass_rate']:.2f}")
+    if entry.get("judge_pass") is not None:
+        parts.append(f"judge {entry['judge_pass']:.2f}")
     parts.append(f"loss {entry['loss']:.4f}")
     if entry.get("reward_accuracy") is not None:
         parts.append(f"accuracy {entry['reward_accuracy']:.2f}")
     if entry.get("log_ratio") is not None:
         parts.append(f"log-ratio {entry['log_ratio']:+.2f}")
+    # Reward-hacking meter (sro_bench.meter), compact: the bar column is narrow.
+    meter = [(name, entry.get(key)) for name, key in (("cut", "cut_rate"), ("len", "length_ratio"),
+                                                      ("nonword", "nonword_rate"), ("rep", "repetition_rate"))]
+    if any(value is not None for _, value in meter):
+        parts.append(" ".join(f"{name} {value:.2f}" for name, value in meter if value is not None))
     return "  ".join(parts)
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from . import data as datamod
+from . import meter
 from .config import GameConfig, RunConfig, apply_preset, from_dict, validate
 from .errors import UserError
 from .game import CHECKPOINT, world
@@ -91,6 +92,14 @@ def build_follower(config: RunConfig, given: frozenset[str], evaluation: frozens
         data_dir=config.data_dir, cache_dir=config.cache_dir, seed=config.seed, exclude=given | evaluation
     )
     return build(config.follower, context, config.perturb)
+
+
+def build_judge(config: RunConfig):
+    """The suite's STA classifier as a per-step monitor (texts -> 1 where toxic); never a training signal."""
+    from .metrics.sta import load_or_train_sta
+
+    model = load_or_train_sta(config.data_dir, config.cache_dir, seed=config.seed)
+    return lambda texts: (model.p_toxic(list(texts)) > model.threshold).astype("int8")
 
 
 def new_run_id(config: RunConfig) -> str:
@@ -185,9 +194,11 @@ def run(config: RunConfig, *, resume: Path | None = None, progress: bool = True,
         t = time.perf_counter()
         leader = build_leader(config.leader)
         timings["leader_build"] = round(time.perf_counter() - t, 3)
+        on_policy = objective.source == "samples"
         game = objective.trainer(leader, train_set, config.game, config.seed) or Game(
-            leader, get_follower() if objective.source == "samples" else None, objective, train_set,
-            config.game, seed=config.seed,
+            leader, get_follower() if on_policy else None, objective, train_set, config.game, seed=config.seed,
+            judge=build_judge(config) if on_policy else None,
+            lexicon=meter.load_lexicon(config.data_dir) if on_policy else None,
         )
         if resume is not None and game.load_checkpoint(run_dir):
             pass
@@ -195,6 +206,8 @@ def run(config: RunConfig, *, resume: Path | None = None, progress: bool = True,
         with game_progress(game.total_steps, game.step, enabled=progress, label=config.method) as on_step:
             result = game.play(checkpoint_dir=run_dir, on_step=on_step, stop_after=stop_after)
         timings["game"] = round(time.perf_counter() - t, 3)
+        if game.rank == 0 and any("judge_pass" in h for h in result.history):
+            meter.plot_history(result.history, run_dir / "meter.png")
         if stop_after is not None and result.steps < game.total_steps:
             return {"interrupted_at": result.steps, "run_dir": str(run_dir)}
         if game.rank != 0:  # under `accelerate launch` the main process rewrites, scores and records

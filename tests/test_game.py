@@ -101,3 +101,81 @@ def test_resume_equals_uninterrupted(tmp_path):
     assert [h["loss"] for h in resumed.history] == pytest.approx([h["loss"] for h in whole.history], rel=1e-5)
     for (name, a), (_, b) in zip(whole.leader.model.named_parameters(), resumed.leader.model.named_parameters()):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6, msg=name)
+
+
+# -- what the game scores: the sampled ids, never an end token that was not generated ---------------
+
+
+def test_scored_ids_are_the_sampled_ids_and_a_cut_sample_gets_no_end_token():
+    from sro_bench.leaders.base import Sample
+
+    leader = tiny()
+    torch.manual_seed(0)
+    samples = leader.sample(TOXIC, num_return_sequences=4, max_new_tokens=[3, 5, 8, 30])
+    cut = [s for s in samples if not s.ended]
+    assert cut  # the untrained tiny model rarely ends: a made-up ended sample covers that branch
+    samples.append(Sample("x", (5, 6), ended=True))
+    for s, budget in zip(samples, [b for b in (3, 5, 8, 30) for _ in range(4)] + [3]):
+        assert len(s.ids) + s.ended <= budget
+        expected = list(s.ids) + ([leader.eos_token_id] if s.ended else [])
+        assert leader._encode_targets([s]) == [expected]
+    # A cut sample's log-likelihood is the sum over its own ids: equal to scoring its ids as a prefix.
+    s = cut[0]
+    x = TOXIC[samples.index(s) // 4]
+    with torch.no_grad():
+        whole = leader.sequence_logprobs([x], [s])
+        logits = leader.model(**_seq2seq_batch(leader, x, list(s.ids))).logits[0]
+        manual = torch.log_softmax(logits.float(), -1).gather(-1, torch.tensor(s.ids).unsqueeze(-1)).sum()
+    torch.testing.assert_close(whole[0], manual, rtol=1e-5, atol=1e-5)
+
+
+def _seq2seq_batch(leader, x, ids):
+    source = torch.tensor([leader._encode_inputs([x])[0]])
+    decoder = torch.tensor([[leader.decoder_start_token_id] + ids[:-1]])
+    return {"input_ids": source, "attention_mask": torch.ones_like(source), "decoder_input_ids": decoder}
+
+
+def test_the_game_scores_samples_not_their_text():
+    from sro_bench.leaders.base import Sample
+
+    leader, seen = tiny(), []
+    original = leader.sequence_logprobs
+
+    def spy(inputs, targets, **kw):
+        seen.extend(targets)
+        return original(inputs, targets, **kw)
+
+    leader.sequence_logprobs = spy
+    config = GameConfig(max_steps=1, batch_size=4, max_new_tokens=4, checkpoint_every=0)
+    Game(leader, WordFollower(), SRO(ObjectiveConfig(p_flip=0.0)), DATA, config).play()
+    sampled = [t for t in seen if isinstance(t, Sample)]
+    assert sampled and all(t.ids is not None for t in sampled)
+    assert any(not t.ended for t in sampled)  # a budget of 4 cuts some samples
+    for t in sampled:
+        encoded = leader._encode_targets([t])[0]
+        assert (encoded[-1:] == [leader.eos_token_id]) == t.ended
+
+
+def test_empty_and_short_rewrites_never_pass():
+    from sro_bench.game import screen
+    from sro_bench.leaders.base import Sample
+
+    inputs = ["you are a total idiot and everyone knows it ."] * 4
+    samples = [Sample(""), Sample("you"), Sample("you are wrong and everyone knows it ."), Sample("you are", ended=False)]
+    lenient = GameConfig(min_length_ratio=0.0, unended="keep")
+    screener, verdicts = screen(WordFollower(), inputs, samples, lenient)
+    assert screener.tolist() == [0, 0, 0, 0]  # the screener passes them all, the empty string too
+    assert verdicts.tolist() == [1, 0, 0, 0]
+    strict = GameConfig(min_length_ratio=0.5, unended="fail")
+    assert screen(WordFollower(), inputs, samples, strict)[1].tolist() == [1, 1, 0, 1]
+
+
+def test_length_budget_follows_each_input():
+    from sro_bench.game import token_budgets
+
+    leader = tiny()
+    short, long = "get lost .", "you are a total idiot and everyone knows it and so does everyone else ."
+    assert token_budgets(leader, [short, long], GameConfig(max_new_tokens=20)) == 20
+    budgets = token_budgets(leader, [short, long], GameConfig(max_new_tokens=12, length_budget=1.0))
+    lengths = leader.input_lengths([short, long])
+    assert budgets == [min(12, lengths[0] + 2), min(12, lengths[1] + 2)] and budgets[0] < budgets[1]

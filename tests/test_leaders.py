@@ -353,7 +353,7 @@ def test_minilm_noisy_copies_are_reproducible(minilm):
 
     _, tokenizer = minilm
     sentences = [f"sentence number {i} is about the weather today ." for i in range(40)]
-    data = NoisyCopies(sentences, tokenizer, CopierRecipe(batch_size=8, word_dropout=0.3, swap_prob=0.2), seed=3)
+    data = NoisyCopies(sentences, tokenizer, CopierRecipe(batch_size=8, word_dropout=0.3, swap_prob=0.2, insert_prob=0, substitute_prob=0), seed=3)
     batches = data.epoch_batches(0)
     assert sorted(i for b in batches for i in b) == list(range(40))
     assert batches == data.epoch_batches(0) and batches != data.epoch_batches(1)
@@ -365,6 +365,25 @@ def test_minilm_noisy_copies_are_reproducible(minilm):
     assert (labels[:, 0] != tokenizer.cls_token_id).all()  # targets carry no leading [CLS]
     assert torch.equal(dec[:, 1:][labels[:, :-1] != -100], labels[:, :-1][labels[:, :-1] != -100])
     assert src_mask.sum() < (labels != -100).sum() + 2 * len(src)  # words were dropped
+
+
+def test_minilm_noise_inserts_and_substitutes_clean_words_only(minilm):
+    import random
+
+    from sro_bench.leaders.minilm import CopierRecipe, NoisyCopies
+
+    _, tokenizer = minilm
+    sentences = ["the weather is nice today .", "we walked to the river after lunch ."]
+    recipe = CopierRecipe(word_dropout=0, swap_prob=0, insert_prob=0.5, substitute_prob=0.3)
+    data = NoisyCopies(sentences, tokenizer, recipe, seed=0)
+    clean = {tuple(w) for s in data.words for w in s}
+    rng = random.Random(0)
+    noisy = [data._noisy(words, rng) for words in data.words for _ in range(50)]
+    assert all(tuple(w) in clean for sentence in noisy for w in sentence)  # noise words come from the sentences
+    assert any(len(s) > len(data.words[0]) + 1 for s in noisy[:50])  # insertions: the target is shorter
+    originals = [data.words[0]] * 50 + [data.words[1]] * 50
+    substituted = sum(len(s) == len(o) and s != o for s, o in zip(noisy, originals))
+    assert substituted > 0
 
 
 def test_minilm_holdout_is_fixed_and_disjoint():

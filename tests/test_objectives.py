@@ -130,3 +130,220 @@ def test_rejected_rows_are_exactly_the_rows_whose_loss_reads_l_x_given_x():
     assert loss_and_grad(SRO(), 0.0) == loss_and_grad(SRO(), -7.0)
     robust = RobustSRO(ObjectiveConfig(p_flip=0.1))
     assert loss_and_grad(robust, 0.0)[0] != loss_and_grad(robust, -7.0)[0]
+
+
+# --- objectives over the k samples of each input: bok and grpo ---------------------------------
+
+from sro_bench.objectives.group import GRPO, BestOfK  # noqa: E402
+
+
+def grouped_terms(fails=(0.0, 1.0, 0.0, 0.0, 1.0, 1.0), rejected_fill=0.0, lengths=None, k=2) -> LossTerms:
+    """k = 2: input 0 mixed (row 0 passes, row 1 fails), input 1 all pass, input 2 all fail.
+
+    l(x|x) is scored only on the all-pass rows 2, 3 (what bok's rejected_rows asks for); the other
+    rows hold ``rejected_fill``, which the loss must never read.
+    """
+    f = rejected_fill
+    return LossTerms(
+        policy_chosen=torch.tensor([-2.0, -3.0, -1.0, -4.0, -2.5, -3.5], requires_grad=True),
+        ref_chosen=torch.tensor([-2.5, -2.0, -1.5, -3.0, -2.0, -4.0]),
+        fails=torch.tensor(fails),
+        policy_rejected=torch.tensor([f, f, -6.0, -6.0, f, f], requires_grad=True),
+        ref_rejected=torch.tensor([f, f, -4.0, -5.5, f, f]),
+        group_size=k,
+        chosen_lengths=lengths,
+    )
+
+
+# By hand. Mixed pair (row 0 over row 1): h = (-2 + 3) - (-2.5 + 2) = 1.5.
+# All-pass rows (SRO pass branch): h2 = (-1 + 6) - (-1.5 + 4) = 2.5, h3 = (-4 + 6) - (-3 + 5.5) = -0.5.
+# All-fail rows (SRO fail branch): h4 = -(-2.5 + 2) = 0.5, h5 = -(-3.5 + 4) = -0.5.
+BOK_PAIR, BOK_ALL_PASS, BOK_ALL_FAIL = L(1.5), (L(2.5) + L(-0.5)) / 2, (L(0.5) + L(-0.5)) / 2
+
+
+def test_bok_loss_by_hand():
+    loss, logs = BestOfK().loss(grouped_terms())
+    assert loss.item() == pytest.approx((BOK_PAIR + BOK_ALL_PASS + BOK_ALL_FAIL) / 3, rel=1e-6)
+    assert logs["mixed_groups"] == pytest.approx(1 / 3)
+    assert logs["loss_pair"] == pytest.approx(BOK_PAIR, rel=1e-6)
+    assert logs["loss_pass"] == pytest.approx(BOK_ALL_PASS, rel=1e-6)
+    assert logs["loss_fail"] == pytest.approx(BOK_ALL_FAIL, rel=1e-6)
+    config = ObjectiveConfig(beta=0.5, label_smoothing=0.0)
+    loss, _ = BestOfK(config).loss(grouped_terms())
+    by_hand = (L(1.5, 0.5, 0.0) + (L(2.5, 0.5, 0.0) + L(-0.5, 0.5, 0.0)) / 2 + (L(0.5, 0.5, 0.0) + L(-0.5, 0.5, 0.0)) / 2) / 3
+    assert loss.item() == pytest.approx(by_hand, rel=1e-6)
+
+
+def test_bok_averages_all_pass_fail_pairs_within_a_group_and_weighs_groups_equally():
+    # k = 4: input 0 has pass {0} and fails {1, 2, 3} (3 pairs); input 1 passes {4, 5}, fails {6, 7} (4 pairs).
+    pc = [-1.0, -2.0, -3.0, -0.5, -1.5, -2.5, -0.5, -4.0]
+    rc = [-1.5, -1.0, -2.0, -1.0, -1.0, -3.0, -2.0, -3.5]
+    t = LossTerms(
+        policy_chosen=torch.tensor(pc), ref_chosen=torch.tensor(rc),
+        fails=torch.tensor([0.0, 1.0, 1.0, 1.0, 0.0, 0.0, 1.0, 1.0]),
+        policy_rejected=torch.zeros(8), ref_rejected=torch.zeros(8), group_size=4,
+    )
+
+    def h(i, j):
+        return (pc[i] - pc[j]) - (rc[i] - rc[j])
+
+    group0 = [L(h(0, j)) for j in (1, 2, 3)]
+    group1 = [L(h(i, j)) for i in (4, 5) for j in (6, 7)]
+    loss, logs = BestOfK().loss(t)
+    assert loss.item() == pytest.approx((sum(group0) / 3 + sum(group1) / 4) / 2, rel=1e-6)
+    assert loss.item() != pytest.approx(sum(group0 + group1) / 7, rel=1e-6)  # not a flat mean over pairs
+    assert logs["mixed_groups"] == 1.0 and math.isnan(logs["loss_pass"]) and math.isnan(logs["loss_fail"])
+
+
+def test_bok_gradient_raises_the_passing_sample_and_lowers_the_failing_one():
+    t = grouped_terms()
+    loss, _ = BestOfK().loss(t)
+    loss.backward()
+    grad = t.policy_chosen.grad
+    # Gradient descent moves l_pi against the gradient: up for the passing row 0, down for the failing row 1.
+    assert grad[0] < 0 < grad[1]
+    assert grad[0].item() == pytest.approx(-grad[1].item(), rel=1e-6)  # a pair: equal and opposite pushes
+    # l_pi(x|x) is read only on the all-pass rows.
+    assert t.policy_rejected.grad[[0, 1, 4, 5]].abs().sum() == 0 and (t.policy_rejected.grad[[2, 3]] > 0).all()
+
+
+def test_bok_never_reads_l_x_given_x_outside_its_rejected_rows():
+    def loss_and_grads(fill):
+        t = grouped_terms(rejected_fill=fill)
+        loss, _ = BestOfK().loss(t)
+        loss.backward()
+        return loss.item(), t.policy_chosen.grad.tolist(), t.policy_rejected.grad.tolist()
+
+    assert loss_and_grads(0.0) == loss_and_grads(-7.0)
+
+
+def test_bok_rejected_rows_are_the_all_pass_groups_only():
+    import numpy as np
+
+    fails = np.array([0, 1, 0, 0, 1, 1])
+    assert BestOfK().rejected_rows(fails, group_size=2).tolist() == [False, False, True, True, False, False]
+    assert BestOfK().rejected_rows(fails, group_size=3).tolist() == [False] * 6
+    assert BestOfK().rejected_rows(np.array([0, 0, 0, 1, 1, 1]), 3).tolist() == [True] * 3 + [False] * 3
+    # k = 1 (also the default): every input is its own group, exactly SRO's rows.
+    assert BestOfK().rejected_rows(fails).tolist() == SRO().rejected_rows(fails).tolist()
+    with pytest.raises(ValueError, match="does not divide"):
+        BestOfK().rejected_rows(fails, group_size=4)
+
+
+def test_bok_with_one_sample_per_input_is_sro():
+    t = terms()
+    assert BestOfK().loss(t)[0].item() == pytest.approx(SRO().loss(t)[0].item(), rel=1e-7)
+    t = terms(fails=(1.0, 0.0))
+    assert BestOfK().loss(t)[0].item() == pytest.approx(SRO().loss(t)[0].item(), rel=1e-7)
+
+
+def grpo_terms(fails=(0.0, 0.0, 1.0, 1.0, 0.0, 1.0), lengths=None, k=2, policy=None, ref=None) -> LossTerms:
+    """k = 2: input 0 all pass, input 1 all fail (zero advantage both), input 2 mixed."""
+    policy = [-2.0, -3.0, -1.0, -4.0, -2.5, -3.5] if policy is None else policy
+    ref = [-2.5, -2.0, -1.5, -3.0, -2.0, -4.0] if ref is None else ref
+    return LossTerms(
+        policy_chosen=torch.tensor(policy, requires_grad=True), ref_chosen=torch.tensor(ref),
+        fails=torch.tensor(fails), group_size=k,
+        chosen_lengths=None if lengths is None else torch.tensor(lengths),
+    )
+
+
+def test_grpo_advantages_by_hand():
+    a = GRPO().advantages(torch.tensor([0.0, 0.0, 1.0, 1.0, 0.0, 1.0]), 2)
+    # Mixed pair: rewards (1, 0), mean 0.5, population std 0.5.
+    assert a.tolist() == pytest.approx([0, 0, 0, 0, 0.5 / 0.5001, -0.5 / 0.5001], rel=1e-6)
+    a = GRPO().advantages(torch.tensor([0.0, 1.0, 1.0, 1.0]), 4)
+    std = math.sqrt(0.25 * 0.75)  # rewards (1, 0, 0, 0): mean 0.25
+    assert a.tolist() == pytest.approx([0.75 / (std + 1e-4)] + [-0.25 / (std + 1e-4)] * 3, rel=1e-6)
+
+
+def test_grpo_loss_by_hand_with_token_lengths():
+    lengths = [2.0, 4.0, 1.0, 5.0, 2.0, 4.0]
+    t = grpo_terms(lengths=lengths)
+    loss, logs = GRPO(ObjectiveConfig(grpo_kl=0.5)).loss(t)
+    a = 0.5 / 0.5001
+    policy = -(a * -2.5 / 2.0 - a * -3.5 / 4.0) / 6
+    d = [(r - p) / n for p, r, n in zip([-2.0, -3.0, -1.0, -4.0, -2.5, -3.5], [-2.5, -2.0, -1.5, -3.0, -2.0, -4.0], lengths)]
+    kl = sum(math.exp(x) - x - 1 for x in d) / 6
+    assert loss.item() == pytest.approx(policy + 0.5 * kl, rel=1e-6)
+    assert logs["kl"] == pytest.approx(kl, rel=1e-6)
+    assert logs["reward"] == pytest.approx(0.5) and logs["nonzero_advantage_groups"] == pytest.approx(1 / 3)
+
+
+def test_grpo_zero_advantage_groups_give_zero_policy_gradient_and_passes_are_pushed_up():
+    t = grpo_terms(lengths=[2.0, 4.0, 1.0, 5.0, 2.0, 4.0])
+    loss, _ = GRPO(ObjectiveConfig(grpo_kl=0.0)).loss(t)
+    loss.backward()
+    grad = t.policy_chosen.grad
+    assert grad[:4].abs().sum() == 0  # all-pass and all-fail inputs: no signal
+    assert grad[4] < 0 < grad[5]  # descent raises the passing sample, lowers the failing one
+    t = grpo_terms(fails=(1.0, 1.0, 1.0, 1.0, 1.0, 1.0))
+    loss, logs = GRPO(ObjectiveConfig(grpo_kl=0.0)).loss(t)
+    loss.backward()
+    assert loss.item() == 0 and t.policy_chosen.grad.abs().sum() == 0 and logs["nonzero_advantage_groups"] == 0
+    # k = 3, one pass among three: the pass is pushed up, both fails down.
+    t = grpo_terms(fails=(1.0, 0.0, 1.0, 0.0, 0.0, 0.0), k=3)
+    GRPO(ObjectiveConfig(grpo_kl=0.0)).loss(t)[0].backward()
+    grad = t.policy_chosen.grad
+    assert grad[1] < 0 and grad[0] > 0 and grad[2] > 0 and grad[3:].abs().sum() == 0
+
+
+def test_grpo_kl_is_zero_with_zero_gradient_when_policy_is_the_reference():
+    values = [-2.0, -3.0, -1.0, -4.0, -2.5, -3.5]
+    t = grpo_terms(fails=(0.0, 0.0, 1.0, 1.0, 1.0, 1.0), policy=values, ref=values, lengths=[2.0, 4.0, 1.0, 5.0, 2.0, 4.0])
+    loss, logs = GRPO(ObjectiveConfig(grpo_kl=1.0)).loss(t)
+    loss.backward()
+    assert logs["kl"] == 0.0 and loss.item() == 0.0 and t.policy_chosen.grad.abs().sum() == 0
+    # Away from the reference the k3 term is positive and pulls the policy back towards it.
+    t = grpo_terms(fails=(0.0, 0.0, 1.0, 1.0, 1.0, 1.0), policy=[v + 1 for v in values], ref=values)
+    loss, logs = GRPO(ObjectiveConfig(grpo_kl=1.0)).loss(t)
+    loss.backward()
+    assert logs["kl"] > 0 and (t.policy_chosen.grad > 0).all()
+
+
+def test_group_size_must_divide_the_batch():
+    with pytest.raises(ValueError, match="does not divide"):
+        grpo_terms(k=4)
+    with pytest.raises(ValueError, match="does not divide"):
+        grouped_terms(k=4)
+    with pytest.raises(ValueError, match="positive"):
+        grpo_terms(k=0)
+    with pytest.raises(ValueError, match="does not divide"):
+        GRPO().advantages(torch.zeros(6), 4)
+    # A group size changed after construction is checked again by the losses themselves.
+    for objective, t in ((GRPO(), grpo_terms()), (BestOfK(), grouped_terms())):
+        t.group_size = 4
+        with pytest.raises(ValueError, match="does not divide"):
+            objective.loss(t)
+    with pytest.raises(ValueError, match="shape"):
+        grpo_terms(lengths=[1.0, 2.0])
+
+
+def test_group_objectives_defaults_describe_and_registration():
+    assert BestOfK().p_flip == 0.1 and BestOfK(ObjectiveConfig(p_flip=0.0)).p_flip == 0.0
+    assert GRPO().p_flip == 0.0 and GRPO(ObjectiveConfig(p_flip=0.2)).p_flip == 0.2
+    assert GRPO.min_group_size == 2 and BestOfK.min_group_size == 1 and SRO.min_group_size == 1
+    assert not GRPO.uses_rejected and not GRPO().rejected_rows([0, 1, 0, 1], group_size=2).any()
+    assert BestOfK(ObjectiveConfig(beta=0.3)).describe() == {
+        "name": "bok", "source": "samples", "p_flip": 0.1, "beta": 0.3, "label_smoothing": 0.1}
+    assert GRPO().describe() == {"name": "grpo", "source": "samples", "p_flip": 0.0, "grpo_kl": 0.04}
+    from sro_bench.config import field_help
+    assert "grpo" in field_help(ObjectiveConfig)["grpo_kl"]
+    from sro_bench.objectives import plugin
+    from sro_bench.plugins import Registry
+
+    reg = Registry()
+    reg.add_plugin(plugin, "sro-bench")
+    assert reg.get("objective", "bok").factory is BestOfK and reg.get("objective", "grpo").factory is GRPO
+
+
+def test_built_in_rejected_rows_take_the_group_size():
+    import inspect
+
+    import numpy as np
+
+    fails = np.array([0, 1, 1, 0])
+    for objective in (DPO(), KTO(), RejectionSamplingSFT(), BestOfK(), GRPO()):
+        assert "group_size" in inspect.signature(objective.rejected_rows).parameters
+        assert objective.rejected_rows(fails, group_size=2).shape == (4,)
+    assert KTO().rejected_rows(fails, group_size=2).tolist() == [False] * 4

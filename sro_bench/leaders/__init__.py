@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from .base import Leader, LeaderConfig
+from .base import Leader, LeaderConfig, Sample
 from .hf import HFLeader, build_hf_leader, load_leader
 
-__all__ = ["HFLeader", "Leader", "LeaderConfig", "build_leader", "load_leader"]
+__all__ = ["HFLeader", "Leader", "LeaderConfig", "Sample", "build_leader", "load_leader"]
 
 
 def build_leader(config: LeaderConfig) -> Leader:

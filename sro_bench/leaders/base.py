@@ -31,6 +31,23 @@ class LeaderConfig:
     extra: dict = field(default_factory=dict)  # leader-specific options (e.g. {"arch": "causal"} for tiny)
 
 
+@dataclass(frozen=True)
+class Sample:
+    """One generated rewrite as the leader produced it.
+
+    ``ids`` are the generated tokens without the end token or padding (None from a leader that only
+    produces text); ``ended`` says whether generation emitted the end token before the budget ran out.
+    Scoring a sample scores these ids, plus the end token only when it was generated.
+    """
+
+    text: str
+    ids: tuple[int, ...] | None = None
+    ended: bool = True
+
+
+Budget = int | Sequence[int] | None  # new tokens for every input, one per input, or the leader's default
+
+
 class Leader(abc.ABC):
     """A rewriter model being trained. Seq2seq and causal models both implement this.
 
@@ -49,7 +66,7 @@ class Leader(abc.ABC):
         *,
         do_sample: bool = False,
         num_return_sequences: int = 1,
-        max_new_tokens: int | None = None,
+        max_new_tokens: Budget = None,
         batch_size: int = 64,
     ) -> list[str]:
         """Rewrites, grouped by input: ``len(result) == len(inputs) * num_return_sequences``.
@@ -57,15 +74,38 @@ class Leader(abc.ABC):
         Runs without gradients; leaves the model's train/eval mode as it found it.
         """
 
+    def sample(
+        self,
+        inputs: Sequence[str],
+        *,
+        num_return_sequences: int = 1,
+        max_new_tokens: Budget = None,
+        batch_size: int = 64,
+    ) -> list[Sample]:
+        """Sampled rewrites with their token ids, grouped by input like :meth:`generate`.
+
+        This fallback knows only the text; leaders that can should return the generated ids.
+        """
+        texts = self.generate(inputs, do_sample=True, num_return_sequences=num_return_sequences,
+                              max_new_tokens=max_new_tokens, batch_size=batch_size)
+        return [Sample(t) for t in texts]
+
+    def input_lengths(self, inputs: Sequence[str]) -> list[int]:
+        """Tokens of each input as the leader sees it (for budgets relative to the input)."""
+        return [len(x.split()) for x in inputs]
+
     @abc.abstractmethod
     def sequence_logprobs(
         self,
         inputs: Sequence[str],
-        targets: Sequence[str],
+        targets: Sequence[str | Sample],
         *,
         shifted: bool = True,
     ) -> torch.Tensor:
         """Summed token log-likelihood of each target given its input, shape ``[N]``, float32.
+
+        A text target is scored as its tokens plus the end token; a :class:`Sample` as its own ids,
+        with the end token only if it generated one.
 
         Differentiable under the current model. ``shifted=False`` reproduces the released SRO
         code's off-by-one gather (logits at position t scored against token t) for comparison.

@@ -26,7 +26,7 @@ import torch
 
 from ..errors import UserError
 from . import device as dev
-from .base import Leader, LeaderConfig
+from .base import Budget, Leader, LeaderConfig, Sample
 
 FORMAT = 1
 LEADER_JSON = "leader.json"
@@ -130,12 +130,26 @@ class HFLeader(Leader):
             prefixed, add_special_tokens=True, truncation=True, max_length=self.config.max_input_length
         )["input_ids"]
 
-    def _encode_targets(self, texts: Sequence[str]) -> list[list[int]]:
-        ids = self.tokenizer(
-            list(texts), add_special_tokens=False, truncation=True,
-            max_length=max(1, self.config.max_input_length - 1),
-        )["input_ids"]
-        return [list(x) + [self.eos_token_id] for x in ids]
+    def _encode_targets(self, targets: Sequence[str | Sample]) -> list[list[int]]:
+        """Token ids to score: a sample's own ids (the end token only if generated), a text's tokens + eos."""
+        out: list[list[int] | None] = [None] * len(targets)
+        texts = {}
+        for i, t in enumerate(targets):
+            if isinstance(t, Sample) and t.ids is not None:
+                out[i] = list(t.ids) + ([self.eos_token_id] if t.ended else [])
+            else:
+                texts[i] = t.text if isinstance(t, Sample) else t
+        if texts:
+            ids = self.tokenizer(
+                list(texts.values()), add_special_tokens=False, truncation=True,
+                max_length=max(1, self.config.max_input_length - 1),
+            )["input_ids"]
+            for i, x in zip(texts, ids):
+                out[i] = list(x) + [self.eos_token_id]
+        return out
+
+    def input_lengths(self, inputs: Sequence[str]) -> list[int]:
+        return [len(s) for s in self._encode_inputs(inputs)]
 
     def _pad(self, seqs: Sequence[Sequence[int]], *, left: bool = False):
         width = max(len(s) for s in seqs)
@@ -267,29 +281,49 @@ class HFLeader(Leader):
         *,
         do_sample: bool = False,
         num_return_sequences: int = 1,
-        max_new_tokens: int | None = None,
+        max_new_tokens: Budget = None,
         batch_size: int = 64,
     ) -> list[str]:
+        samples = self._generate(inputs, do_sample, num_return_sequences, max_new_tokens, batch_size)
+        return [s.text for s in samples]
+
+    @torch.no_grad()
+    def sample(self, inputs, *, num_return_sequences: int = 1, max_new_tokens: Budget = None,
+               batch_size: int = 64) -> list[Sample]:
+        return self._generate(inputs, True, num_return_sequences, max_new_tokens, batch_size)
+
+    def _generate(self, inputs, do_sample, n, max_new_tokens: Budget, batch_size) -> list[Sample]:
         inputs = list(inputs)
+        budgets = self._budgets(max_new_tokens, len(inputs))
         model = self._active_model()
         # Sampling follows the caller's mode: the game samples with dropout on when asked to.
         was_training = model.training
         try:
-            texts: list[str] = []
+            samples: list[Sample] = []
             for start in range(0, len(inputs), batch_size):
-                texts += self._generate_batch(
-                    model, list(inputs[start : start + batch_size]), do_sample,
-                    num_return_sequences, max_new_tokens or self.config.max_new_tokens,
-                )
-            return texts
+                end = start + batch_size
+                samples += self._generate_batch(model, inputs[start:end], do_sample, n, budgets[start:end])
+            return samples
         finally:
             model.train(was_training)
 
-    def _generate_batch(self, model, batch, do_sample, n, max_new_tokens) -> list[str]:
+    def _budgets(self, max_new_tokens: Budget, n: int) -> list[int]:
+        if max_new_tokens is None:
+            max_new_tokens = self.config.max_new_tokens
+        if isinstance(max_new_tokens, int):
+            return [max_new_tokens] * n
+        budgets = [int(b) for b in max_new_tokens]
+        if len(budgets) != n or min(budgets, default=1) < 1:
+            raise ValueError(f"need one budget >= 1 per input ({n}), got {budgets}")
+        return budgets
+
+    def _generate_batch(self, model, batch, do_sample, n, budgets: list[int]) -> list[Sample]:
         # Greedy decoding is deterministic: decode once and repeat rather than ask HF for n copies.
         copies = n if do_sample else 1
         top_k = plain_top_k(model.generation_config) if do_sample else None
-        options = dict(max_new_tokens=max_new_tokens, pad_token_id=self.pad_token_id, eos_token_id=self.eos_token_id)
+        # One call runs to the longest budget; each row is cut at its own afterwards, which draws the
+        # same distribution as generating it alone (later tokens never change earlier ones).
+        options = dict(max_new_tokens=max(budgets), pad_token_id=self.pad_token_id, eos_token_id=self.eos_token_id)
         if top_k is not None:
             # The same top-k sampling as HF's, drawn faster: greedy search over Gumbel-perturbed logits.
             batch = [x for x in batch for _ in range(copies)]
@@ -311,15 +345,17 @@ class HFLeader(Leader):
                 ids, attention = self._pad([s + [self.eos_token_id] for s in sources], left=True)
                 out = model.generate(input_ids=ids, attention_mask=attention, **options)
                 new = out[:, ids.shape[1] :]
-        texts = [self._decode(row) for row in new.tolist()]
+        row_budgets = [b for b in budgets for _ in range(copies)]
+        samples = [self._sample_of(row, budget) for row, budget in zip(new.tolist(), row_budgets)]
         if copies != n:
-            texts = [t for t in texts for _ in range(n)]
-        return texts
+            samples = [s for s in samples for _ in range(n)]
+        return samples
 
-    def _decode(self, ids: list[int]) -> str:
-        if self.eos_token_id in ids:
-            ids = ids[: ids.index(self.eos_token_id)]
-        return DECODERS[self.postprocess](self.tokenizer, ids)
+    def _sample_of(self, row: list[int], budget: int) -> Sample:
+        row = row[:budget]
+        ended = self.eos_token_id in row
+        ids = row[: row.index(self.eos_token_id)] if ended else row
+        return Sample(DECODERS[self.postprocess](self.tokenizer, ids), tuple(ids), ended)
 
     # -- reference -------------------------------------------------------------------------------
 

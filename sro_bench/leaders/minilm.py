@@ -5,7 +5,9 @@ Three changes make it learn fast on a CPU: each decoder layer's cross-attention 
 its own self-attention (instead of random), the decoder head's transform starts as the identity
 (the checkpoint has no MLM head), and targets carry no leading [CLS]. It is then trained to copy
 clean sentences from word-dropped / swapped versions of them (never ParaDetox pairs), within a
-time budget, resumably, and cached as a standard ``save_pretrained`` directory.
+time budget, resumably, and cached as a standard ``save_pretrained`` directory. The noise also inserts
+and substitutes random words of the same clean sentences, so the copier learns to delete and replace
+words, not only to restore dropped ones (an on-policy game explores only the edits its start can make).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from ..paths import resolve_cache_dir, resolve_data_dir
 from .base import LeaderConfig
 from .hf import LEADER_JSON, HFLeader, load_leader
 
-VERSION = "minilm-copier-v1"
+VERSION = "minilm-copier-v2"
 CLEAN_FILES = ("detox_emnlp2021_dev_normal.txt", "detox_emnlp2021_test_10k_normal.txt")
 HOLDOUT_SIZE = 200
 HOLDOUT_SEED = 1234  # fixed so every preparation reports BLEU on the same 200 sentences
@@ -46,6 +48,8 @@ class CopierRecipe:
     max_length: int = 48  # word pieces incl. special tokens; longer sentences are skipped
     word_dropout: float = 0.1
     swap_prob: float = 0.05  # chance that a word swaps places with its right neighbour
+    insert_prob: float = 0.1  # chance of a random clean word inserted before each word (teaches deletion)
+    substitute_prob: float = 0.05  # chance that a word is replaced by a random clean word (teaches substitution)
     bucket_batches: int = 50  # batches per length-sorted pool (less padding, still shuffled)
     freeze_embeddings: bool = True  # keep the (tied) word embeddings fixed: faster steps
     checkpoint_every: int = 200
@@ -152,6 +156,8 @@ class NoisyCopies:
             if 0 < sum(map(len, words)) <= limit:
                 self.words.append(words)
         self.lengths = [sum(map(len, w)) for w in self.words]
+        # Noise words are drawn by frequency from the same clean sentences: no toxic lists, no pairs.
+        self.noise_words = [pieces[w] for s in sentences for w in s.split() if pieces[w]]
 
     def epoch_batches(self, epoch: int) -> list[list[int]]:
         """Index batches for one epoch: shuffled, sorted by length within pools, pools shuffled."""
@@ -167,7 +173,15 @@ class NoisyCopies:
         return batches
 
     def _noisy(self, words: list[list[int]], rng: random.Random) -> list[list[int]]:
-        kept = [w for w in words if rng.random() >= self.recipe.word_dropout] or words[:1]
+        r = self.recipe
+        kept = []
+        for w in words:
+            if r.insert_prob and rng.random() < r.insert_prob:
+                kept.append(rng.choice(self.noise_words))
+            if rng.random() < r.word_dropout:
+                continue
+            kept.append(rng.choice(self.noise_words) if r.substitute_prob and rng.random() < r.substitute_prob else w)
+        kept = kept or words[:1]
         i = 0
         while i < len(kept) - 1:
             if rng.random() < self.recipe.swap_prob:
@@ -279,7 +293,7 @@ def prepare_minilm(
 
     Training stops at ``time_budget_s`` seconds of training (summed over resumed runs) or
     ``max_steps`` steps, whichever comes first. A checkpoint is written every
-    ``checkpoint_every`` steps (and on Ctrl-C) to ``<cache>/leaders/minilm-copier-v1.partial``;
+    ``checkpoint_every`` steps (and on Ctrl-C) to ``<cache>/leaders/<VERSION>.partial``;
     calling again continues from it. ``force`` discards both the cache and any checkpoint.
     """
     config = config or LeaderConfig()

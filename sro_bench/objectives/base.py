@@ -18,6 +18,9 @@ class LossTerms:
     toxic input x as its own target, l(x|x); they are None when the objective does not use them.
     ``fails`` is 1.0 where the (possibly flipped) verdict says y is toxic, 0.0 where it passes.
     Rows outside the objective's :meth:`Objective.rejected_rows` hold 0.0 on both rejected sides.
+    ``group_size`` is k, the samples drawn per input: rows i*k .. i*k+k-1 are the samples of input i
+    (N must be a multiple of k). ``chosen_lengths`` is the number of scored tokens of each y (float,
+    shape [N]); None means 1 for every row (objectives then work on summed log-likelihoods).
     """
 
     policy_chosen: torch.Tensor
@@ -25,6 +28,36 @@ class LossTerms:
     fails: torch.Tensor
     policy_rejected: torch.Tensor | None = None
     ref_rejected: torch.Tensor | None = None
+    group_size: int = 1
+    chosen_lengths: torch.Tensor | None = None
+
+    def __post_init__(self):
+        n = self.policy_chosen.shape[0] if self.policy_chosen.dim() else 1
+        check_group_size(n, self.group_size)
+        if self.chosen_lengths is not None and tuple(self.chosen_lengths.shape) != (n,):
+            raise ValueError(f"chosen_lengths must have shape ({n},), got {tuple(self.chosen_lengths.shape)}")
+
+    @property
+    def lengths(self) -> torch.Tensor:
+        """``chosen_lengths`` as a float tensor (ones where it is None), clamped to at least one token."""
+        if self.chosen_lengths is None:
+            return torch.ones_like(self.policy_chosen, dtype=torch.float32)
+        return self.chosen_lengths.to(self.policy_chosen.device, torch.float32).clamp(min=1.0)
+
+
+def check_group_size(n: int, group_size: int) -> int:
+    """The number of groups of ``group_size`` contiguous rows in ``n``; ValueError unless k >= 1 divides n."""
+    if isinstance(group_size, bool) or not isinstance(group_size, (int, np.integer)) or group_size < 1:
+        raise ValueError(f"group_size must be a positive integer, got {group_size!r}")
+    if n % group_size:
+        raise ValueError(f"group_size {group_size} does not divide the batch of {n} samples")
+    return n // group_size
+
+
+def grouped(values, group_size: int):
+    """``values`` (a tensor or array of N rows) viewed as [N / k, k]: one row per input, its k samples."""
+    n = len(values)
+    return values.reshape(check_group_size(n, group_size), group_size)
 
 
 class Objective(abc.ABC):
@@ -37,9 +70,15 @@ class Objective(abc.ABC):
     uses_rejected: bool = True
     #: probability with which the game flips each verdict before the loss (SRO's own noise).
     p_flip: float = 0.0
+    #: the fewest samples per input (k) the objective works with; the game refuses a smaller k.
+    min_group_size: int = 1
 
-    def rejected_rows(self, fails: np.ndarray) -> np.ndarray:
-        """Which samples' losses use l(x|x) (a bool mask over the verdicts); the game scores x only there."""
+    def rejected_rows(self, fails: np.ndarray, group_size: int = 1) -> np.ndarray:
+        """Which samples' losses use l(x|x) (a bool mask over the verdicts); the game scores x only there.
+
+        ``group_size`` is k as in :class:`LossTerms` (rows grouped contiguously per input). Overrides
+        may omit the parameter; the game then calls them with the verdicts only.
+        """
         return np.full(len(fails), self.uses_rejected, dtype=bool)
 
     def trainer(self, leader, data, config, seed: int):

@@ -14,4 +14,5 @@ class ObjectiveConfig:
     dr_beta: float = 0.0  # sro-robust: Dr. DPO worst-case reweighting temperature beta' (0 = off)
     kto_desirable_weight: float = 1.0  # kto: lambda_D
     kto_undesirable_weight: float = 1.0  # kto: lambda_U
+    grpo_kl: float = 0.04  # grpo: weight of the k3 KL penalty to the frozen reference
     dpo_backend: str = "auto"  # dpo: auto (trl's DPOTrainer for causal leaders, the game for seq2seq) | trl | game

@@ -1,6 +1,7 @@
 """Built-in objectives, registered through the same hook a third-party plugin would use."""
 
 from ..hookspecs import hookimpl
+from .group import GRPO, BestOfK
 from .others import DPO, KTO, RejectionSamplingSFT
 from .sro import SRO, RobustSRO
 
@@ -12,3 +13,5 @@ def register_objectives(register):
     register("dpo", DPO, "Offline DPO on ParaDetox pairs: chosen = human rewrite, rejected = toxic input")
     register("kto", KTO, "KTO's unpaired loss from the follower's binary verdicts on on-policy samples")
     register("rs-sft", RejectionSamplingSFT, "Rejection-sampling SFT: likelihood of on-policy samples that pass")
+    register("bok", BestOfK, "Best-of-k pairs: DPO of passing vs failing samples of one input; SRO where all agree")
+    register("grpo", GRPO, "GRPO: group-normalised pass/fail reward as advantage, k3 KL to the reference (k >= 2)")

@@ -33,7 +33,7 @@ class SRO(Objective):
         self.config = config or ObjectiveConfig()
         self.p_flip = PAPER_P_FLIP if self.config.p_flip is None else self.config.p_flip
 
-    def rejected_rows(self, fails: np.ndarray) -> np.ndarray:
+    def rejected_rows(self, fails: np.ndarray, group_size: int = 1) -> np.ndarray:
         # Only the pass branch uses l(x|x); the released code scores x for every sample regardless.
         return np.asarray(fails) == 0
 
@@ -81,7 +81,7 @@ class RobustSRO(SRO):
         if not 0 <= self.assumed_flip < 0.5:
             raise ValueError(f"sro-robust needs an assumed flip rate in [0, 0.5), got {self.assumed_flip}")
 
-    def rejected_rows(self, fails: np.ndarray) -> np.ndarray:
+    def rejected_rows(self, fails: np.ndarray, group_size: int = 1) -> np.ndarray:
         return np.ones(len(fails), dtype=bool)  # the correction weighs both branches for every sample
 
     def per_sample(self, t: LossTerms) -> torch.Tensor:

@@ -1,0 +1,147 @@
+"""Objectives over the k samples the game draws per input: best-of-k pairs and GRPO.
+
+The game samples k = ``samples_per_input`` targets per input; the samples of input i are the
+contiguous rows i*k .. i*k+k-1 of :class:`LossTerms` (``LossTerms.group_size`` is k).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .base import LossTerms, Objective, grouped, masked_mean, smoothed_sigmoid_loss
+from .config import ObjectiveConfig
+from .sro import PAPER_P_FLIP, sro_branch_margins
+
+
+class BestOfK(Objective):
+    """Best-of-k pairs: DPO between passing and failing samples of the same input, SRO elsewhere.
+
+    Per group of k samples with verdicts s (1 = fails), with L the smoothed sigmoid loss of SRO
+    (``beta``, ``label_smoothing``):
+
+    * mixed verdicts: the mean over all pass x fail pairs (i, j) of the group of L(h_ij),
+      h_ij = (l_pi(y_i|x) - l_pi(y_j|x)) - (l_ref(y_i|x) - l_ref(y_j|x));
+    * all pass: SRO's pass branch per sample, L((l_pi(y|x) - l_pi(x|x)) - (l_ref(y|x) - l_ref(x|x))), averaged;
+    * all fail: SRO's fail branch per sample, L(-(l_pi(y|x) - l_ref(y|x))), averaged.
+
+    The loss is the mean over groups of these group losses, so every input weighs the same however
+    many pairs it has. With k = 1 no group is mixed and the loss is exactly SRO's.
+    l(x|x) is scored only for the samples of all-pass groups.
+    """
+
+    name = "bok"
+    source = "samples"
+    uses_rejected = True
+
+    def __init__(self, config: ObjectiveConfig | None = None):
+        self.config = config or ObjectiveConfig()
+        self.p_flip = PAPER_P_FLIP if self.config.p_flip is None else self.config.p_flip
+
+    def rejected_rows(self, fails: np.ndarray, group_size: int = 1) -> np.ndarray:
+        groups = grouped(np.asarray(fails), group_size)
+        all_pass = (groups == 0).all(axis=1)
+        return np.repeat(all_pass, group_size)
+
+    def group_losses(self, t: LossTerms) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(loss of each group [G], mixed groups [G] bool, all-pass groups [G] bool, SRO branch loss per sample [G, k])."""
+        c, k = self.config, t.group_size
+        fails = grouped(t.fails.float(), k)
+        passes = 1 - fails
+        n_fail = fails.sum(dim=1)
+        all_pass, all_fail = n_fail == 0, n_fail == k
+        mixed = ~(all_pass | all_fail)
+
+        # Pairs (i passes, j fails) within each group: h[g, i, j].
+        policy, ref = grouped(t.policy_chosen, k), grouped(t.ref_chosen, k)
+        h_pair = (policy.unsqueeze(2) - policy.unsqueeze(1)) - (ref.unsqueeze(2) - ref.unsqueeze(1))
+        weight = passes.unsqueeze(2) * fails.unsqueeze(1)
+        pair_sum = (weight * smoothed_sigmoid_loss(h_pair, c.beta, c.label_smoothing)).sum(dim=(1, 2))
+        pair_loss = pair_sum / weight.sum(dim=(1, 2)).clamp(min=1)
+
+        # SRO's branches per sample; the pass branch is read only in all-pass groups (where x was scored).
+        if bool(all_pass.any()):
+            if t.policy_rejected is None or t.ref_rejected is None:
+                raise ValueError("bok needs l(x|x) (policy_rejected, ref_rejected) for all-pass groups")
+            h_pass, h_fail = sro_branch_margins(t)
+        else:
+            h_pass, h_fail = torch.zeros_like(t.policy_chosen), -(t.policy_chosen - t.ref_chosen)
+        loss_pass = grouped(smoothed_sigmoid_loss(h_pass, c.beta, c.label_smoothing), k)
+        loss_fail = grouped(smoothed_sigmoid_loss(h_fail, c.beta, c.label_smoothing), k)
+        branch = torch.where(all_pass.unsqueeze(1), loss_pass, loss_fail)
+
+        group = torch.where(mixed, pair_loss, branch.mean(dim=1))
+        return group, mixed, all_pass, branch
+
+    def loss(self, t: LossTerms) -> tuple[torch.Tensor, dict[str, float]]:
+        group, mixed, all_pass, branch = self.group_losses(t)
+        all_fail = ~(mixed | all_pass)
+        detached = branch.detach()
+        logs = {
+            "mixed_groups": mixed.float().mean().item(),
+            "loss_pass": masked_mean(detached, all_pass.float().unsqueeze(1).expand_as(detached)).item(),
+            "loss_fail": masked_mean(detached, all_fail.float().unsqueeze(1).expand_as(detached)).item(),
+            "loss_pair": masked_mean(group.detach(), mixed.float()).item(),
+        }
+        return group.mean(), logs
+
+    def describe(self) -> dict:
+        c = self.config
+        return {**super().describe(), "beta": c.beta, "label_smoothing": c.label_smoothing}
+
+
+class GRPO(Objective):
+    """Group-relative policy gradient (GRPO, Shao et al. 2024) with the follower's verdict as reward.
+
+    reward r = 1 - s (1 where the sample passes); within each input's group of k samples the
+    advantage is A = (r - mean_g r) / (std_g r + 1e-4) (population std, unbiased=False), and 0 for a
+    group whose rewards are all equal. With token-mean log-likelihoods lbar(y) = l(y|x) / |y|:
+
+        loss = -mean(A * lbar_pi(y)) + grpo_kl * mean(exp(d) - d - 1),   d = lbar_ref(y) - lbar_pi(y)
+
+    the second term being the k3 estimator of KL(pi || ref). The game makes one update per batch of
+    samples, so pi_old = pi, the PPO ratio is 1 in value and clipping never acts; the surrogate
+    reduces to the policy gradient above. The game gives summed log-likelihoods per sequence, so the
+    KL is k3 of the sequence's token-mean log-ratio rather than GRPO's mean of per-token k3.
+    Needs k >= 2 samples per input (with k = 1 every advantage is 0).
+    """
+
+    name = "grpo"
+    source = "samples"
+    uses_rejected = False
+    min_group_size = 2
+    #: added to the group std before dividing, as in GRPO implementations.
+    std_eps = 1e-4
+
+    def __init__(self, config: ObjectiveConfig | None = None):
+        self.config = config or ObjectiveConfig()
+        self.p_flip = 0.0 if self.config.p_flip is None else self.config.p_flip
+
+    def advantages(self, fails: torch.Tensor, group_size: int) -> torch.Tensor:
+        """A per sample [N], constant (no gradient): group-normalised rewards, 0 in all-equal groups."""
+        rewards = grouped(1 - fails.detach().float(), group_size)
+        centred = rewards - rewards.mean(dim=1, keepdim=True)
+        std = rewards.std(dim=1, unbiased=False, keepdim=True)
+        a = torch.where(std > 0, centred / (std + self.std_eps), torch.zeros_like(centred))
+        return a.reshape(-1)
+
+    def loss(self, t: LossTerms) -> tuple[torch.Tensor, dict[str, float]]:
+        k, lengths = t.group_size, t.lengths
+        a = self.advantages(t.fails, k)
+        policy_term = -(a * t.policy_chosen / lengths).mean()
+        d = (t.ref_chosen - t.policy_chosen) / lengths
+        kl = (torch.exp(d) - d - 1).mean()
+        nonzero = grouped(a, k).ne(0).any(dim=1).float().mean()
+        logs = {
+            "reward": (1 - t.fails.float()).mean().item(),
+            "nonzero_advantage_groups": nonzero.item(),
+            "kl": kl.detach().item(),
+            "loss_policy": policy_term.detach().item(),
+        }
+        return policy_term + self.config.grpo_kl * kl, logs
+
+    def describe(self) -> dict:
+        return {**super().describe(), "grpo_kl": self.config.grpo_kl}
+
+
+__all__ = ["BestOfK", "GRPO"]
