@@ -95,6 +95,9 @@ def list_cmd():
 @click.option("--lr", type=float, callback=_positive, help=GAME_HELP["lr"])
 @click.option("--weight-decay", type=float, callback=_nonnegative, help=GAME_HELP["weight_decay"])
 @click.option("--max-new-tokens", type=int, callback=_positive, help=GAME_HELP["max_new_tokens"])
+@click.option("--warmup-steps", type=int, callback=_nonnegative, help=GAME_HELP["warmup_steps"])
+@click.option("--chosen-nll", type=float, callback=_nonnegative, help=GAME_HELP["chosen_nll"])
+@click.option("--freeze-embeddings/--train-embeddings", default=None, help=LEADER_HELP["freeze_embeddings"])
 @click.option("--length-budget", type=float, callback=_nonnegative, help=GAME_HELP["length_budget"])
 @click.option("--unended", type=click.Choice(["keep", "fail"]), help=GAME_HELP["unended"])
 @click.option("--min-length-ratio", type=float, callback=_probability, help=GAME_HELP["min_length_ratio"])
@@ -132,12 +135,12 @@ def run(**options):
     from .runner import run as run_api
 
     game_keys = ("max_steps", "epochs", "batch_size", "samples_per_input", "lr", "weight_decay", "max_new_tokens",
-                 "length_budget", "unended", "min_length_ratio", "max_train_inputs", "checkpoint_every", "seed_faithful_logprob", "train_mode_sampling")
+                 "length_budget", "unended", "min_length_ratio", "warmup_steps", "chosen_nll", "max_train_inputs", "checkpoint_every", "seed_faithful_logprob", "train_mode_sampling")
     overrides = {k: options.pop(k) for k in game_keys if options.get(k) is not None}
     for k in game_keys:
         options.pop(k, None)
     leader = LeaderConfig(name=options.pop("leader"))
-    for key in ("input_prefix", "lora_r", "lora_alpha", "lora_dropout", "device", "precision"):
+    for key in ("input_prefix", "freeze_embeddings", "lora_r", "lora_alpha", "lora_dropout", "device", "precision"):
         value = options.pop(key)
         if value is not None:
             setattr(leader, key, value)

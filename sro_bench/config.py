@@ -22,6 +22,8 @@ class GameConfig:
     samples_per_input: int = 1  # k: leader samples per input
     lr: float = 2e-5  # AdamW learning rate (the paper's)
     weight_decay: float = 0.01  # AdamW weight decay
+    warmup_steps: int = 0  # linear learning-rate warm-up over this many steps
+    chosen_nll: float = 0.0  # weight of the token-mean NLL of chosen targets (passing samples), RPO's stabiliser
     max_grad_norm: float | None = 1.0  # gradient clipping (None: off, as in the released code)
     max_new_tokens: int = 20  # generation budget while training and rewriting (20 in the paper); a cap under --length-budget
     length_budget: float = 0.0  # > 0: each input's budget is this many times its token count plus 2, capped by max_new_tokens
@@ -98,6 +100,8 @@ def validate(config: RunConfig) -> None:
         (g.epochs > 0, f"epochs must be > 0, got {g.epochs}"),
         (g.max_steps is None or g.max_steps >= 0, f"max steps must be >= 0, got {g.max_steps}"),
         (g.max_new_tokens >= 1, f"max new tokens must be >= 1, got {g.max_new_tokens}"),
+        (g.warmup_steps >= 0, f"warmup steps must be >= 0, got {g.warmup_steps}"),
+        (g.chosen_nll >= 0, f"chosen NLL weight must be >= 0, got {g.chosen_nll}"),
         (g.length_budget >= 0, f"length budget must be >= 0, got {g.length_budget}"),
         (g.unended in UNENDED, f"unended must be one of {', '.join(UNENDED)}, got {g.unended!r}"),
         (0 <= g.min_length_ratio <= 1, f"min length ratio must be in [0, 1], got {g.min_length_ratio}"),

@@ -257,11 +257,18 @@ class Game:
             chosen_lengths=_scored_lengths(ys, policy.device),
         )
         loss, logs = objective.loss(terms)
+        if cfg.chosen_nll:
+            passes = 1 - terms.fails
+            nll = -terms.policy_chosen / (terms.chosen_lengths if terms.chosen_lengths is not None else 1.0)
+            loss = loss + cfg.chosen_nll * (nll * passes).sum() / passes.sum().clamp(min=1)
         with self._timed("backward"):
             self.optimizer.zero_grad(set_to_none=True)
             self.scaler.scale(loss).backward()
             self._sync_gradients()
         with self._timed("optimizer"):
+            if cfg.warmup_steps:
+                for group in self.optimizer.param_groups:
+                    group["lr"] = cfg.lr * min(1.0, (step + 1) / cfg.warmup_steps)
             if cfg.max_grad_norm:
                 self.scaler.unscale_(self.optimizer)
                 torch.nn.utils.clip_grad_norm_(leader.trainable_parameters(), cfg.max_grad_norm)

@@ -179,3 +179,18 @@ def test_length_budget_follows_each_input():
     budgets = token_budgets(leader, [short, long], GameConfig(max_new_tokens=12, length_budget=1.0))
     lengths = leader.input_lengths([short, long])
     assert budgets == [min(12, lengths[0] + 2), min(12, lengths[1] + 2)] and budgets[0] < budgets[1]
+
+
+def test_frozen_embeddings_stay_put_and_warmup_scales_the_first_steps():
+    leader = build_leader(LeaderConfig(name="tiny", seed=0, freeze_embeddings=True))
+    embedding = leader.model.get_input_embeddings().weight
+    output = leader.model.get_output_embeddings().weight
+    assert not embedding.requires_grad and not output.requires_grad
+    before = embedding.detach().clone()
+    config = GameConfig(max_steps=2, batch_size=4, checkpoint_every=0, warmup_steps=4, lr=1e-3, chosen_nll=0.5)
+    game = Game(leader, WordFollower(), SRO(), DATA, config)
+    game.play()
+    assert torch.equal(before, embedding)
+    assert game.optimizer.param_groups[0]["lr"] == pytest.approx(1e-3 * 2 / 4)
+    trainable = {n for n, p in leader.model.named_parameters() if p.requires_grad}
+    assert trainable and not any("shared" in n or "embed" in n or "lm_head" in n for n in trainable)

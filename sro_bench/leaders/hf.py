@@ -88,6 +88,8 @@ class HFLeader(Leader):
         model.to(device=self.device, dtype=torch.float32)
         self.is_encoder_decoder = bool(getattr(_base(model).config, "is_encoder_decoder", False))
         self._set_special_ids(_base(model), tokenizer)
+        if config.freeze_embeddings:
+            freeze_embeddings(model)
         if config.lora_r > 0 and not _is_peft(model):
             model = apply_lora(model, config)
         self.model = model
@@ -539,6 +541,23 @@ def row_sums(values: torch.Tensor, selected: torch.Tensor) -> torch.Tensor:
     """Sum ``values`` (one per selected position of ``[N, T]``, row-major) into their N rows."""
     rows = torch.arange(selected.shape[0], device=selected.device).unsqueeze(1).expand_as(selected)[selected]
     return torch.zeros(selected.shape[0], device=values.device, dtype=torch.float32).index_add(0, rows, values)
+
+
+def freeze_embeddings(model) -> None:
+    """No gradient to any word embedding or output layer (encoder and decoder sides alike).
+
+    With all weights training, the tied 30k-row embedding drifts and sampling turns to rare word
+    pieces; frozen, the policy can only re-weight words it already spells.
+    """
+    base = _base(model)
+    parts = [base]
+    if getattr(base.config, "model_type", "") == "encoder-decoder":
+        parts += [base.encoder, base.decoder]
+    for part in parts:
+        for module in (part.get_input_embeddings(), part.get_output_embeddings()):
+            if module is not None:
+                for p in module.parameters():
+                    p.requires_grad_(False)
 
 
 def _is_peft(model) -> bool:
