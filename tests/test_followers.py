@@ -31,6 +31,14 @@ from sro_bench.followers import (
     unwrap,
 )
 from sro_bench.followers import perturb as P
+from sro_bench.followers.nblr_char import (
+    CharNBLRModel,
+    CharNBLRScreener,
+    build_char_vectorizer,
+    fit_nblr_char,
+    load_char_screener,
+    train_char_screener,
+)
 from sro_bench.followers.recipe import build_corpora
 from sro_bench.followers.tokenize import (
     SEED_PATTERN,
@@ -522,3 +530,181 @@ def test_texts_without_known_ngrams_score_the_intercept(tiny_model):
     probabilities = tiny_model.predict_proba(["", "", "zzqx"])
     assert probabilities.dtype == np.float64 and np.allclose(probabilities, probabilities[0])
     assert tiny_model.predict_proba(["", "you idiot"])[0] == pytest.approx(probabilities[0])
+
+
+# --- nblr-char: word and character n-grams -------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny_char_screener(tiny_dir, tmp_path_factory) -> CharNBLRScreener:
+    ctx = FollowerContext(data_dir=tiny_dir, cache_dir=tmp_path_factory.mktemp("cache"))
+    return train_char_screener(ctx, progress=False)
+
+
+def garbled(words) -> list[str]:
+    """Each word with letters appended, or (5 letters and up) one doubled: the leader's way round ``nblr``.
+
+    A 4-letter word with a letter inside keeps too few of its character n-grams to be recognised.
+    """
+    appended = [w + s for w in words for s in ("ization", "ation", "ness", "ish")]
+    return appended + [w[:2] + w[1:] for w in words if len(w) >= 5]
+
+
+def sklearn_char_proba(model: CharNBLRModel, texts: list[str]) -> np.ndarray:
+    """The char model scored by scikit-learn's own vectorizers on its vocabularies and weights."""
+    import scipy.sparse as sp
+
+    from sro_bench.followers.model import build_vectorizer
+
+    wv, cv = build_vectorizer(), build_char_vectorizer()
+    wv.vocabulary_ = {g: j for j, g in enumerate(model.words.vocabulary)}
+    wv.idf_ = model.words.idf
+    cv.vocabulary_ = {g: j for j, g in enumerate(model.chars)}
+    cv.idf_ = model.idf
+    x = sp.hstack([wv.transform(texts), cv.transform(texts)], format="csr")
+    z = x @ np.concatenate([model.words.coef * model.words.r, model.coef * model.r]) + model.intercept
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+# Whitespace, accents and code points that char_wb treats specially (NFKD of "¨" is a space).
+ODD_TEXTS = ["a  b\t\tc\n d", " lead", "trail ", "x", "ab", "\u00a8idiot", "CAFÉ idiot", "\x1cidiot\x1f",
+             "naïve\u3000idiot", "\ud800 idiot", "i d i o t", "\n\n", "ﬁne ﬂow", "ÏDÏÖT stupid!!"]
+
+
+def test_nblr_char_fails_garbled_words_that_nblr_passes(tiny_screener, tiny_char_screener):
+    words = sorted(tiny_screener.toxic_vocabulary())
+    assert {"idiot", "stupid", "moron", "dumb"} <= set(words)
+    forms = garbled(words)
+    assert "idiotization" in forms and "sttupid" in forms
+    assert not set(forms) & set(tiny_screener.model.vocabulary)  # no word feature: nblr sees only the rest
+    texts = forms + [f"what a {g}" for g in forms] + [f"please stop being {g}" for g in forms]
+    assert tiny_screener.verdicts(texts).sum() == 0
+    assert tiny_char_screener.verdicts(texts).all()
+    assert set(words) <= tiny_char_screener.toxic_vocabulary()
+
+
+def test_nblr_char_passes_clean_sentences(tiny_char_screener):
+    texts, labels = tiny_corpus(400, seed=11)
+    clean = [t for t, y in zip(texts, labels) if y == 0]
+    assert (tiny_char_screener.verdicts(clean) == 0).mean() > 0.95
+    toxic = [t for t, y in zip(texts, labels) if y == 1]
+    assert tiny_char_screener.verdicts(toxic).mean() > 0.95
+
+
+def test_nblr_char_fast_scoring_matches_scikit_learn(tiny_char_screener):
+    rng = random.Random(4)
+    noise = ["".join(rng.choice("ab idotsu\n\t.!éÉ") for _ in range(rng.randint(0, 30))) for _ in range(500)]
+    texts = PROBES + ODD_TEXTS + garbled(TOXIC) + tiny_corpus(300, seed=9)[0] + noise
+    model = tiny_char_screener.model
+    ours = model.predict_proba(texts)
+    np.testing.assert_allclose(ours, sklearn_char_proba(model, texts), rtol=0, atol=1e-12)
+    assert ours.dtype == np.float64 and model.predict_proba([]).shape == (0,)
+    np.testing.assert_array_equal(model.predict_proba(texts[:5]), ours[:5])  # batch composition is irrelevant
+
+
+def test_nblr_char_save_load_round_trip_gives_identical_probabilities(tiny_char_screener, tmp_path):
+    model = tiny_char_screener.model
+    model.save(tmp_path / "m", {"note": "x"})
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["model.json", "weights.safetensors"]
+    for path in (tmp_path / "m").iterdir():
+        assert not path.read_bytes().startswith(b"\x80"), f"{path.name} looks like a pickle"
+    loaded, meta = CharNBLRModel.load(tmp_path / "m")
+    assert meta == {"note": "x"}
+    texts = PROBES + ODD_TEXTS + garbled(TOXIC) + tiny_corpus(200, seed=3)[0]
+    np.testing.assert_array_equal(loaded.predict_proba(texts), model.predict_proba(texts))
+    # A plain nblr entry is not read as a char model, nor the other way round.
+    tiny_char_screener.model.words.save(tmp_path / "w")
+    from sro_bench.errors import DataError
+
+    with pytest.raises(DataError, match="expected 'sro-bench-nblr-char/1'"):
+        CharNBLRModel.load(tmp_path / "w")
+    with pytest.raises(DataError, match="expected 'sro-bench-nblr/1'"):
+        NBLRModel.load(tmp_path / "m")
+
+
+def test_nblr_char_cache_is_its_own_and_loads_on_the_second_build(tiny_dir, tmp_path, monkeypatch):
+    ctx = FollowerContext(data_dir=tiny_dir, cache_dir=tmp_path)
+    first = train_char_screener(ctx, progress=False)
+    words = train_screener(ctx, progress=False)
+    assert first.metadata["cache_key"] != words.metadata["cache_key"]
+    entries = sorted(e.name for e in (tmp_path / "followers").iterdir())
+    assert entries == sorted([f"nblr-{words.metadata['cache_key']}", f"nblr-char-{first.metadata['cache_key']}"])
+    import sro_bench.followers.nblr_char as nblr_char_module
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("the second build must load, not train")
+
+    monkeypatch.setattr(nblr_char_module, "fit_nblr_char", no_training)
+    second = train_char_screener(ctx, progress=False)
+    texts = PROBES + garbled(TOXIC)
+    np.testing.assert_array_equal(second.predict_proba(texts), first.predict_proba(texts))
+    assert second.describe() == first.describe()
+    entry = tmp_path / "followers" / f"nblr-char-{first.metadata['cache_key']}"
+    np.testing.assert_array_equal(load_char_screener(entry).predict_proba(texts), first.predict_proba(texts))
+    monkeypatch.undo()
+    # The context's options apply as to nblr: label noise is its own entry.
+    noisy = train_char_screener(FollowerContext(data_dir=tiny_dir, cache_dir=tmp_path, seed=3,
+                                                options={"label_noise": 0.2}), progress=False)
+    assert noisy.metadata["cache_key"] != first.metadata["cache_key"]
+    assert noisy.metadata["training"]["labels_flipped"] == round(0.2 * noisy.metadata["training"]["rows"])
+
+
+def test_nblr_char_describe_report_and_the_empty_text(tiny_char_screener, tiny_screener):
+    desc = tiny_char_screener.describe()
+    assert desc["name"] == "nblr-char" and desc["threshold"] == 0.5
+    assert desc["model"]["char_ngrams"] == "char_wb 2-5" and desc["model"]["char_features"] > 0
+    assert desc["recipe"]["follower"] == "nblr-char" and desc["recipe"]["refit_on_heldout"] is False
+    training = desc["training"]
+    assert training["rows"] == tiny_screener.metadata["training"]["rows"]  # nblr's very corpus
+    assert training["by_source"] == tiny_screener.metadata["training"]["by_source"]
+    json.dumps(desc)
+    report = screener_report(tiny_char_screener)
+    assert report["accuracy"] > 0.9 and report["f1"] > 0.9 and "pass_rate_emnlp_toxic" in report
+    # An empty text has no n-gram: only the intercept speaks (the game handles empty outputs itself).
+    p = tiny_char_screener.predict_proba(["", "   ", "idiot"])
+    assert p[0] == p[1] == pytest.approx(1 / (1 + math.exp(-tiny_char_screener.model.intercept)))
+    assert p[0] < 0.5 < p[2]
+
+
+def test_nblr_char_is_registered_and_wrapped_by_perturbations(tiny_dir, tmp_path, monkeypatch):
+    from sro_bench import plugins
+    from sro_bench.followers import plugin
+
+    reg = plugins.Registry()
+    reg.add_plugin(plugin, "sro-bench")
+    assert reg.get("follower", "nblr-char").factory is plugin.nblr_char
+    monkeypatch.setattr(plugins, "registry", lambda: reg)
+    ctx = FollowerContext(data_dir=tiny_dir, cache_dir=tmp_path, seed=1)
+    texts = garbled(TOXIC) + tiny_corpus(100, seed=6)[0]
+    swapped = build_follower("nblr", ctx, ["swap:nblr-char", "threshold:0.6", "flip:0"])
+    inner = unwrap(swapped)
+    assert isinstance(inner, CharNBLRScreener)
+    np.testing.assert_array_equal(swapped.verdicts(texts), (inner.predict_proba(texts) > 0.6).astype(np.int8))
+    assert swapped.toxic_vocabulary() == inner.toxic_vocabulary(threshold=0.6)
+    flipped = build_follower("nblr-char", ctx, ["flip:1"])
+    np.testing.assert_array_equal(flipped.verdicts(texts), 1 - inner.verdicts(texts))
+    with pytest.raises(UserError, match="retrains the nblr screener"):  # noisy-labels is nblr's alone
+        build_follower("nblr-char", ctx, ["noisy-labels:0.1"])
+
+
+# Garbled forms of words full-data nblr fails alone: unknown words to it, so only the rest is judged.
+GARBLED = ["idiotization", "idiotation", "dumbization", "what a stupidness", "such moronness", "what a shitness",
+           "fuckization", "bitchness", "what a crapation", "assholeish", "bastardness", "what a dumbness",
+           "such idiotness", "such a dickization", "what a moronish", "iddiot", "stuppid"]
+
+
+@pytest.mark.slow
+def test_full_data_nblr_char_catches_garbled_words_and_keeps_the_figures(data_dir):
+    """Trains both screeners once on ../shared/data into the user cache (about 35 s on one core)."""
+    words = train_screener(FollowerContext(data_dir=data_dir), progress=False)
+    chars = train_char_screener(FollowerContext(data_dir=data_dir), progress=False)
+    assert {"idiot", "stupid", "dumb", "moron", "shit", "fuck", "bitch", "crap", "asshole", "bastard", "dick"} <= \
+        words.toxic_vocabulary()
+    assert words.verdicts(GARBLED).sum() == 0
+    assert chars.verdicts(GARBLED).all()
+    w, c = screener_report(words), screener_report(chars)
+    assert c["accuracy"] >= w["accuracy"] and c["recall"] >= w["recall"] and c["roc_auc"] >= 0.98
+    assert c["pass_rate_dev_references"] > 0.95 and c["pass_rate_heldout_emnlp-normal"] > 0.95
+    assert c["pass_rate_emnlp_toxic"] is not None and c["pass_rate_dirty"] < 0.1
+    _, dev = d.split_dev(d.load_paradetox(data_dir / d.PARADETOX))
+    np.testing.assert_allclose(chars.predict_proba(dev.inputs), sklearn_char_proba(chars.model, dev.inputs), atol=1e-12)

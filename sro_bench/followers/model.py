@@ -107,7 +107,7 @@ class NBLRModel:
         return 1.0 / (1.0 + np.exp(-z))
 
     def _decision(self, texts: list[str]) -> np.ndarray:
-        n, v = len(texts), len(self.vocabulary)
+        n = len(texts)
         flat = analyse_batch(texts)
         ids = np.fromiter(map(self._tokens.get, flat, repeat(self._unknown)), dtype=np.int64, count=len(flat))
         sep = ids == self._sep
@@ -127,17 +127,7 @@ class NBLRModel:
             hit = self._bi_keys[pos] == keys
             cols.append(self._bi_cols[pos[hit]])
             rows.append(doc[:-1][ok][hit])
-        cols, rows = np.concatenate(cols), np.concatenate(rows)
-        # Term counts per (text, column), then sublinear tf * idf, l2 norm and the linear score.
-        cell, counts = np.unique(rows * v + cols, return_counts=True)
-        rows, cols = np.divmod(cell, v)
-        value = (np.log(counts) + 1.0) * self.idf[cols]
-        # bincount of nothing is int64: a batch of texts without one known n-gram must still divide.
-        norm = np.sqrt(np.bincount(rows, weights=value * value, minlength=n).astype(np.float64))
-        score = np.bincount(rows, weights=value * self._w[cols], minlength=n).astype(np.float64)
-        # A text with no known n-gram is an all-zero row: only the intercept speaks.
-        np.divide(score, norm, out=score, where=norm > 0)
-        return score + self.intercept
+        return tfidf_score(np.concatenate(rows), np.concatenate(cols), n, self.idf, self._w) + self.intercept
 
     # --- inspection ------------------------------------------------------------------------
 
@@ -149,37 +139,16 @@ class NBLRModel:
 
     def save(self, directory: Path, metadata: dict | None = None) -> None:
         """Write ``model.json`` and ``weights.safetensors`` into ``directory`` (no pickle)."""
-        from safetensors.numpy import save_file
-
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
         doc = {"format": FORMAT, "settings": self.settings, "vocabulary": self.vocabulary, "metadata": metadata or {}}
-        (directory / MODEL_FILE).write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
         weights = {"idf": self.idf, "r": self.r, "coef": self.coef, "intercept": np.array([self.intercept])}
-        save_file(weights, str(directory / WEIGHTS_FILE), metadata={"format": FORMAT})
+        write_model_files(directory, doc, weights)
 
     @classmethod
     def load(cls, directory: Path) -> tuple[NBLRModel, dict]:
         """The model and its saved metadata; a damaged file is a DataError naming it."""
-        from safetensors.numpy import load_file
-
         directory = Path(directory)
         path = directory / MODEL_FILE
-        try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise DataError(path, "file not found") from None
-        except (OSError, ValueError) as exc:
-            raise DataError(path, f"not a saved NB-LR model ({exc})") from None
-        if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-            raise DataError(path, f"not a saved NB-LR model (format {doc.get('format') if isinstance(doc, dict) else None!r}, expected {FORMAT!r})")
-        wpath = directory / WEIGHTS_FILE
-        try:
-            w = load_file(str(wpath))
-        except FileNotFoundError:
-            raise DataError(wpath, "file not found") from None
-        except Exception as exc:  # noqa: BLE001 - safetensors raises its own error types for damaged files
-            raise DataError(wpath, f"cannot read weights ({exc})") from None
+        doc, w = read_model_files(directory, FORMAT)
         if doc.get("settings", {}).get("token_pattern") != FAST_PATTERN:
             # Scores would come from today's tokenizer, not the one the weights were fitted with.
             raise DataError(path, "saved with a different tokenizer; retrain it")
@@ -188,6 +157,55 @@ class NBLRModel:
         except (KeyError, ValueError, IndexError, TypeError) as exc:
             raise DataError(directory, f"inconsistent saved model ({exc})") from None
         return model, doc.get("metadata", {})
+
+
+def write_model_files(directory: Path, doc: dict, weights: dict[str, np.ndarray]) -> None:
+    """``doc`` (with its ``format``) as JSON and ``weights`` as safetensors: never a pickle."""
+    from safetensors.numpy import save_file
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / MODEL_FILE).write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    save_file(weights, str(directory / WEIGHTS_FILE), metadata={"format": doc["format"]})
+
+
+def read_model_files(directory: Path, fmt: str) -> tuple[dict, dict[str, np.ndarray]]:
+    """The JSON document and weights saved by :func:`write_model_files`; damage is a DataError naming the file."""
+    from safetensors.numpy import load_file
+
+    directory = Path(directory)
+    path = directory / MODEL_FILE
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DataError(path, "file not found") from None
+    except (OSError, ValueError) as exc:
+        raise DataError(path, f"not a saved NB-LR model ({exc})") from None
+    if not isinstance(doc, dict) or doc.get("format") != fmt:
+        raise DataError(path, f"not a saved NB-LR model (format {doc.get('format') if isinstance(doc, dict) else None!r}, expected {fmt!r})")
+    wpath = directory / WEIGHTS_FILE
+    try:
+        w = load_file(str(wpath))
+    except FileNotFoundError:
+        raise DataError(wpath, "file not found") from None
+    except Exception as exc:  # noqa: BLE001 - safetensors raises its own error types for damaged files
+        raise DataError(wpath, f"cannot read weights ({exc})") from None
+    return doc, w
+
+
+def tfidf_score(rows: np.ndarray, cols: np.ndarray, n: int, idf: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Per text, ``w`` dotted with its l2-normalised sublinear tf-idf row; one (row, col) per n-gram hit."""
+    v = len(idf)
+    # Term counts per (text, column), then sublinear tf * idf, l2 norm and the linear score.
+    cell, counts = np.unique(rows * v + cols, return_counts=True)
+    rows, cols = np.divmod(cell, v)
+    value = (np.log(counts) + 1.0) * idf[cols]
+    # bincount of nothing is int64: a batch of texts without one known n-gram must still divide.
+    norm = np.sqrt(np.bincount(rows, weights=value * value, minlength=n).astype(np.float64))
+    score = np.bincount(rows, weights=value * w[cols], minlength=n).astype(np.float64)
+    # A text with no known n-gram is an all-zero row: only the intercept speaks.
+    np.divide(score, norm, out=score, where=norm > 0)
+    return score
 
 
 # --- fitting -----------------------------------------------------------------------------------
@@ -219,28 +237,47 @@ def nb_ratio(x, y: np.ndarray, norm: str = "seed") -> np.ndarray:
     return np.log(p / q)
 
 
-def fit_nblr(texts: Sequence[str], labels: Sequence[int], *, nb_norm: str = "seed", classifier: dict | None = None) -> NBLRModel:
-    """Fit the seed's model on ``texts`` with labels 1 = toxic, 0 = clean."""
+def check_labels(texts: Sequence[str], labels: Sequence[int]) -> np.ndarray:
+    y = np.asarray(labels, dtype=np.int64)
+    if len(texts) != len(y) or not {0, 1} <= set(np.unique(y).tolist()):
+        raise ValueError("need aligned texts and labels with both classes present")
+    return y
+
+
+def fit_nb_logreg(x, y: np.ndarray, nb_norm: str = "seed", classifier: dict | None = None):
+    """NB ratios ``r`` of the feature matrix ``x``, then the logistic regression on ``x * r``.
+
+    Returns ``(r, coef, intercept, classifier settings with the iterations run)``.
+    """
     import warnings
 
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression
 
-    y = np.asarray(labels, dtype=np.int64)
-    if len(texts) != len(y) or not {0, 1} <= set(np.unique(y).tolist()):
-        raise ValueError("need aligned texts and labels with both classes present")
-    vec = build_vectorizer()
-    x = vec.fit_transform(list(texts))
     r = nb_ratio(x, y, nb_norm)
     c = {**CLASSIFIER, **(classifier or {})}
     lr = LogisticRegression(C=c["C"], solver=c["solver"], max_iter=c["max_iter"], tol=c["tol"])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # recorded in the settings instead
         lr.fit(x.multiply(r).tocsr(), y)
+    n_iter = int(lr.n_iter_[0])
+    fitted = {"iterations": n_iter, "converged": n_iter < c["max_iter"]}
+    return r, lr.coef_[0], float(lr.intercept_[0]), {**c, **fitted}
+
+
+def vocabulary_list(vec) -> list[str]:
+    """A fitted vectorizer's n-grams in column order."""
     vocab = [None] * len(vec.vocabulary_)
     for gram, j in vec.vocabulary_.items():
         vocab[j] = gram
-    n_iter = int(lr.n_iter_[0])
-    fitted = {"iterations": n_iter, "converged": n_iter < c["max_iter"]}
-    settings = {**VECTORIZER, "nb_norm": nb_norm, "classifier": {**c, **fitted}}
-    return NBLRModel(vocab, vec.idf_, r, lr.coef_[0], float(lr.intercept_[0]), settings)
+    return vocab
+
+
+def fit_nblr(texts: Sequence[str], labels: Sequence[int], *, nb_norm: str = "seed", classifier: dict | None = None) -> NBLRModel:
+    """Fit the seed's model on ``texts`` with labels 1 = toxic, 0 = clean."""
+    y = check_labels(texts, labels)
+    vec = build_vectorizer()
+    x = vec.fit_transform(list(texts))
+    r, coef, intercept, fitted = fit_nb_logreg(x, y, nb_norm, classifier)
+    settings = {**VECTORIZER, "nb_norm": nb_norm, "classifier": fitted}
+    return NBLRModel(vocabulary_list(vec), vec.idf_, r, coef, intercept, settings)

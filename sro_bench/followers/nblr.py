@@ -81,38 +81,53 @@ class NBLRScreener(Follower):
 
 def train_screener(context: FollowerContext, *, force: bool = False, progress: bool = True) -> NBLRScreener:
     """The ``nblr`` screener for ``context``: loaded from the cache, else trained and cached."""
+
+    def fit(texts, labels, recipe):  # looks fit_nblr up at call time (tests replace it)
+        return fit_nblr(texts, labels, nb_norm=recipe["nb_norm"])
+
+    return cached_screener(context, "nblr", recipe_options(context), fit, load_screener, NBLRScreener,
+                           force=force, progress=progress)
+
+
+def cached_screener(context: FollowerContext, name: str, recipe: dict, fit, load, make, *, force: bool = False,
+                    progress: bool = True, fitting: str = "TF-IDF + NB + logistic regression"):
+    """Screener ``name`` loaded from ``<cache>/followers/<name>-<key>/``, else trained there.
+
+    ``fit(texts, labels, recipe)`` returns a model with ``predict_proba`` and ``save(dir, meta)``;
+    ``load(dir)`` reads an entry back as a screener; ``make(model, meta)`` wraps a fresh model.
+    """
     data_dir = resolve_data_dir(context.data_dir)
-    recipe = recipe_options(context)
     files = file_digests(data_dir)
     exclude = effective_exclusions(data_dir, context.exclude)
     key = cache_key(recipe, files, exclude)
-    final = resolve_cache_dir(context.cache_dir) / "followers" / f"nblr-{key}"
+    final = resolve_cache_dir(context.cache_dir) / "followers" / f"{name}-{key}"
     if final.is_dir() and not force:
         try:
-            return load_screener(final)
+            return load(final)
         except DataError as exc:  # a damaged cache entry is rebuilt, not fatal
-            warnings.warn(f"retraining the nblr screener: {exc}", stacklevel=2)
-    model, meta = _train(data_dir, recipe, files, context, exclude, key, progress)
+            warnings.warn(f"retraining the {name} screener: {exc}", stacklevel=3)
+    model, meta = _train(data_dir, recipe, files, context, exclude, key, progress, name, fit, fitting)
     save_atomically(model, meta, final)
-    return NBLRScreener(model, meta)
+    return make(model, meta)
 
 
 def _train(data_dir: Path, recipe: dict, files: dict, context: FollowerContext, exclude: frozenset[str], key: str,
-           progress: bool):
+           progress: bool, name: str, fit, fitting: str):
     started = time.perf_counter()
     with _stages(progress) as stage:
-        with stage("nblr: reading the training data"):
+        with stage(f"{name}: reading the training data"):
             train, held, stats = build_corpora(data_dir, exclude)
             labels, flipped = train.labels, 0
             if recipe["label_noise"] > 0:
                 labels, flipped = flip_labels(train.labels, recipe["label_noise"], recipe["noise_seed"])
-        with stage(f"nblr: fitting TF-IDF + NB + logistic regression on {len(train.texts):,} texts"):
-            model = fit_nblr(train.texts, labels, nb_norm=recipe["nb_norm"])
+        with stage(f"{name}: fitting {fitting} on {len(train.texts):,} texts"):
+            model = fit(train.texts, labels, recipe)
         seconds = time.perf_counter() - started
-        with stage(f"nblr: evaluating on {len(held.texts):,} held-out texts"):
+        with stage(f"{name}: evaluating on {len(held.texts):,} held-out texts"):
             heldout = evaluate(model, held, data_dir)
     meta = {
-        "recipe": {k: v for k, v in recipe.items() if k not in ("vectorizer", "classifier")},
+        # The vectorizer and classifier settings are recorded with the model itself.
+        "recipe": {k: v for k, v in recipe.items() if k not in ("vectorizer", "classifier", "char_vectorizer")},
         "cache_key": key,
         "training": {
             "rows": len(train.texts),
@@ -154,7 +169,7 @@ def _quiet():
     yield
 
 
-def save_atomically(model: NBLRModel, meta: dict, final: Path) -> None:
+def save_atomically(model, meta: dict, final: Path) -> None:
     """Write into a temporary sibling directory, then rename it into place."""
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}-", dir=final.parent))

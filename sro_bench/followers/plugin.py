@@ -13,6 +13,15 @@ def nblr(context: FollowerContext):
     return train_screener(context)
 
 
+def nblr_char(context: FollowerContext):
+    """``nblr`` with character n-grams beside the words; trained and cached the same way."""
+    from .nblr_char import train_char_screener
+
+    return train_char_screener(context)
+
+
 @hookimpl
 def register_followers(register):
     register("nblr", nblr, "The seed's TF-IDF 1-2-gram NB-logistic-regression toxicity screener (default)")
+    register("nblr-char", nblr_char,
+             "nblr plus char_wb 2-5-grams: same data and recipe, but garbled words ('idiotation') still fail")

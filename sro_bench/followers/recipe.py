@@ -57,7 +57,7 @@ class Corpus:
 # --- options and the cache key -----------------------------------------------------------------
 
 
-def recipe_options(context: FollowerContext) -> dict:
+def recipe_options(context: FollowerContext, name: str = "nblr") -> dict:
     """Everything that shapes the trained model, with the context's options validated.
 
     Options: ``label_noise`` (fraction of training labels flipped, seeded by ``context.seed``) and
@@ -68,12 +68,12 @@ def recipe_options(context: FollowerContext) -> dict:
     try:
         q = float(q)
     except (TypeError, ValueError):
-        raise UserError(f"nblr option label_noise must be a number in [0, 1], got {q!r}") from None
+        raise UserError(f"{name} option label_noise must be a number in [0, 1], got {q!r}") from None
     if not 0.0 <= q <= 1.0:
-        raise UserError(f"nblr option label_noise must be in [0, 1], got {q}")
+        raise UserError(f"{name} option label_noise must be in [0, 1], got {q}")
     nb_norm = opts.get("nb_norm", "seed")
     if nb_norm not in NB_NORMS:
-        raise UserError(f"nblr option nb_norm must be one of {', '.join(NB_NORMS)}, got {nb_norm!r}")
+        raise UserError(f"{name} option nb_norm must be one of {', '.join(NB_NORMS)}, got {nb_norm!r}")
     return {
         "version": RECIPE_VERSION,
         "split_seed": SPLIT_SEED,

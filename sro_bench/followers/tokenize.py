@@ -58,19 +58,24 @@ SEPARATOR = "\n"
 _batch_findall = re.compile(f"\n|{FAST_PATTERN}").findall
 
 
-def analyse_batch(texts: list[str]) -> list[str]:
-    """Every text's tokens in order, each text's followed by ``SEPARATOR``: ``analyse`` for a batch.
+def preprocess_batch(texts: list[str]) -> str:
+    """``preprocess`` of every text, joined by ``SEPARATOR`` (a newline inside a text becomes a space).
 
-    One ``lower`` and one ``findall`` over the joined batch replace a call each per text. This is
-    exact because a newline is whitespace to the tokenizer and is neither cased nor case-ignorable,
-    so the final-sigma rule of ``str.lower`` stops at it exactly as at the end of a string.
+    One ``lower`` over the joined batch replaces a call per text. This is exact because a newline
+    is whitespace to both analyzers and is neither cased nor case-ignorable, so the final-sigma rule
+    of ``str.lower`` stops at it exactly as at the end of a string.
     """
-    if not texts:
-        return []
     joined = SEPARATOR.join(texts)
     if joined.count(SEPARATOR) != len(texts) - 1:  # a newline inside a text is only whitespace
         joined = SEPARATOR.join(t.replace(SEPARATOR, " ") for t in texts)
     joined = joined.lower()
     if not joined.isascii():  # accents are stripped text by text, as rare as non-ASCII texts are
         joined = SEPARATOR.join([t if t.isascii() else strip_accents(t) for t in joined.split(SEPARATOR)])
-    return _batch_findall(joined + SEPARATOR)
+    return joined
+
+
+def analyse_batch(texts: list[str]) -> list[str]:
+    """Every text's tokens in order, each text's followed by ``SEPARATOR``: ``analyse`` for a batch."""
+    if not texts:
+        return []
+    return _batch_findall(preprocess_batch(texts) + SEPARATOR)
