@@ -93,19 +93,26 @@ def sample_figures(
     judge_pass = None if judge_fails is None else 1.0 - float(_vector(judge_fails, n, "judge_fails").mean())
     lexicon = load_lexicon() if lexicon is None else lexicon
 
-    sample_words = [words(s) for s in samples]
-    total = sum(map(len, sample_words))
-    unknown = sum(not is_known(w, lexicon) for ws in sample_words for w in ws)
-    repeated = sum(repeated_positions(ws) for ws in sample_words)
-    ratios = [len(ws) / max(1, len(words(x))) for ws, x in zip(sample_words, inputs)]
     return {
         "screener_pass": screener_pass,
         "judge_pass": judge_pass,
         "gap": None if judge_pass is None else screener_pass - judge_pass,
         "cut_rate": float(cut_mask.mean()),
-        "length_ratio": float(np.mean(ratios)),
-        "empty_rate": float(np.mean([not ws for ws in sample_words])),
-        # Pooled over all sample words (long degenerate samples weigh more); 0.0 when no sample has a word,
+        **text_figures(inputs, samples, lexicon),
+    }
+
+
+def text_figures(inputs: Sequence[str], texts: Sequence[str], lexicon: frozenset[str]) -> dict:
+    """Length ratio, empty, non-word and repetition rates of rewrites (``texts[i]`` rewrites ``inputs[i]``)."""
+    sample_words = [words(s) for s in texts]
+    total = sum(map(len, sample_words))
+    unknown = sum(not is_known(w, lexicon) for ws in sample_words for w in ws)
+    repeated = sum(repeated_positions(ws) for ws in sample_words)
+    ratios = [len(ws) / max(1, len(words(x))) for ws, x in zip(sample_words, inputs)]
+    return {
+        "length_ratio": float(np.mean(ratios)) if ratios else float("nan"),
+        "empty_rate": float(np.mean([not ws for ws in sample_words])) if ratios else float("nan"),
+        # Pooled over all words (long degenerate texts weigh more); 0.0 when no text has a word,
         # which empty_rate then shows.
         "nonword_rate": unknown / total if total else 0.0,
         "repetition_rate": repeated / total if total else 0.0,

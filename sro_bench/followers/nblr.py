@@ -34,6 +34,7 @@ class NBLRScreener(Follower):
     """P(toxic) from a fitted :class:`~sro_bench.followers.model.NBLRModel`; fails above 0.5."""
 
     name = "nblr"
+    retrains_with_label_noise = True  # its factory honours the label_noise option
 
     def __init__(self, model: NBLRModel, metadata: dict | None = None, threshold: float = 0.5):
         self.model = model

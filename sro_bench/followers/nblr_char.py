@@ -210,6 +210,7 @@ class CharNBLRScreener(Follower):
     """P(toxic) from a fitted :class:`CharNBLRModel`; fails above 0.5."""
 
     name = NAME
+    retrains_with_label_noise = True  # its factory honours the label_noise option
 
     def __init__(self, model: CharNBLRModel, metadata: dict | None = None, threshold: float = 0.5):
         self.model = model

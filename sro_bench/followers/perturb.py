@@ -202,13 +202,14 @@ def _replace_model(follower: Follower, p: Perturbation, context: FollowerContext
         from ..plugins import registry
 
         return Replaced(registry().get("follower", str(p.value)).factory(context), p, follower)
-    from .nblr import NBLRScreener, train_screener
+    from ..plugins import registry
 
     base = follower.inner if isinstance(follower, Replaced) else follower
-    if not isinstance(base, NBLRScreener):
-        raise UserError(f"perturbation {p.spec!r} retrains the nblr screener; the follower here is {follower.name!r}")
+    if not getattr(base, "retrains_with_label_noise", False):
+        raise UserError(f"perturbation {p.spec!r} retrains the screener with noisy labels; "
+                        f"the follower {follower.name!r} cannot be retrained (nblr and nblr-char can)")
     noisy_ctx = dataclasses.replace(context, options={**(context.options or {}), "label_noise": p.value})
-    return Replaced(train_screener(noisy_ctx), p, follower)
+    return Replaced(registry().get("follower", base.name).factory(noisy_ctx), p, follower)
 
 
 def apply_perturbations(follower: Follower, specs: Sequence[str | Perturbation], context: FollowerContext) -> Follower:
