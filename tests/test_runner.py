@@ -160,3 +160,18 @@ def test_robustness_grid_runs_and_resumes(base, tmp_path):
     statuses.clear()
     publish(config, "sro-bench robustness (test)", progress=False, on_cell=lambda cell, status: statuses.append(status))
     assert sorted(statuses) == ["resumed", "skipped (done)", "skipped (done)", "skipped (done)"]
+
+
+def test_leaderboard_averages_seeds_per_configuration():
+    from sro_bench.leaderboard import NUMERIC, seed_means
+
+    def fake(method, seed, j, nonword):
+        r = {"method": method, "leader": "minilm", "follower": "nblr", "perturbation": "-", "steps": 60, "rows": 671,
+             "seed": seed, **{c: None for c in NUMERIC}}
+        r.update(J=j, **{"non-word": nonword})
+        return r
+
+    means = seed_means([fake("sro", 0, 0.2, 0.01), fake("sro", 1, 0.4, 0.03), fake("bok", 0, 0.35, 0.0)])
+    assert [(m["method"], m["seeds"]) for m in means] == [("bok", 1), ("sro", 2)]  # by mean J: 0.35 > 0.3
+    assert means[1]["J"] == pytest.approx(0.3) and means[1]["non-word"] == pytest.approx(0.02)
+    assert means[1]["STA"] is None

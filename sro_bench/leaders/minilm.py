@@ -241,8 +241,24 @@ def _threads(requested: int) -> int:
     if requested > 0:
         return requested
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    busy = round(os.getloadavg()[0]) if hasattr(os, "getloadavg") else 0
-    return max(1, min(cores, cores - busy))
+    return max(1, min(cores, cores - _busy_cores()))
+
+
+def _busy_cores(samples: int = 5, interval: float = 0.1) -> int:
+    """Other processes running right now (the fewest over a few looks).
+
+    Not the load average: it lags by a minute, so right after a pip install or a test run it
+    reports an idle machine as busy and the copier trains on one core for its whole budget.
+    """
+    try:
+        counts = []
+        for _ in range(samples):
+            running = int(Path("/proc/loadavg").read_text().split()[3].split("/")[0])
+            counts.append(running - 1)  # this process is one of them
+            time.sleep(interval)
+        return max(0, min(counts))
+    except (OSError, ValueError, IndexError):
+        return round(os.getloadavg()[0]) if hasattr(os, "getloadavg") else 0
 
 
 def _lr_factor(step: int, progress: float, recipe: CopierRecipe) -> float:
