@@ -85,7 +85,7 @@ def list_cmd():
 @click.option("--method", default=RunConfig.method, show_default=True, help=RUN_HELP["method"])
 @click.option("--leader", default=LeaderConfig.name, show_default=True, help=LEADER_HELP["name"])
 @click.option("--input-prefix", default=None, help=LEADER_HELP["input_prefix"])
-@click.option("--follower", default=RunConfig.follower, show_default=True, help=RUN_HELP["follower"])
+@click.option("--follower", default=None, help=RUN_HELP["follower"])
 @click.option("--perturb", multiple=True, help="follower perturbation, repeatable: flip:P, threshold:T, swap:NAME, ...")
 @click.option("--preset", default="cpu", show_default=True, help=RUN_HELP["preset"])
 @click.option("--steps", "max_steps", type=int, callback=_nonnegative, help=GAME_HELP["max_steps"])
@@ -97,7 +97,7 @@ def list_cmd():
 @click.option("--max-new-tokens", type=int, callback=_positive, help=GAME_HELP["max_new_tokens"])
 @click.option("--warmup-steps", type=int, callback=_nonnegative, help=GAME_HELP["warmup_steps"])
 @click.option("--chosen-nll", type=float, callback=_nonnegative, help=GAME_HELP["chosen_nll"])
-@click.option("--freeze-embeddings/--train-embeddings", default=None, help=LEADER_HELP["freeze_embeddings"])
+@click.option("--freeze-embeddings/--train-embeddings", default=None, help=GAME_HELP["freeze_embeddings"])
 @click.option("--length-budget", type=float, callback=_nonnegative, help=GAME_HELP["length_budget"])
 @click.option("--unended", type=click.Choice(["keep", "fail"]), help=GAME_HELP["unended"])
 @click.option("--min-length-ratio", type=float, callback=_probability, help=GAME_HELP["min_length_ratio"])
@@ -135,12 +135,12 @@ def run(**options):
     from .runner import run as run_api
 
     game_keys = ("max_steps", "epochs", "batch_size", "samples_per_input", "lr", "weight_decay", "max_new_tokens",
-                 "length_budget", "unended", "min_length_ratio", "warmup_steps", "chosen_nll", "max_train_inputs", "checkpoint_every", "seed_faithful_logprob", "train_mode_sampling")
+                 "length_budget", "unended", "min_length_ratio", "freeze_embeddings", "warmup_steps", "chosen_nll", "max_train_inputs", "checkpoint_every", "seed_faithful_logprob", "train_mode_sampling")
     overrides = {k: options.pop(k) for k in game_keys if options.get(k) is not None}
     for k in game_keys:
         options.pop(k, None)
     leader = LeaderConfig(name=options.pop("leader"))
-    for key in ("input_prefix", "freeze_embeddings", "lora_r", "lora_alpha", "lora_dropout", "device", "precision"):
+    for key in ("input_prefix", "lora_r", "lora_alpha", "lora_dropout", "device", "precision"):
         value = options.pop(key)
         if value is not None:
             setattr(leader, key, value)
@@ -235,7 +235,7 @@ def leaderboard_cmd(records, out, title, data_dir, cache_dir):
 @click.option("--budget", type=int, callback=_positive, help="training steps per cell (short games for CPU)")
 @click.option("--preset", default="cpu", show_default=True, help=RUN_HELP["preset"])
 @click.option("--leader", default=LeaderConfig.name, show_default=True, help=LEADER_HELP["name"])
-@click.option("--follower", default=RunConfig.follower, show_default=True, help=RUN_HELP["follower"])
+@click.option("--follower", default=None, help=RUN_HELP["follower"])
 @click.option("--batch-size", type=int, callback=_positive, help=GAME_HELP["batch_size"])
 @click.option("--lr", type=float, callback=_positive, help=GAME_HELP["lr"])
 @click.option("--eval-limit", type=int, callback=_positive, help=RUN_HELP["eval_limit"])

@@ -22,6 +22,7 @@ class GameConfig:
     samples_per_input: int = 1  # k: leader samples per input
     lr: float = 2e-5  # AdamW learning rate (the paper's)
     weight_decay: float = 0.01  # AdamW weight decay
+    freeze_embeddings: bool = False  # keep the leader's word embeddings and output layer fixed (tied in most leaders)
     warmup_steps: int = 0  # linear learning-rate warm-up over this many steps
     chosen_nll: float = 0.0  # weight of the token-mean NLL of chosen targets (passing samples), RPO's stabiliser
     max_grad_norm: float | None = 1.0  # gradient clipping (None: off, as in the released code)
@@ -63,12 +64,12 @@ class RunConfig:
 
     method: str = "sro"  # an objective (trains a leader) or a training-free rewriter
     leader: LeaderConfig = field(default_factory=LeaderConfig)
-    follower: str = "nblr"  # the training follower (screener)
+    follower: str | None = None  # the training follower (screener); None: the preset's (nblr unless it says otherwise)
     perturb: list[str] = field(default_factory=list)  # follower perturbations, e.g. ["flip:0.2"]
     objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
     game: GameConfig = field(default_factory=GameConfig)
     preset: str = "cpu"  # named game settings (cpu | paper | smoke); game fields changed from their defaults win
-    train_dataset: str | None = None  # registered dataset; None: dirty for on-policy, paradetox-train for pairs
+    train_dataset: str | None = None  # registered dataset; None: the preset's, else dirty for on-policy, paradetox-train for pairs
     eval_file: Path | None = None  # TSV/CSV/text of inputs (+ references); None: the ParaDetox dev split
     eval_limit: int | None = None  # score only the first N evaluation rows (quick checks)
     exclude: Path | None = None  # one sentence a line, never trained on
@@ -80,11 +81,23 @@ class RunConfig:
     seed: int = 0  # seeds data order, sampling, verdict flips and perturbations
 
 
+# Preset keys that are run settings, not game settings; used where the run leaves them None.
+RUN_KEYS = ("follower", "train_dataset")
+DEFAULT_FOLLOWER = "nblr"
+
+
+def preset_run_settings(preset: str) -> dict[str, Any]:
+    """The run-level settings a preset chooses (follower, training set)."""
+    if preset not in PRESETS:
+        raise UserError(f"unknown preset {preset!r} (known: {', '.join(PRESETS)})")
+    return {k: v for k, v in PRESETS[preset].items() if k in RUN_KEYS}
+
+
 def apply_preset(game: GameConfig, preset: str, overrides: dict[str, Any] | None = None) -> GameConfig:
     """The preset's settings on top of the defaults, then explicit overrides on top of those."""
     if preset not in PRESETS:
         raise UserError(f"unknown preset {preset!r} (known: {', '.join(PRESETS)})")
-    values = {**PRESETS[preset], **(overrides or {})}
+    values = {**{k: v for k, v in PRESETS[preset].items() if k not in RUN_KEYS}, **(overrides or {})}
     unknown = set(values) - {f.name for f in dataclasses.fields(GameConfig)}
     if unknown:
         raise UserError(f"unknown game setting(s): {', '.join(sorted(unknown))}")

@@ -133,6 +133,8 @@ class Game:
         self._group_size = k
         takes_groups = "group_size" in inspect.signature(objective.rejected_rows).parameters
         self._rejected_rows = (lambda v: objective.rejected_rows(v, group_size=k)) if takes_groups else objective.rejected_rows
+        if config.freeze_embeddings:
+            leader.freeze_embeddings()
         self.optimizer = make_optimizer(leader.trainable_parameters(), config.lr, config.weight_decay)
         # fp16 needs loss scaling; for fp32 and bf16 the scaler is disabled and passes calls through.
         make_scaler = getattr(leader, "grad_scaler", None)

@@ -15,7 +15,7 @@ from typing import Any
 
 from . import data as datamod
 from . import meter
-from .config import GameConfig, RunConfig, apply_preset, from_dict, validate
+from .config import DEFAULT_FOLLOWER, GameConfig, RunConfig, apply_preset, from_dict, preset_run_settings, validate
 from .errors import UserError
 from .game import CHECKPOINT, world
 from .paths import resolve_data_dir
@@ -31,7 +31,12 @@ def resolve(config: RunConfig, game_overrides: dict[str, Any] | None = None) -> 
     changed = {f.name: getattr(config.game, f.name) for f in dataclasses.fields(GameConfig)
                if getattr(config.game, f.name) != getattr(defaults, f.name)}
     game = apply_preset(defaults, config.preset, {**changed, **(game_overrides or {})})
-    config = dataclasses.replace(config, game=game, leader=dataclasses.replace(config.leader))
+    chosen = preset_run_settings(config.preset)
+    config = dataclasses.replace(
+        config, game=game, leader=dataclasses.replace(config.leader),
+        follower=config.follower or chosen.get("follower", DEFAULT_FOLLOWER),
+        train_dataset=config.train_dataset or chosen.get("train_dataset"),
+    )
     config.data_dir = resolve_data_dir(config.data_dir)
     config.leader.data_dir = config.leader.data_dir or config.data_dir
     config.leader.cache_dir = config.leader.cache_dir or config.cache_dir

@@ -182,13 +182,14 @@ def test_length_budget_follows_each_input():
 
 
 def test_frozen_embeddings_stay_put_and_warmup_scales_the_first_steps():
-    leader = build_leader(LeaderConfig(name="tiny", seed=0, freeze_embeddings=True))
+    leader = tiny()
     embedding = leader.model.get_input_embeddings().weight
     output = leader.model.get_output_embeddings().weight
-    assert not embedding.requires_grad and not output.requires_grad
     before = embedding.detach().clone()
-    config = GameConfig(max_steps=2, batch_size=4, checkpoint_every=0, warmup_steps=4, lr=1e-3, chosen_nll=0.5)
+    config = GameConfig(max_steps=2, batch_size=4, checkpoint_every=0, warmup_steps=4, lr=1e-3, chosen_nll=0.5,
+                        freeze_embeddings=True)
     game = Game(leader, WordFollower(), SRO(), DATA, config)
+    assert not embedding.requires_grad and not output.requires_grad
     game.play()
     assert torch.equal(before, embedding)
     assert game.optimizer.param_groups[0]["lr"] == pytest.approx(1e-3 * 2 / 4)

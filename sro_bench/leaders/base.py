@@ -19,7 +19,6 @@ class LeaderConfig:
     input_prefix: str = ""  # prepended to every input, e.g. "paraphrase: " for the paper's T5
     max_input_length: int = 64  # inputs are truncated to this many tokens
     max_new_tokens: int = 20  # generation budget (20 in the paper)
-    freeze_embeddings: bool = False  # keep word embeddings and the output layer fixed (they are tied in most leaders)
     lora_r: int = 0  # LoRA rank; 0 trains all weights
     lora_alpha: int = 16  # LoRA scaling numerator
     lora_dropout: float = 0.05  # dropout inside LoRA layers
@@ -123,6 +122,10 @@ class Leader(abc.ABC):
 
     def trainable_parameters(self) -> list[torch.nn.Parameter]:
         return [p for p in self.model.parameters() if p.requires_grad]
+
+    def freeze_embeddings(self) -> None:
+        """Stop training the word embeddings and the output layer (call before building an optimizer)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot freeze its embeddings")
 
     @abc.abstractmethod
     def save(self, path: Path) -> None:

@@ -88,8 +88,6 @@ class HFLeader(Leader):
         model.to(device=self.device, dtype=torch.float32)
         self.is_encoder_decoder = bool(getattr(_base(model).config, "is_encoder_decoder", False))
         self._set_special_ids(_base(model), tokenizer)
-        if config.freeze_embeddings:
-            freeze_embeddings(model)
         if config.lora_r > 0 and not _is_peft(model):
             model = apply_lora(model, config)
         self.model = model
@@ -396,6 +394,9 @@ class HFLeader(Leader):
                 p.requires_grad_(False)
             self._reference_copy = ref
         return self._reference_copy
+
+    def freeze_embeddings(self) -> None:
+        freeze_embeddings(self.model)
 
     def trainable_parameters(self) -> list[torch.nn.Parameter]:
         if not self.lora:
