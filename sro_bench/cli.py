@@ -101,6 +101,8 @@ def list_cmd():
 @click.option("--length-budget", type=float, callback=_nonnegative, help=GAME_HELP["length_budget"])
 @click.option("--unended", type=click.Choice(["keep", "fail"]), help=GAME_HELP["unended"])
 @click.option("--min-length-ratio", type=float, callback=_probability, help=GAME_HELP["min_length_ratio"])
+@click.option("--max-length-ratio", type=float, callback=_nonnegative, help=GAME_HELP["max_length_ratio"])
+@click.option("--fail-repeats/--allow-repeats", default=None, help=GAME_HELP["fail_repeats"])
 @click.option("--max-train-inputs", type=int, callback=_positive, help=GAME_HELP["max_train_inputs"])
 @click.option("--checkpoint-every", type=int, callback=_nonnegative, help=GAME_HELP["checkpoint_every"])
 @click.option("--seed-faithful-logprob", is_flag=True, default=None, help=GAME_HELP["seed_faithful_logprob"])
@@ -135,7 +137,7 @@ def run(**options):
     from .runner import run as run_api
 
     game_keys = ("max_steps", "epochs", "batch_size", "samples_per_input", "lr", "weight_decay", "max_new_tokens",
-                 "length_budget", "unended", "min_length_ratio", "freeze_embeddings", "warmup_steps", "chosen_nll", "max_train_inputs", "checkpoint_every", "seed_faithful_logprob", "train_mode_sampling")
+                 "length_budget", "unended", "min_length_ratio", "max_length_ratio", "fail_repeats", "freeze_embeddings", "warmup_steps", "chosen_nll", "max_train_inputs", "checkpoint_every", "seed_faithful_logprob", "train_mode_sampling")
     overrides = {k: options.pop(k) for k in game_keys if options.get(k) is not None}
     for k in game_keys:
         options.pop(k, None)

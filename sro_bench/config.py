@@ -30,6 +30,8 @@ class GameConfig:
     length_budget: float = 0.0  # > 0: each input's budget is this many times its token count plus 2, capped by max_new_tokens
     unended: str = "keep"  # a sample cut by the budget before its end token: keep (scored as cut, as the released code) | fail
     min_length_ratio: float = 0.0  # a sample with fewer words than this share of its input's fails (an empty one always does)
+    max_length_ratio: float = 0.0  # > 0: a sample with more words than this many times its input's, plus 2, fails
+    fail_repeats: bool = False  # a sample that repeats words or word trigrams more often than its input fails
     train_mode_sampling: bool = False  # sample with dropout on, as the released code does
     seed_faithful_logprob: bool = False  # the released code's unshifted log-likelihood gather
     max_train_inputs: int | None = None  # use only the first N training inputs (after shuffling)
@@ -118,6 +120,7 @@ def validate(config: RunConfig) -> None:
         (g.length_budget >= 0, f"length budget must be >= 0, got {g.length_budget}"),
         (g.unended in UNENDED, f"unended must be one of {', '.join(UNENDED)}, got {g.unended!r}"),
         (0 <= g.min_length_ratio <= 1, f"min length ratio must be in [0, 1], got {g.min_length_ratio}"),
+        (g.max_length_ratio == 0 or g.max_length_ratio >= 1, f"max length ratio must be 0 (off) or >= 1, got {g.max_length_ratio}"),
         (o.beta > 0, f"beta must be > 0, got {o.beta}"),
         (0 <= o.label_smoothing < 0.5, f"label smoothing must be in [0, 0.5), got {o.label_smoothing}"),
         (o.p_flip is None or 0 <= o.p_flip <= 1, f"p_flip must be in [0, 1], got {o.p_flip}"),

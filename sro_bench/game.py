@@ -84,14 +84,21 @@ def token_budgets(leader: Leader, inputs: Sequence[str], config: GameConfig) -> 
 def screen(follower: Follower, inputs: Sequence[str], samples: Sequence[Sample], config: GameConfig) -> tuple[np.ndarray, np.ndarray]:
     """(the follower's own verdicts, the game's verdicts): 1 fails.
 
-    The game fails what the follower cannot see through: an empty or too-short rewrite of its
-    input (a screener passes the empty string), and, with ``unended="fail"``, a sample cut by the budget.
+    The game fails what the follower cannot see through: an empty or too-short rewrite (a screener
+    passes the empty string), a rewrite padded far past its input or looping (extra benign words dilute
+    an l2-normalised toxic feature until it passes), and, with ``unended="fail"``, a sample cut by the budget.
     """
     texts = [s.text for s in samples]
     screener = np.asarray(follower.verdicts(texts), dtype=np.int8)
-    words = np.array([len(t.split()) for t in texts])
-    input_words = np.array([len(x.split()) for x in inputs])
-    degenerate = (words == 0) | (words < config.min_length_ratio * input_words)
+    sample_words = [meter.words(t) for t in texts]
+    input_words = [meter.words(x) for x in inputs]
+    n, m = np.array([len(w) for w in sample_words]), np.array([len(w) for w in input_words])
+    degenerate = (n == 0) | (n < config.min_length_ratio * m)
+    if config.max_length_ratio:
+        degenerate |= n > config.max_length_ratio * m + 2
+    if config.fail_repeats:
+        degenerate |= np.array([meter.repeated_positions(s) > meter.repeated_positions(x)
+                                for s, x in zip(sample_words, input_words)], dtype=bool)
     if config.unended == "fail":
         degenerate |= np.array([not s.ended for s in samples], dtype=bool)
     return screener, np.where(degenerate, 1, screener).astype(np.int8)

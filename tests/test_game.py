@@ -168,6 +168,12 @@ def test_empty_and_short_rewrites_never_pass():
     assert verdicts.tolist() == [1, 0, 0, 0]
     strict = GameConfig(min_length_ratio=0.5, unended="fail")
     assert screen(WordFollower(), inputs, samples, strict)[1].tolist() == [1, 1, 0, 1]
+    padded = [Sample("you are wrong and everyone knows it , the weather is nice and the park is full of people ."),
+              Sample("you are wrong wrong wrong and everyone knows it ."), Sample("you are wrong , you are wrong .")]
+    rules = GameConfig(max_length_ratio=1.2, fail_repeats=True)
+    assert screen(WordFollower(), inputs[:3], padded, GameConfig())[1].tolist() == [0, 0, 0]
+    assert screen(WordFollower(), inputs[:3], padded, rules)[1].tolist() == [1, 1, 1]
+    assert screen(WordFollower(), ["lol lol you idiot"], [Sample("lol lol you fool")], rules)[1].tolist() == [0]
 
 
 def test_length_budget_follows_each_input():
