@@ -269,7 +269,9 @@ class Game:
         if cfg.chosen_nll:
             passes = 1 - terms.fails
             nll = -terms.policy_chosen / (terms.chosen_lengths if terms.chosen_lengths is not None else 1.0)
-            loss = loss + cfg.chosen_nll * (nll * passes).sum() / passes.sum().clamp(min=1)
+            nll = (nll * passes).sum() / passes.sum().clamp(min=1)
+            loss = loss + cfg.chosen_nll * nll
+            logs["loss_nll"] = nll.item()
         with self._timed("backward"):
             self.optimizer.zero_grad(set_to_none=True)
             self.scaler.scale(loss).backward()

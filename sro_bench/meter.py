@@ -75,7 +75,7 @@ def sample_figures(
 
     ``ended``: the sample produced an end token; ``cut``: it ran into the generation budget. Give either
     or both (a sample counts as cut when flagged ``cut`` or not ``ended``). Fails are 1 = toxic.
-    ``lexicon`` defaults to :func:`load_lexicon`.
+    Without a ``lexicon`` the non-word rate is None.
     """
     n = len(samples)
     if n == 0:
@@ -91,7 +91,6 @@ def sample_figures(
         cut_mask |= _vector(cut, n, "cut").astype(bool)
     screener_pass = 1.0 - float(_vector(screener_fails, n, "screener_fails").mean())
     judge_pass = None if judge_fails is None else 1.0 - float(_vector(judge_fails, n, "judge_fails").mean())
-    lexicon = load_lexicon() if lexicon is None else lexicon
 
     return {
         "screener_pass": screener_pass,
@@ -102,11 +101,11 @@ def sample_figures(
     }
 
 
-def text_figures(inputs: Sequence[str], texts: Sequence[str], lexicon: frozenset[str]) -> dict:
+def text_figures(inputs: Sequence[str], texts: Sequence[str], lexicon: frozenset[str] | None) -> dict:
     """Length ratio, empty, non-word and repetition rates of rewrites (``texts[i]`` rewrites ``inputs[i]``)."""
     sample_words = [words(s) for s in texts]
     total = sum(map(len, sample_words))
-    unknown = sum(not is_known(w, lexicon) for ws in sample_words for w in ws)
+    unknown = None if lexicon is None else sum(not is_known(w, lexicon) for ws in sample_words for w in ws)
     repeated = sum(repeated_positions(ws) for ws in sample_words)
     ratios = [len(ws) / max(1, len(words(x))) for ws, x in zip(sample_words, inputs)]
     return {
@@ -114,7 +113,7 @@ def text_figures(inputs: Sequence[str], texts: Sequence[str], lexicon: frozenset
         "empty_rate": float(np.mean([not ws for ws in sample_words])) if ratios else float("nan"),
         # Pooled over all words (long degenerate texts weigh more); 0.0 when no text has a word,
         # which empty_rate then shows.
-        "nonword_rate": unknown / total if total else 0.0,
+        "nonword_rate": None if unknown is None else unknown / total if total else 0.0,
         "repetition_rate": repeated / total if total else 0.0,
     }
 

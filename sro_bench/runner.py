@@ -230,7 +230,7 @@ def run(config: RunConfig, *, resume: Path | None = None, progress: bool = True,
         )
     write_rewrites(run_dir / "rewrites.tsv", eval_set.inputs, rewrites, references)
     # Readability beside the judges: a J bought with garbled or looping text shows here.
-    record["rewrite_quality"] = {k: round(v, 4) for k, v in meter.text_figures(
+    record["rewrite_quality"] = {k: None if v is None else round(v, 4) for k, v in meter.text_figures(
         eval_set.inputs, rewrites, meter.load_lexicon(config.data_dir)).items()}
     t = time.perf_counter()
     scores = score(config, eval_set.inputs, rewrites, references)

@@ -36,15 +36,31 @@ def valid_record(record: dict) -> None:
     assert rewrites[0].startswith("input\trewrite\treference1") and len(rewrites) == 1 + on_disk["evaluation"]["rows"]
 
 
-@pytest.mark.parametrize("method", ["sro", "sro-robust", "kto", "rs-sft", "dpo"])
+@pytest.mark.parametrize("method", ["sro", "sro-robust", "kto", "rs-sft", "dpo", "bok", "grpo"])
 def test_every_training_method_runs_end_to_end(base, method):
     base.method = method
+    base.game.samples_per_input = 2 if method in ("bok", "grpo") else 1
     record = run(base, progress=False)
     valid_record(record)
     assert record["game"]["steps"] == 3 and len(record["game"]["history"]) == 3
-    assert record["training_data"]["dataset"] == ("paradetox-train" if method == "dpo" else "dirty")
+    assert record["training_data"]["dataset"] == "paradetox-train"  # the cpu preset's, for every method
     assert record["training_data"]["rows_used"] == 24
     assert (Path(record["_path"]).parent / "leader" / "leader.json").exists()
+
+
+def test_presets_choose_follower_training_set_and_rules(data_dir):
+    from sro_bench.runner import resolve
+
+    cpu = resolve(RunConfig(data_dir=data_dir))
+    assert (cpu.follower, cpu.train_dataset) == ("nblr-char", "paradetox-train")
+    assert cpu.game.unended == "fail" and cpu.game.freeze_embeddings and cpu.game.chosen_nll == 1.0
+    paper = resolve(RunConfig(preset="paper", data_dir=data_dir))
+    assert (paper.follower, paper.train_dataset) == ("nblr", None)  # None: dirty.csv for on-policy methods
+    g = paper.game
+    assert (g.length_budget, g.unended, g.min_length_ratio, g.max_length_ratio, g.fail_repeats) == (0, "keep", 0, 0, False)
+    assert (g.freeze_embeddings, g.chosen_nll, g.warmup_steps, g.batch_size, g.max_new_tokens) == (False, 0, 0, 1, 20)
+    mine = resolve(RunConfig(follower="nblr", train_dataset="dirty", data_dir=data_dir))
+    assert (mine.follower, mine.train_dataset) == ("nblr", "dirty")  # explicit choices win over the preset's
 
 
 @pytest.mark.parametrize("method", ["duplicate", "delete", "reference"])
@@ -133,7 +149,7 @@ def test_eval_and_leaderboard_from_the_cli(base, tmp_path):
     assert "sro-bench leaderboard" in table
     for method in ("sro", "duplicate", "delete", "reference"):
         assert f"| {method} |" in table
-    assert out.with_suffix(".csv").read_text().startswith("method,leader,follower,perturbation,seed,steps,STA")
+    assert out.with_suffix(".csv").read_text().startswith("method,leader,follower,perturbation,seed,steps,rows,STA")
 
     rewritten = tmp_path / "rewritten.txt"
     done = cli("rewrite", "--run", str(Path(record["_path"]).parent), "--input", str(inputs), "--output",
