@@ -11,10 +11,10 @@ import torch
 
 from .base import LossTerms, Objective, grouped, masked_mean, smoothed_sigmoid_loss
 from .config import ObjectiveConfig
-from .sro import PAPER_P_FLIP, sro_branch_margins
+from .sro import SRO, sro_branch_margins
 
 
-class BestOfK(Objective):
+class BestOfK(SRO):
     """Best-of-k pairs: DPO between passing and failing samples of the same input, SRO elsewhere.
 
     Per group of k samples with verdicts s (1 = fails), with L the smoothed sigmoid loss of SRO
@@ -31,12 +31,6 @@ class BestOfK(Objective):
     """
 
     name = "bok"
-    source = "samples"
-    uses_rejected = True
-
-    def __init__(self, config: ObjectiveConfig | None = None):
-        self.config = config or ObjectiveConfig()
-        self.p_flip = PAPER_P_FLIP if self.config.p_flip is None else self.config.p_flip
 
     def rejected_rows(self, fails: np.ndarray, group_size: int = 1) -> np.ndarray:
         groups = grouped(np.asarray(fails), group_size)
@@ -84,10 +78,6 @@ class BestOfK(Objective):
             "loss_pair": masked_mean(group.detach(), mixed.float()).item(),
         }
         return group.mean(), logs
-
-    def describe(self) -> dict:
-        c = self.config
-        return {**super().describe(), "beta": c.beta, "label_smoothing": c.label_smoothing}
 
 
 class GRPO(Objective):
