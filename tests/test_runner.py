@@ -83,6 +83,7 @@ def test_exclusion_list_is_applied_and_counted(base, tmp_path, data_dir):
     exclude = tmp_path / "exclude.txt"
     exclude.write_text("\n".join(x.upper() + " !!" for x in first) + "\n")
     base.exclude = exclude
+    base.train_dataset = "dirty"
     base.game.max_train_inputs = None
     base.game.max_steps = 1
     record = run(base, progress=False)
