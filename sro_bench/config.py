@@ -17,7 +17,7 @@ class GameConfig:
     """One training run: the leader generates, the follower screens, the objective updates the leader."""
 
     epochs: float = 1.0  # passes over the training inputs (fractions allowed)
-    max_steps: int | None = 60  # stop after this many updates (None: run every epoch)
+    max_steps: int | None = 100  # stop after this many updates (None: run every epoch)
     batch_size: int = 16  # B: toxic inputs per step
     samples_per_input: int = 1  # k: leader samples per input
     lr: float = 2e-5  # AdamW learning rate (the paper's)
@@ -45,13 +45,13 @@ PRESETS: dict[str, dict[str, Any]] = {
     # Fits the README's main job (leader preparation + game + evaluation) in under 30 minutes on 2 cores.
     # Each departure from the paper is measured in the README ("Departures from the paper").
     "cpu": {
-        "max_steps": 60,
+        "max_steps": 100,
         "follower": "nblr-char",  # garbled words fail too
         "train_dataset": "paradetox-train",  # its toxic inputs only: short sentences, none cut
         "length_budget": 1.5,
         "max_new_tokens": 48,
         "unended": "fail",
-        "min_length_ratio": 0.25,
+        "min_length_ratio": 0.5,  # at 0.25 the leader learned to delete most of its input
         "freeze_embeddings": True,
         "chosen_nll": 1.0,
     },
