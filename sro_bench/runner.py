@@ -163,6 +163,11 @@ def run(config: RunConfig, *, resume: Path | None = None, progress: bool = True,
             raise UserError(f"{run_dir}: a finished run is already there (choose another --run-id)")
     reg = registry()
     method = reg.method(config.method)
+    objective = None if method.kind == "rewriter" else method.factory(config.objective)
+    least = getattr(objective, "min_group_size", 1)
+    if objective is not None and objective.source == "samples" and config.game.samples_per_input < least:
+        raise UserError(f"--method {config.method} needs --samples-per-input >= {least} "
+                        f"(got {config.game.samples_per_input})")
     eval_set = load_eval_set(config)
     given, evaluation = exclusion_keys(config, eval_set)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -194,7 +199,6 @@ def run(config: RunConfig, *, resume: Path | None = None, progress: bool = True,
         from .game import Game, rewrite
         from .leaders import build_leader
 
-        objective = method.factory(config.objective)
         train_set, counts = load_training_data(config, objective, given, evaluation)
         t = time.perf_counter()
         leader = build_leader(config.leader)

@@ -117,6 +117,7 @@ def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     (["run", "--perturb", "flip:1.5", "--method", "duplicate"], "flip"),
     (["run", "--p-flip", "abc"], "'abc' is not a valid float"),
     (["run", "--preset", "huge"], "error: unknown preset 'huge'"),
+    (["run", "--method", "grpo"], "error: --method grpo needs --samples-per-input >= 2 (got 1)"),
 ])
 def test_cli_bad_options_are_one_line(tmp_path, args, message):
     done = cli(*args, cwd=tmp_path)
