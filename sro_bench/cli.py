@@ -92,6 +92,7 @@ def list_cmd():
 @click.option("--epochs", type=float, callback=_positive, help=GAME_HELP["epochs"])
 @click.option("--batch-size", type=int, callback=_positive, help=GAME_HELP["batch_size"])
 @click.option("--samples-per-input", type=int, callback=_positive, help=GAME_HELP["samples_per_input"])
+@click.option("--temperature", type=float, callback=_positive, help=GAME_HELP["temperature"])
 @click.option("--lr", type=float, callback=_positive, help=GAME_HELP["lr"])
 @click.option("--weight-decay", type=float, callback=_nonnegative, help=GAME_HELP["weight_decay"])
 @click.option("--max-new-tokens", type=int, callback=_positive, help=GAME_HELP["max_new_tokens"])
@@ -136,7 +137,7 @@ def run(**options):
     """Train a leader with METHOD (or apply a training-free rewriter), rewrite the evaluation set, score it."""
     from .runner import run as run_api
 
-    game_keys = ("max_steps", "epochs", "batch_size", "samples_per_input", "lr", "weight_decay", "max_new_tokens",
+    game_keys = ("max_steps", "epochs", "batch_size", "samples_per_input", "temperature", "lr", "weight_decay", "max_new_tokens",
                  "length_budget", "unended", "min_length_ratio", "max_length_ratio", "fail_repeats", "freeze_embeddings", "warmup_steps", "chosen_nll", "max_train_inputs", "checkpoint_every", "seed_faithful_logprob", "train_mode_sampling")
     overrides = {k: options.pop(k) for k in game_keys if options.get(k) is not None}
     for k in game_keys:
@@ -239,27 +240,38 @@ def leaderboard_cmd(records, out, title, data_dir, cache_dir):
 @click.option("--leader", default=LeaderConfig.name, show_default=True, help=LEADER_HELP["name"])
 @click.option("--follower", default=None, help=RUN_HELP["follower"])
 @click.option("--batch-size", type=int, callback=_positive, help=GAME_HELP["batch_size"])
+@click.option("--samples-per-input", type=int, callback=_positive, help=GAME_HELP["samples_per_input"])
+@click.option("--set", "method_settings", multiple=True,
+              help="a game setting for one method's cells, repeatable: METHOD:FIELD=VALUE, e.g. grpo-keep:samples_per_input=4")
 @click.option("--lr", type=float, callback=_positive, help=GAME_HELP["lr"])
 @click.option("--eval-limit", type=int, callback=_positive, help=RUN_HELP["eval_limit"])
 @click.option("--eval-file", type=existing_file, help=RUN_HELP["eval_file"])
 @click.option("--metrics", help="comma-separated suite metrics (default: all registered)")
 @common_paths
 @click.option("--quiet", is_flag=True, help="no progress bars")
-def robustness_cmd(methods, axes, seeds, out, budget, preset, leader, follower, batch_size, lr, eval_limit, eval_file,
-                   metrics, data_dir, cache_dir, quiet):
+def robustness_cmd(methods, axes, seeds, out, budget, preset, leader, follower, batch_size, samples_per_input,
+                   method_settings, lr, eval_limit, eval_file, metrics, data_dir, cache_dir, quiet):
     """Run a method x perturbation x seed grid of ordinary runs; write a table (md + CSV) and a plot."""
-    from .robustness import RobustnessConfig, publish
+    from .robustness import RobustnessConfig, parse_method_setting, publish
 
     try:
         seed_list = [int(s) for s in seeds.split(",") if s.strip()]
     except ValueError:
         raise UserError(f"bad --seeds {seeds!r}: expected integers like 0,1,2") from None
-    overrides = {k: v for k, v in {"max_steps": budget, "batch_size": batch_size, "lr": lr}.items() if v is not None}
+    overrides = {"max_steps": budget, "batch_size": batch_size, "samples_per_input": samples_per_input, "lr": lr}
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    method_list = [m.strip() for m in methods.split(",") if m.strip()]
+    per_method: dict[str, dict] = {}
+    for text in method_settings:
+        method, name, value = parse_method_setting(text)
+        if method not in method_list:
+            raise UserError(f"bad --set {text!r}: {method!r} is not one of --methods ({', '.join(method_list)})")
+        per_method.setdefault(method, {})[name] = value
     base = RunConfig(leader=LeaderConfig(name=leader), follower=follower, preset=preset, eval_limit=eval_limit,
                      eval_file=eval_file, data_dir=data_dir, cache_dir=cache_dir,
                      metrics=[m.strip() for m in metrics.split(",")] if metrics else None)
-    config = RobustnessConfig(methods=[m.strip() for m in methods.split(",") if m.strip()], axes=list(axes),
-                              seeds=seed_list, out=out, base=base, game_overrides=overrides)
+    config = RobustnessConfig(methods=method_list, axes=list(axes), seeds=seed_list, out=out, base=base,
+                              game_overrides=overrides, method_overrides=per_method)
     paths = publish(config, shlex.join(["sro-bench", *sys.argv[1:]]), progress=not quiet,
                     on_cell=lambda cell, status: console.print(f"{cell.run_id}: {status}"))
     for name, path in paths.items():

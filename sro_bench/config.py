@@ -20,6 +20,7 @@ class GameConfig:
     max_steps: int | None = 100  # stop after this many updates (None: run every epoch)
     batch_size: int = 16  # B: toxic inputs per step
     samples_per_input: int = 1  # k: leader samples per input
+    temperature: float = 1.0  # sampling temperature while training (1: the policy's own distribution, as the paper)
     lr: float = 2e-5  # AdamW learning rate (the paper's)
     weight_decay: float = 0.01  # AdamW weight decay
     freeze_embeddings: bool = False  # keep the leader's word embeddings and output layer fixed (tied in most leaders)
@@ -122,6 +123,7 @@ def validate(config: RunConfig) -> None:
     checks = [
         (g.batch_size >= 1, f"batch size must be >= 1, got {g.batch_size}"),
         (g.samples_per_input >= 1, f"samples per input must be >= 1, got {g.samples_per_input}"),
+        (0 < g.temperature <= 10, f"temperature must be in (0, 10], got {g.temperature}"),
         (g.lr > 0, f"learning rate must be > 0, got {g.lr}"),
         (g.epochs > 0, f"epochs must be > 0, got {g.epochs}"),
         (g.max_steps is None or g.max_steps >= 0, f"max steps must be >= 0, got {g.max_steps}"),

@@ -28,6 +28,7 @@ from .followers.base import Follower
 from .leaders.base import Leader, Sample
 from .objectives.base import LossTerms, Objective
 from . import meter
+from .rewards import kept_share
 from .records import write_json
 
 CHECKPOINT = "checkpoint"
@@ -200,8 +201,11 @@ class Game:
         model.train(cfg.train_mode_sampling)
         torch.manual_seed(self._seed_for(step, 1))
         with self._timed("generate"):
+            # A leader written before temperatures existed is still called as it expects at temperature 1.
+            extra = {} if cfg.temperature == 1.0 else {"temperature": cfg.temperature}
             samples = self.leader.sample(
-                inputs, num_return_sequences=cfg.samples_per_input, max_new_tokens=token_budgets(self.leader, inputs, cfg)
+                inputs, num_return_sequences=cfg.samples_per_input, max_new_tokens=token_budgets(self.leader, inputs, cfg),
+                **extra,
             )
         model.eval()
         repeated = [x for x in inputs for _ in range(cfg.samples_per_input)]
@@ -264,6 +268,7 @@ class Game:
             ref_rejected=ref_rejected,
             group_size=self._group_size,
             chosen_lengths=_scored_lengths(ys, policy.device),
+            kept=_kept(xs, ys, policy.device),
         )
         loss, logs = objective.loss(terms)
         if cfg.chosen_nll:
@@ -294,6 +299,7 @@ class Game:
             "loss": loss.item(),
             **{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in logs.items()},
             "log_ratio": log_ratio,
+            **({"kept": round(float(terms.kept.mean()), 4)} if terms.kept is not None else {}),
             "target_words": float(np.mean([len(str(getattr(y, "text", y)).split()) for y in ys])),
             **figures,
             "seconds": round(time.perf_counter() - start, 4),
@@ -367,6 +373,13 @@ def _scored_lengths(targets: list, device) -> torch.Tensor | None:
     if not targets or not all(isinstance(t, Sample) and t.ids is not None for t in targets):
         return None
     return torch.tensor([len(t.ids) + t.ended for t in targets], dtype=torch.float32, device=device)
+
+
+def _kept(inputs: list[str], targets: list, device) -> torch.Tensor | None:
+    """Each sample's kept share of its input's words; None for human references (pairs)."""
+    if not targets or not all(isinstance(t, Sample) for t in targets):
+        return None
+    return torch.tensor([kept_share(x, t.text) for x, t in zip(inputs, targets)], dtype=torch.float32, device=device)
 
 
 def rewrite(leader: Leader, inputs: Sequence[str], config: GameConfig) -> list[str]:

@@ -72,6 +72,36 @@ def grid(methods: list[str], axes: list[str], seeds: list[int]) -> list[Cell]:
     return [Cell(m, p, s) for m in methods for p in perturbations for s in seeds]
 
 
+def parse_method_setting(text: str) -> tuple[str, str, Any]:
+    """``grpo-keep:samples_per_input=4`` -> ("grpo-keep", "samples_per_input", 4), typed as the GameConfig field."""
+    from .config import GameConfig
+
+    method, sep, assignment = text.partition(":")
+    name, eq, raw = assignment.partition("=")
+    name = name.strip().replace("-", "_")
+    if not (sep and eq and method.strip() and raw.strip()):
+        raise UserError(f"bad --set {text!r}: expected METHOD:FIELD=VALUE, e.g. grpo-keep:samples_per_input=4")
+    fields = {f.name: f for f in dataclasses.fields(GameConfig)}
+    if name not in fields:
+        raise UserError(f"bad --set {text!r}: {name!r} is not a game setting (known: {', '.join(fields)})")
+    kind = str(fields[name].type)  # the annotation's text, e.g. "int | None"
+    raw = raw.strip()
+    try:
+        if "bool" in kind:
+            if raw.lower() not in ("true", "false", "1", "0"):
+                raise ValueError
+            value: Any = raw.lower() in ("true", "1")
+        elif "int" in kind:
+            value = int(raw)
+        elif "float" in kind:
+            value = float(raw)
+        else:
+            value = raw
+    except ValueError:
+        raise UserError(f"bad --set {text!r}: {raw!r} is not a valid value for {name}") from None
+    return method.strip(), name, value
+
+
 def combined_flip(p_own: float, p_screen: float) -> float:
     """The rate at which two independent flips (the objective's and the screener's) change a verdict."""
     return p_own + p_screen - 2 * p_own * p_screen
@@ -85,6 +115,7 @@ class RobustnessConfig:
     out: Path = Path("robustness")  # cells under out/cells, table and plot under out
     base: RunConfig = field(default_factory=RunConfig)  # settings shared by every cell
     game_overrides: dict[str, Any] = field(default_factory=dict)  # e.g. {"max_steps": 60} from --budget
+    method_overrides: dict[str, dict[str, Any]] = field(default_factory=dict)  # per method, on top: {"grpo-keep": {"samples_per_input": 4}}
     robust_knows_noise: bool = True  # sro-robust is told the screener's flip rate, as robust DPO assumes
 
 
@@ -122,7 +153,8 @@ def run_grid(config: RobustnessConfig, *, progress: bool = True,
             record = run(RunConfig(), resume=run_dir, progress=progress)
         else:
             status = "ran"
-            record = run(cell_config(config, cell), progress=progress, game_overrides=config.game_overrides)
+            overrides = {**config.game_overrides, **config.method_overrides.get(cell.method, {})}
+            record = run(cell_config(config, cell), progress=progress, game_overrides=overrides)
         if on_cell is not None:
             on_cell(cell, status)
         records.append(record)

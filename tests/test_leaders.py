@@ -432,6 +432,11 @@ def test_gumbel_top_k_draws_from_softmax_over_the_top_k():
     want = torch.zeros(6)
     want[[4, 0, 1]] = torch.softmax(torch.tensor([3.0, 2.0, 1.0]), 0)
     torch.testing.assert_close(counts, want, atol=0.01, rtol=0)
+    # At temperature T the draws follow softmax(logits / T) over the same top k.
+    picks = GumbelTopK(3, temperature=0.5)(None, logits).argmax(-1)
+    counts = torch.bincount(picks, minlength=6).float() / len(picks)
+    want[[4, 0, 1]] = torch.softmax(torch.tensor([3.0, 2.0, 1.0]) / 0.5, 0)
+    torch.testing.assert_close(counts, want, atol=0.01, rtol=0)
     assert plain_top_k(GenerationConfig()) == 50
     assert plain_top_k(GenerationConfig(top_k=7)) == 7
     assert plain_top_k(GenerationConfig(top_p=0.9)) is None and plain_top_k(GenerationConfig(temperature=0.7)) is None
@@ -448,3 +453,14 @@ def test_t5_base_shaped_leader_scores_and_generates_at_a_test_size():
     assert len(leader.generate(INPUTS, do_sample=True, num_return_sequences=2, max_new_tokens=4)) == 6
     cfg = leader.model.config
     assert (cfg.d_model, cfg.num_layers) == (32, 1)
+
+
+def test_sampling_temperature_reaches_the_leader_and_bad_values_are_refused():
+    leader = build_leader(LeaderConfig(name="tiny", seed=0))
+    torch.manual_seed(0)
+    cold = leader.sample(INPUTS, num_return_sequences=4, max_new_tokens=6, temperature=0.05)
+    # Near temperature 0 the k samples of an input are its greedy rewrite.
+    greedy = leader.generate(INPUTS, max_new_tokens=6)
+    assert [s.text for s in cold] == [g for g in greedy for _ in range(4)]
+    with pytest.raises(ValueError, match="temperature"):
+        leader.sample(INPUTS, temperature=0.0)

@@ -249,10 +249,10 @@ def grpo_terms(fails=(0.0, 0.0, 1.0, 1.0, 0.0, 1.0), lengths=None, k=2, policy=N
 
 
 def test_grpo_advantages_by_hand():
-    a = GRPO().advantages(torch.tensor([0.0, 0.0, 1.0, 1.0, 0.0, 1.0]), 2)
+    a = GRPO().advantages(1 - torch.tensor([0.0, 0.0, 1.0, 1.0, 0.0, 1.0]), 2)
     # Mixed pair: rewards (1, 0), mean 0.5, population std 0.5.
     assert a.tolist() == pytest.approx([0, 0, 0, 0, 0.5 / 0.5001, -0.5 / 0.5001], rel=1e-6)
-    a = GRPO().advantages(torch.tensor([0.0, 1.0, 1.0, 1.0]), 4)
+    a = GRPO().advantages(1 - torch.tensor([0.0, 1.0, 1.0, 1.0]), 4)
     std = math.sqrt(0.25 * 0.75)  # rewards (1, 0, 0, 0): mean 0.25
     assert a.tolist() == pytest.approx([0.75 / (std + 1e-4)] + [-0.25 / (std + 1e-4)] * 3, rel=1e-6)
 

@@ -161,14 +161,18 @@ def test_eval_and_leaderboard_from_the_cli(base, tmp_path):
 
 
 def test_robustness_grid_runs_and_resumes(base, tmp_path):
+    from sro_bench.records import read_record
     from sro_bench.robustness import RobustnessConfig, publish
 
     config = RobustnessConfig(methods=["sro", "rs-sft"], axes=["flip:0,0.3"], seeds=[0], out=tmp_path / "rob",
-                              base=base, game_overrides={})
+                              base=base, game_overrides={}, method_overrides={"rs-sft": {"max_steps": 1}})
     statuses = []
     paths = publish(config, "sro-bench robustness (test)", progress=False,
                     on_cell=lambda cell, status: statuses.append(status))
     assert statuses == ["ran"] * 4
+    steps = {cell.name: len(read_record(cell)["game"]["history"]) for cell in (tmp_path / "rob" / "cells").iterdir()}
+    assert steps == {"sro--none--s0": base.game.max_steps, "sro--flip-0.3--s0": base.game.max_steps,
+                     "rs-sft--none--s0": 1, "rs-sft--flip-0.3--s0": 1}
     assert paths["plot"].stat().st_size > 1000
     table = paths["table"].read_text()
     assert "| sro | flip:0.3 | 1 |" in table and "| rs-sft | none | 1 |" in table
@@ -193,3 +197,24 @@ def test_leaderboard_averages_seeds_per_configuration():
     assert [(m["method"], m["seeds"]) for m in means] == [("bok", 1), ("sro", 2)]  # by mean J: 0.35 > 0.3
     assert means[1]["J"] == pytest.approx(0.3) and means[1]["non-word"] == pytest.approx(0.02)
     assert means[1]["STA"] is None
+
+
+def test_grid_settings_per_method_are_typed_and_checked():
+    from sro_bench.errors import UserError
+    from sro_bench.robustness import parse_method_setting
+
+    assert parse_method_setting("grpo-keep:samples_per_input=4") == ("grpo-keep", "samples_per_input", 4)
+    assert parse_method_setting("sro:temperature=0.7") == ("sro", "temperature", 0.7)
+    assert parse_method_setting("sro:fail-repeats=true") == ("sro", "fail_repeats", True)
+    assert parse_method_setting("sro:max_train_inputs=50") == ("sro", "max_train_inputs", 50)
+    for bad, problem in (("sro", "expected METHOD:FIELD=VALUE"), ("sro:bogus=1", "not a game setting"),
+                         ("sro:batch_size=x", "not a valid value"), ("sro:fail_repeats=maybe", "not a valid value")):
+        with pytest.raises(UserError, match=problem):
+            parse_method_setting(bad)
+
+
+def test_robustness_applies_a_method_setting_to_that_methods_cells_only(tmp_path):
+    done = cli("robustness", "--methods", "sro", "--set", "grpo:samples_per_input=2", "--out", str(tmp_path / "r"),
+               cwd=tmp_path)
+    assert done.returncode == 2 and "'grpo' is not one of --methods" in done.stderr
+    assert not (tmp_path / "r").exists()

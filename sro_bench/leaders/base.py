@@ -81,11 +81,15 @@ class Leader(abc.ABC):
         num_return_sequences: int = 1,
         max_new_tokens: Budget = None,
         batch_size: int = 64,
+        temperature: float = 1.0,
     ) -> list[Sample]:
         """Sampled rewrites with their token ids, grouped by input like :meth:`generate`.
 
-        This fallback knows only the text; leaders that can should return the generated ids.
+        This fallback knows only the text and samples at temperature 1; leaders that can should return
+        the generated ids and honour ``temperature`` (logits divided by it before sampling).
         """
+        if temperature != 1.0:
+            raise ValueError(f"leader {type(self).__name__} samples at temperature 1 only, got {temperature}")
         texts = self.generate(inputs, do_sample=True, num_return_sequences=num_return_sequences,
                               max_new_tokens=max_new_tokens, batch_size=batch_size)
         return [Sample(t) for t in texts]

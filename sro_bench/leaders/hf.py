@@ -289,10 +289,12 @@ class HFLeader(Leader):
 
     @torch.no_grad()
     def sample(self, inputs, *, num_return_sequences: int = 1, max_new_tokens: Budget = None,
-               batch_size: int = 64) -> list[Sample]:
-        return self._generate(inputs, True, num_return_sequences, max_new_tokens, batch_size)
+               batch_size: int = 64, temperature: float = 1.0) -> list[Sample]:
+        if not temperature > 0:
+            raise ValueError(f"temperature must be > 0, got {temperature}")
+        return self._generate(inputs, True, num_return_sequences, max_new_tokens, batch_size, temperature)
 
-    def _generate(self, inputs, do_sample, n, max_new_tokens: Budget, batch_size) -> list[Sample]:
+    def _generate(self, inputs, do_sample, n, max_new_tokens: Budget, batch_size, temperature: float = 1.0) -> list[Sample]:
         inputs = list(inputs)
         budgets = self._budgets(max_new_tokens, len(inputs))
         model = self._active_model()
@@ -302,7 +304,7 @@ class HFLeader(Leader):
             samples: list[Sample] = []
             for start in range(0, len(inputs), batch_size):
                 end = start + batch_size
-                samples += self._generate_batch(model, inputs[start:end], do_sample, n, budgets[start:end])
+                samples += self._generate_batch(model, inputs[start:end], do_sample, n, budgets[start:end], temperature)
             return samples
         finally:
             model.train(was_training)
@@ -317,7 +319,7 @@ class HFLeader(Leader):
             raise ValueError(f"need one budget >= 1 per input ({n}), got {budgets}")
         return budgets
 
-    def _generate_batch(self, model, batch, do_sample, n, budgets: list[int]) -> list[Sample]:
+    def _generate_batch(self, model, batch, do_sample, n, budgets: list[int], temperature: float = 1.0) -> list[Sample]:
         # Greedy decoding is deterministic: decode once and repeat rather than ask HF for n copies.
         copies = n if do_sample else 1
         top_k = plain_top_k(model.generation_config) if do_sample else None
@@ -329,9 +331,11 @@ class HFLeader(Leader):
             batch = [x for x in batch for _ in range(copies)]
             from transformers import LogitsProcessorList
 
-            options.update(do_sample=False, logits_processor=LogitsProcessorList([GumbelTopK(top_k)]))
+            options.update(do_sample=False, logits_processor=LogitsProcessorList([GumbelTopK(top_k, temperature)]))
         else:
             options.update(do_sample=do_sample, num_return_sequences=copies)
+            if do_sample and temperature != 1.0:
+                options.update(temperature=temperature)
         sources = self._encode_inputs(batch)
         with self.autocast():
             if self.is_encoder_decoder:
@@ -484,13 +488,16 @@ class GumbelTopK:
 
     That argmax is distributed as softmax over the top k, exactly what HF's top-k multinomial draws;
     torch's multinomial draws an exponential for every vocabulary entry, a third of CPU generation time.
+    With ``temperature`` T the top-k logits are divided by T first, as HF's temperature warper does.
     """
 
-    def __init__(self, top_k: int):
-        self.top_k = top_k
+    def __init__(self, top_k: int, temperature: float = 1.0):
+        self.top_k, self.temperature = top_k, temperature
 
     def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
         values, indices = scores.topk(min(self.top_k, scores.shape[-1]), dim=-1)
+        if self.temperature != 1.0:
+            values = values / self.temperature
         gumbel = -torch.empty_like(values).exponential_().log()
         return torch.full_like(scores, float("-inf")).scatter_(-1, indices, values + gumbel)
 

@@ -21,6 +21,8 @@ class LossTerms:
     ``group_size`` is k, the samples drawn per input: rows i*k .. i*k+k-1 are the samples of input i
     (N must be a multiple of k). ``chosen_lengths`` is the number of scored tokens of each y (float,
     shape [N]); None means 1 for every row (objectives then work on summed log-likelihoods).
+    ``kept`` is the share of its input's words each y keeps, in order (:func:`sro_bench.rewards.kept_share`,
+    float in [0, 1], shape [N]); None where the game did not compute it (pairs).
     """
 
     policy_chosen: torch.Tensor
@@ -30,12 +32,15 @@ class LossTerms:
     ref_rejected: torch.Tensor | None = None
     group_size: int = 1
     chosen_lengths: torch.Tensor | None = None
+    kept: torch.Tensor | None = None
 
     def __post_init__(self):
         n = self.policy_chosen.shape[0] if self.policy_chosen.dim() else 1
         check_group_size(n, self.group_size)
         if self.chosen_lengths is not None and tuple(self.chosen_lengths.shape) != (n,):
             raise ValueError(f"chosen_lengths must have shape ({n},), got {tuple(self.chosen_lengths.shape)}")
+        if self.kept is not None and tuple(self.kept.shape) != (n,):
+            raise ValueError(f"kept must have shape ({n},), got {tuple(self.kept.shape)}")
 
     @property
     def lengths(self) -> torch.Tensor:

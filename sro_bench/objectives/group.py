@@ -107,9 +107,13 @@ class GRPO(Objective):
         self.config = config or ObjectiveConfig()
         self.p_flip = 0.0 if self.config.p_flip is None else self.config.p_flip
 
-    def advantages(self, fails: torch.Tensor, group_size: int) -> torch.Tensor:
+    def rewards(self, t: LossTerms) -> torch.Tensor:
+        """r per sample [N]: 1 where the sample passes, 0 where it fails."""
+        return 1 - t.fails.float()
+
+    def advantages(self, rewards: torch.Tensor, group_size: int) -> torch.Tensor:
         """A per sample [N], constant (no gradient): group-normalised rewards, 0 in all-equal groups."""
-        rewards = grouped(1 - fails.detach().float(), group_size)
+        rewards = grouped(rewards.detach().float(), group_size)
         centred = rewards - rewards.mean(dim=1, keepdim=True)
         std = rewards.std(dim=1, unbiased=False, keepdim=True)
         a = torch.where(std > 0, centred / (std + self.std_eps), torch.zeros_like(centred))
@@ -117,13 +121,14 @@ class GRPO(Objective):
 
     def loss(self, t: LossTerms) -> tuple[torch.Tensor, dict[str, float]]:
         k, lengths = t.group_size, t.lengths
-        a = self.advantages(t.fails, k)
+        rewards = self.rewards(t)
+        a = self.advantages(rewards, k)
         policy_term = -(a * t.policy_chosen / lengths).mean()
         d = (t.ref_chosen - t.policy_chosen) / lengths
         kl = (torch.exp(d) - d - 1).mean()
         nonzero = grouped(a, k).ne(0).any(dim=1).float().mean()
         logs = {
-            "reward": (1 - t.fails.float()).mean().item(),
+            "reward": rewards.mean().item(),
             "nonzero_advantage_groups": nonzero.item(),
             "kl": kl.detach().item(),
             "loss_policy": policy_term.detach().item(),
@@ -134,4 +139,21 @@ class GRPO(Objective):
         return {**super().describe(), "grpo_kl": self.config.grpo_kl}
 
 
-__all__ = ["BestOfK", "GRPO"]
+class GRPOKeep(GRPO):
+    """GRPO whose reward for a pass is the share of its input the sample keeps, so the least edit that
+    passes wins its group: r = (1 - s) * kept_share(x, y) (word-LCS F1 of input and sample, from the two
+    texts alone: no reference, no word list, not a judge). A fail still earns 0.
+
+    Plain GRPO's reward ranks every passing sample alike, so deleting half a sentence pays as well as
+    deleting one word, and its leaders drift to short generic rewrites.
+    """
+
+    name = "grpo-keep"
+
+    def rewards(self, t: LossTerms) -> torch.Tensor:
+        if t.kept is None:
+            raise ValueError("grpo-keep needs each sample's kept share (LossTerms.kept); the game gives it for on-policy samples")
+        return (1 - t.fails.float()) * t.kept.float()
+
+
+__all__ = ["BestOfK", "GRPO", "GRPOKeep"]

@@ -1,7 +1,7 @@
 """Built-in objectives, registered through the same hook a third-party plugin would use."""
 
 from ..hookspecs import hookimpl
-from .group import GRPO, BestOfK
+from .group import GRPO, BestOfK, GRPOKeep
 from .others import DPO, KTO, RejectionSamplingSFT
 from .sro import SRO, RobustSRO
 
@@ -15,3 +15,4 @@ def register_objectives(register):
     register("rs-sft", RejectionSamplingSFT, "Rejection-sampling SFT: likelihood of on-policy samples that pass")
     register("bok", BestOfK, "Best-of-k pairs: DPO of passing vs failing samples of one input; SRO where all agree")
     register("grpo", GRPO, "GRPO: group-normalised pass/fail reward as advantage, k3 KL to the reference (k >= 2)")
+    register("grpo-keep", GRPOKeep, "GRPO rewarding a pass by the share of the input it keeps: the least edit that passes wins (k >= 2)")

@@ -1,0 +1,76 @@
+"""The kept-share reward and grpo-keep: the least edit that passes wins its group."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from sro_bench.config import GameConfig
+from sro_bench.game import Game
+from sro_bench.objectives import LossTerms, ObjectiveConfig
+from sro_bench.objectives.group import GRPO, GRPOKeep
+from sro_bench.rewards import kept_share, lcs_length
+
+from .test_game import DATA, WordFollower, tiny
+
+
+def test_lcs_by_hand():
+    assert lcs_length("a b c d".split(), "a x c d".split()) == 3
+    assert lcs_length("a b c".split(), "c b a".split()) == 1
+    assert lcs_length([], ["a"]) == 0
+
+
+@pytest.mark.parametrize("source, rewrite, expected", [
+    ("you are an idiot .", "you are an idiot .", 1.0),
+    ("you are an idiot .", "you are an .", 2 * 3 / 7),  # one of four words deleted: (2n - 2d) / (2n - d)
+    ("you are an idiot", "you are an idiot and i like it", 2 * 4 / 12),  # padding costs too
+    ("you are an idiot", "YOU, are an idiot!", 1.0),  # case and punctuation are not words
+    ("you are an idiot", "", 0.0),
+    ("", "anything", 0.0),
+])
+def test_kept_share(source, rewrite, expected):
+    assert kept_share(source, rewrite) == pytest.approx(expected)
+
+
+def keep_terms(fails, kept, k=2):
+    n = len(fails)
+    return LossTerms(policy_chosen=torch.full((n,), -3.0, requires_grad=True), ref_chosen=torch.full((n,), -3.0),
+                     fails=torch.tensor(fails), group_size=k, kept=None if kept is None else torch.tensor(kept))
+
+
+def test_grpo_keep_prefers_the_pass_that_keeps_more():
+    # Input 0: both pass, one keeps 0.9 of the input and one 0.5; plain GRPO sees no difference.
+    t = keep_terms([0.0, 0.0, 0.0, 1.0], [0.9, 0.5, 0.8, 1.0])
+    loss, logs = GRPOKeep(ObjectiveConfig(grpo_kl=0.0)).loss(t)
+    loss.backward()
+    grad = t.policy_chosen.grad
+    assert grad[0] < 0 < grad[1]  # gradient descent raises the keeper, lowers the deleter
+    assert grad[2] < 0 < grad[3]  # a pass that keeps 0.8 still beats a fail that keeps everything
+    assert logs["reward"] == pytest.approx((0.9 + 0.5 + 0.8 + 0.0) / 4)
+    t = keep_terms([0.0, 0.0, 0.0, 1.0], [0.9, 0.5, 0.8, 1.0])
+    GRPO(ObjectiveConfig(grpo_kl=0.0)).loss(t)[0].backward()
+    assert t.policy_chosen.grad[0] == t.policy_chosen.grad[1] == 0
+
+
+def test_grpo_keep_needs_the_kept_share():
+    with pytest.raises(ValueError, match="kept"):
+        GRPOKeep().loss(keep_terms([0.0, 1.0], None))
+    with pytest.raises(ValueError, match="shape"):
+        keep_terms([0.0, 1.0], [0.5])
+
+
+def test_the_game_gives_each_sample_its_kept_share():
+    seen = []
+
+    class Spy(GRPOKeep):
+        def loss(self, t):
+            seen.append(t.kept.clone())
+            return super().loss(t)
+
+    game = Game(tiny(), WordFollower(), Spy(), DATA, GameConfig(max_steps=2, batch_size=2, samples_per_input=2,
+                                                                  checkpoint_every=0))
+    history = game.play().history
+    assert len(seen) == 2 and all(k.shape == (4,) and ((k >= 0) & (k <= 1)).all() for k in seen)
+    assert [h["kept"] for h in history] == pytest.approx([float(k.mean()) for k in seen], abs=1e-4)
+    assert all(np.isfinite(h["loss"]) for h in history)
