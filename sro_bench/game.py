@@ -29,7 +29,6 @@ from .leaders.base import Leader, Sample
 from .objectives.base import LossTerms, Objective
 from . import meter
 from .rewards import kept_share
-from .records import write_json
 
 CHECKPOINT = "checkpoint"
 

@@ -8,14 +8,13 @@ budget, empty output. These figures make either visible per step; none of them f
 from __future__ import annotations
 
 import functools
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
 
+from .files import atomic_write
 from .paths import resolve_data_dir
 
 # Known words: whole words of the MiniLM WordPiece vocabulary plus words of clean sentences. No toxic word
@@ -207,16 +206,7 @@ def plot_history(history: list[dict], path: Path, *, smooth: int = 5) -> Path:
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=8, loc="best")
     axes[-1].set_xlabel("step")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            fig.savefig(f, format="png", dpi=100)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write(path, lambda handle: fig.savefig(handle, format="png", dpi=100), binary=True)
 
 
 def _recent_mean(history: Sequence[dict], key: str, window: int) -> tuple[float, int] | None:

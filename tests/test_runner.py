@@ -218,3 +218,16 @@ def test_robustness_applies_a_method_setting_to_that_methods_cells_only(tmp_path
                cwd=tmp_path)
     assert done.returncode == 2 and "'grpo' is not one of --methods" in done.stderr
     assert not (tmp_path / "r").exists()
+
+
+def test_written_files_follow_the_umask(tmp_path):
+    from sro_bench.files import atomic_write_bytes, atomic_write_text
+
+    old = os.umask(0o022)
+    try:
+        text, data = atomic_write_text(tmp_path / "a" / "r.json", "{}"), atomic_write_bytes(tmp_path / "b.png", b"x")
+    finally:
+        os.umask(old)
+    assert (text.stat().st_mode & 0o777, data.stat().st_mode & 0o777) == (0o644, 0o644)
+    assert text.read_text() == "{}" and data.read_bytes() == b"x"
+    assert not [p for p in tmp_path.rglob(".*.tmp")]

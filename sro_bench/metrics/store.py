@@ -5,12 +5,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Iterable
 
 import numpy as np
 
+from ..files import atomic_write_bytes
 from ..paths import resolve_cache_dir
 
 
@@ -33,22 +33,10 @@ def fingerprint(files: Iterable[Path], settings: dict) -> str:
 def save(path: Path, arrays: dict[str, np.ndarray], info: dict) -> None:
     """Write ``arrays`` and ``info`` to ``path`` via a temporary file and an atomic rename, so that
     a reader (or a second process training the same model) never sees half a file."""
-    from safetensors.numpy import save_file
+    from safetensors.numpy import save
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        save_file({k: np.ascontiguousarray(v) for k, v in arrays.items()}, tmp,
-                  metadata={"info": json.dumps(info, sort_keys=True)})
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a cache file is as shareable as any other
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    data = save({k: np.ascontiguousarray(v) for k, v in arrays.items()}, metadata={"info": json.dumps(info, sort_keys=True)})
+    atomic_write_bytes(path, data)
 
 
 def load(path: Path) -> tuple[dict[str, np.ndarray], dict]:
