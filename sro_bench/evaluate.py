@@ -7,7 +7,8 @@ from pathlib import Path
 from .data import read_text
 from .errors import DataError, UserError
 from .paths import resolve_data_dir
-from .records import atomic_write_text, new_record, write_json
+from .files import atomic_write_text
+from .records import new_record, write_json
 
 
 def read_aligned_lines(path: Path, *, allow_empty: bool) -> list[str]:

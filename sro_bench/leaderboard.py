@@ -11,7 +11,8 @@ from pathlib import Path
 from rich.table import Table
 
 from .errors import UserError
-from .records import atomic_write_text, find_records, read_record
+from .files import atomic_write_text
+from .records import find_records, read_record
 
 BASELINES = ("duplicate", "delete", "reference")
 # (column, key in the record's metrics)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from .errors import UserError
-from .files import atomic_write_text  # noqa: F401  (re-exported: records are written with it)
+from .files import atomic_write_text
 from .paths import REPO_ROOT
 
 SCHEMA = "sro-bench/run-record/v1"

@@ -20,7 +20,8 @@ import numpy as np
 
 from .config import RunConfig
 from .errors import UserError
-from .records import atomic_write_text, read_record
+from .files import atomic_write_text
+from .records import read_record
 
 NONE = "none"
 COLUMNS = ("STA", "SIM", "FL", "J")

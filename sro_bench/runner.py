@@ -20,7 +20,8 @@ from .errors import UserError
 from .game import CHECKPOINT, world
 from .paths import resolve_data_dir
 from .plugins import registry
-from .records import atomic_write_text, jsonable, new_record, write_json
+from .files import atomic_write_text
+from .records import jsonable, new_record, write_json
 from .progress import game_progress
 
 
