@@ -65,11 +65,11 @@ def cli():
 @cli.command("list")
 def list_cmd():
     """Every registered leader, follower, objective, rewriter, metric and dataset, and broken plugins."""
-    from .plugins import registry
+    from .plugins import loaded_registry
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        reg = registry()
+        reg = loaded_registry()
     table = Table(title="sro-bench components")
     for column in ("kind", "name", "description", "distribution"):
         table.add_column(column)
@@ -78,6 +78,8 @@ def list_cmd():
     for failure in reg.failures:
         table.add_row("[red]broken[/red]", failure.entry_point, f"[red]failed to load: {failure.error}[/red]",
                       failure.distribution)
+    for conflict in reg.conflicts:
+        table.add_row("[red]clash[/red]", "", f"[red]{conflict}[/red]", "")
     console.print(table)
 
 
@@ -192,7 +194,7 @@ def eval_cmd(inputs, predictions, references, json_out, name, metrics, data_dir,
 
     record = evaluate_files(inputs, predictions, references, name=name, json_out=json_out,
                             metrics=[m.strip() for m in metrics.split(",")] if metrics else None,
-                            data_dir=data_dir, cache_dir=cache_dir)
+                            data_dir=data_dir, cache_dir=cache_dir, progress=True)
     from .leaderboard import metric_table
 
     console.print(metric_table([record]))
@@ -223,9 +225,12 @@ def leaderboard_cmd(records, out, title, data_dir, cache_dir):
     """Publish a leaderboard (markdown + CSV) from run records, sorted by J."""
     from .leaderboard import publish
 
-    rows = publish(list(records), out, title=title, command=shlex.join(["sro-bench", *sys.argv[1:]]),
-                   data_dir=data_dir, cache_dir=cache_dir)
-    console.print(f"{rows} rows -> {out} and {out.with_suffix('.csv')}")
+    result = publish(list(records), out, title=title, command=shlex.join(["sro-bench", *sys.argv[1:]]),
+                     data_dir=data_dir, cache_dir=cache_dir)
+    tables = f" in {result['tables']} tables (different evaluation sets or judges)" if result["tables"] > 1 else ""
+    console.print(f"{result['rows']} rows{tables} -> {out} and {out.with_suffix('.csv')}")
+    for run_dir, error in result["failed"]:
+        console.print(f"[yellow]skipped a failed run: {run_dir} ({error})[/yellow]", highlight=False)
 
 
 @cli.command("robustness")
@@ -372,17 +377,21 @@ def suite_calibrate(data_dir, cache_dir):
         raise UserError("FL calibration is outside its bounds")
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     """Entry point: user errors become one line on stderr and a non-zero exit, never a traceback."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     # Deprecation notices inside transformers/trl are for their maintainers, not for people running benchmarks.
     warnings.filterwarnings("ignore", category=FutureWarning, module=r"(transformers|trl)\.")
     try:
-        cli.main(standalone_mode=False)
+        cli.main(args=argv, prog_name="sro-bench", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(130)
+    except click.UsageError as exc:  # one line, like every other error; --help has the rest
+        where = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+        click.echo(f"error: {' '.join(exc.format_message().split())}{where}", err=True)
+        sys.exit(exc.exit_code)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)

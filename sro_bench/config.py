@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -118,50 +119,63 @@ def apply_preset(game: GameConfig, preset: str, overrides: dict[str, Any] | None
     return dataclasses.replace(game, **values)
 
 
+SEED_LIMIT = 2**32  # numpy's generators take seeds in [0, 2**32)
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
 def validate(config: RunConfig) -> None:
+    """Every value in range; inf and nan are never valid settings (they pass a bare ``> 0``)."""
     g, o = config.game, config.objective
+    for section in (g, o, config.leader):
+        for f in dataclasses.fields(section):
+            value = getattr(section, f.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise UserError(f"{_flag(f.name)} must be a finite number, got {value}")
+    if not 0 <= config.seed < SEED_LIMIT:
+        raise UserError(f"--seed must be in [0, 2**32), got {config.seed}")
+    if config.eval_limit is not None and config.eval_limit < 1:
+        raise UserError(f"--eval-limit must be >= 1, got {config.eval_limit}")
     checks = [
-        (g.batch_size >= 1, f"batch size must be >= 1, got {g.batch_size}"),
-        (g.samples_per_input >= 1, f"samples per input must be >= 1, got {g.samples_per_input}"),
-        (0 < g.temperature <= 10, f"temperature must be in (0, 10], got {g.temperature}"),
-        (g.lr > 0, f"learning rate must be > 0, got {g.lr}"),
-        (g.epochs > 0, f"epochs must be > 0, got {g.epochs}"),
-        (g.max_steps is None or g.max_steps >= 0, f"max steps must be >= 0, got {g.max_steps}"),
-        (g.max_new_tokens >= 1, f"max new tokens must be >= 1, got {g.max_new_tokens}"),
-        (g.warmup_steps >= 0, f"warmup steps must be >= 0, got {g.warmup_steps}"),
-        (g.chosen_nll >= 0, f"chosen NLL weight must be >= 0, got {g.chosen_nll}"),
-        (g.length_budget >= 0, f"length budget must be >= 0, got {g.length_budget}"),
-        (g.unended in UNENDED, f"unended must be one of {', '.join(UNENDED)}, got {g.unended!r}"),
-        (0 <= g.min_length_ratio <= 1, f"min length ratio must be in [0, 1], got {g.min_length_ratio}"),
-        (g.max_length_ratio == 0 or g.max_length_ratio >= 1, f"max length ratio must be 0 (off) or >= 1, got {g.max_length_ratio}"),
-        (o.beta > 0, f"beta must be > 0, got {o.beta}"),
-        (0 <= o.label_smoothing < 0.5, f"label smoothing must be in [0, 0.5), got {o.label_smoothing}"),
-        (o.p_flip is None or 0 <= o.p_flip <= 1, f"p_flip must be in [0, 1], got {o.p_flip}"),
-        (o.assumed_flip is None or 0 <= o.assumed_flip < 0.5, f"assumed flip must be in [0, 0.5), got {o.assumed_flip}"),
-        (o.dr_beta >= 0, f"dr beta must be >= 0, got {o.dr_beta}"),
-        (o.dpo_backend in ("auto", "trl", "game"), f"dpo backend must be auto, trl or game, got {o.dpo_backend!r}"),
-        (config.leader.lora_r >= 0, f"LoRA rank must be >= 0, got {config.leader.lora_r}"),
+        (g.batch_size >= 1, f"--batch-size must be >= 1, got {g.batch_size}"),
+        (g.samples_per_input >= 1, f"--samples-per-input must be >= 1, got {g.samples_per_input}"),
+        (0 < g.temperature <= 10, f"--temperature must be in (0, 10], got {g.temperature}"),
+        (0 < g.lr <= 1, f"--lr must be in (0, 1], got {g.lr}"),
+        (g.weight_decay >= 0, f"--weight-decay must be >= 0, got {g.weight_decay}"),
+        (g.max_grad_norm is None or g.max_grad_norm > 0, f"max_grad_norm must be > 0, got {g.max_grad_norm}"),
+        (g.max_train_inputs is None or g.max_train_inputs >= 1, f"--max-train-inputs must be >= 1, got {g.max_train_inputs}"),
+        (g.checkpoint_every >= 0, f"--checkpoint-every must be >= 0, got {g.checkpoint_every}"),
+        (g.eval_batch_size >= 1, f"eval_batch_size must be >= 1, got {g.eval_batch_size}"),
+        (g.epochs > 0, f"--epochs must be > 0, got {g.epochs}"),
+        (g.max_steps is None or g.max_steps >= 0, f"--steps must be >= 0, got {g.max_steps}"),
+        (g.max_new_tokens >= 1, f"--max-new-tokens must be >= 1, got {g.max_new_tokens}"),
+        (g.warmup_steps >= 0, f"--warmup-steps must be >= 0, got {g.warmup_steps}"),
+        (g.chosen_nll >= 0, f"--chosen-nll must be >= 0, got {g.chosen_nll}"),
+        (g.length_budget >= 0, f"--length-budget must be >= 0, got {g.length_budget}"),
+        (g.unended in UNENDED, f"--unended must be one of {', '.join(UNENDED)}, got {g.unended!r}"),
+        (0 <= g.min_length_ratio <= 1, f"--min-length-ratio must be in [0, 1], got {g.min_length_ratio}"),
+        (g.max_length_ratio == 0 or g.max_length_ratio >= 1, f"--max-length-ratio must be 0 (off) or >= 1, got {g.max_length_ratio}"),
+        (o.beta > 0, f"--beta must be > 0, got {o.beta}"),
+        (0 <= o.label_smoothing < 0.5, f"--label-smoothing must be in [0, 0.5), got {o.label_smoothing}"),
+        (o.p_flip is None or 0 <= o.p_flip <= 1, f"--p-flip must be in [0, 1], got {o.p_flip}"),
+        (o.assumed_flip is None or 0 <= o.assumed_flip < 0.5, f"--assumed-flip must be in [0, 0.5), got {o.assumed_flip}"),
+        (o.dr_beta >= 0, f"--dr-beta must be >= 0, got {o.dr_beta}"),
+        (o.dpo_backend in ("auto", "trl", "game"), f"--dpo-backend must be auto, trl or game, got {o.dpo_backend!r}"),
+        (config.leader.lora_r >= 0, f"--lora-r must be >= 0, got {config.leader.lora_r}"),
+        (0 <= config.leader.lora_dropout < 1, f"--lora-dropout must be in [0, 1), got {config.leader.lora_dropout}"),
     ]
     for ok, message in checks:
         if not ok:
             raise UserError(message)
 
 
-def from_dict(data: dict[str, Any]) -> RunConfig:
-    """A RunConfig back from its JSON form (as saved in a run directory)."""
-    data = dict(data)
-    leader = LeaderConfig(**{k: v for k, v in data.pop("leader", {}).items()})
-    for key in ("cache_dir", "data_dir"):
-        if getattr(leader, key):
-            setattr(leader, key, Path(getattr(leader, key)))
-    if leader.lora_target_modules is not None:
-        leader.lora_target_modules = tuple(leader.lora_target_modules)
-    objective = ObjectiveConfig(**data.pop("objective", {}))
-    game = GameConfig(**data.pop("game", {}))
-    for key in ("eval_file", "exclude", "data_dir", "cache_dir", "runs_dir"):
-        if data.get(key) is not None:
-            data[key] = Path(data[key])
-    return RunConfig(leader=leader, objective=objective, game=game, **data)
+def from_dict(data: Any, where: str = "run configuration") -> RunConfig:
+    """A RunConfig back from its JSON form (as saved in a run directory); ``where`` names it in errors."""
+    from .dataclass_json import from_json
+
+    return from_json(RunConfig, data, where)
 
 
 def field_help(cls: type) -> dict[str, str]:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 from .data import read_text
+from .data.datasets import content_digest
 from .errors import DataError, UserError
-from .paths import resolve_data_dir
 from .files import atomic_write_text
-from .records import new_record, write_json
+from .paths import resolve_cache_dir, resolve_data_dir
+from .progress import busy
+from .records import new_record, split_scores, write_json
 
 
 def read_aligned_lines(path: Path, *, allow_empty: bool) -> list[str]:
@@ -24,9 +27,16 @@ def read_aligned_lines(path: Path, *, allow_empty: bool) -> list[str]:
 
 
 def read_references(path: Path) -> list[list[str]]:
-    """One reference a line, or several a line separated by tabs."""
-    rows = [[cell.strip() for cell in line.split("\t") if cell.strip()] for line in read_aligned_lines(path, allow_empty=False)]
-    return rows
+    """One reference a line, or several a line: tab-separated, or comma-separated (CSV quoting) in a .csv."""
+    lines = read_aligned_lines(path, allow_empty=False)
+    if Path(path).suffix.lower() == ".csv":
+        try:
+            cells = [next(csv.reader([line], strict=True)) for line in lines]
+        except csv.Error as exc:
+            raise DataError(path, f"malformed CSV: {exc}") from None
+    else:
+        cells = [line.split("\t") for line in lines]
+    return [[cell.strip() for cell in row if cell.strip()] for row in cells]
 
 
 def evaluate_files(
@@ -39,8 +49,15 @@ def evaluate_files(
     metrics: list[str] | None = None,
     data_dir: Path | None = None,
     cache_dir: Path | None = None,
+    progress: bool = False,
 ) -> dict:
     """Score ``predictions`` (aligned with ``inputs``) and return (and optionally write) a record."""
+    from .preflight import check_metrics, check_output
+
+    check_metrics(metrics)
+    if json_out is not None:
+        check_output(json_out, "--json")
+    data_dir, cache_dir = resolve_data_dir(data_dir), resolve_cache_dir(cache_dir)
     sources = read_aligned_lines(inputs, allow_empty=False)
     rewrites = read_aligned_lines(predictions, allow_empty=True)
     if len(rewrites) != len(sources):
@@ -52,10 +69,9 @@ def evaluate_files(
             raise DataError(references, f"{len(refs)} lines, but {inputs} has {len(sources)}")
     from .metrics import MetricContext, Suite
 
-    context = MetricContext(data_dir=resolve_data_dir(data_dir), cache_dir=cache_dir)
-    from .runner import split_scores
-
-    scores = split_scores(Suite(context, metrics).score(sources, rewrites, refs).to_dict())
+    with busy("scoring (the judges are trained on first use: about a minute)", enabled=progress):
+        suite = Suite(MetricContext(data_dir=data_dir, cache_dir=cache_dir), metrics)
+        scores = split_scores(suite.score(sources, rewrites, refs).to_dict())
     system = name or Path(predictions).stem
     record = new_record(
         "eval",
@@ -65,11 +81,16 @@ def evaluate_files(
         config={"inputs": str(inputs), "predictions": str(predictions), "references": str(references) if references else None},
         perturbation=[],
         evaluation={"name": Path(inputs).stem, "source": str(inputs), "rows": len(sources),
+                    "digest": content_digest(sources, refs or []),
                     "pairs": sum(len(r) for r in refs) if refs else 0},
         **scores,
     )
     if json_out is not None:
-        write_json(json_out, record)
+        try:
+            write_json(json_out, record)
+        except OSError as exc:
+            figures = ", ".join(f"{k} {v:.4g}" for k, v in scores["metrics"].items() if isinstance(v, float))
+            raise UserError(f"--json {json_out}: cannot write ({exc.strerror}); the scores were {figures}") from None
         record["_path"] = str(json_out)
     else:
         record["_path"] = "-"
@@ -80,9 +101,12 @@ def rewrite_file(run_dir: Path, input_file: Path, output: Path, batch_size: int 
     """Rewrite every line of ``input_file`` with the leader saved in ``run_dir``; returns the count."""
     from .leaders import load_leader
 
+    from .preflight import check_output
+
     leader_dir = Path(run_dir) / "leader"
     if not leader_dir.is_dir():
         raise UserError(f"{run_dir}: no trained leader here (only runs of training methods save one)")
+    check_output(output, "--output")
     sources = read_aligned_lines(input_file, allow_empty=False)
     leader = load_leader(leader_dir)
     leader.model.eval()

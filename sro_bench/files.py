@@ -42,3 +42,24 @@ def atomic_write_text(path: Path, text: str) -> Path:
 
 def atomic_write_bytes(path: Path, data: bytes) -> Path:
     return atomic_write(path, lambda handle: handle.write(data), binary=True)
+
+
+def output_problem(path: Path, *, directory: bool = False) -> str | None:
+    """Why ``path`` could not be written (as a file, or as a directory to create files in), or None.
+
+    Checked before the work that produces the output, so a bad path never costs the results.
+    """
+    path = Path(path)
+    if path.exists():
+        if directory and not path.is_dir():
+            return "exists and is not a directory"
+        if not directory and path.is_dir():
+            return "is a directory, expected a file name"
+        target = path if directory else path.parent
+        return None if os.access(target, os.W_OK | os.X_OK) else f"{target} is not writable"
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        return f"cannot be created: {parent} is not a directory"
+    return None if os.access(parent, os.W_OK | os.X_OK) else f"cannot be created: {parent} is not writable"

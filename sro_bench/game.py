@@ -24,6 +24,7 @@ from safetensors.torch import load_file, save_file
 
 from .config import GameConfig
 from .data import Dataset
+from .errors import UserError
 from .followers.base import Follower
 from .leaders.base import Leader, Sample
 from .objectives.base import LossTerms, Objective
@@ -354,10 +355,13 @@ class Game:
         path = Path(run_dir) / CHECKPOINT
         if not (path / "state.json").exists():
             return False
+        problem = checkpoint_problem(run_dir)
+        if problem:
+            raise UserError(problem)
         weights = load_file(str(path / "trainable.safetensors"), device=str(self.leader.device))
         missing = set(weights) - {n for n, _ in self.leader.model.named_parameters()}
         if missing:
-            raise ValueError(f"checkpoint {path} does not match the leader (unknown parameters: {sorted(missing)[:3]})")
+            raise UserError(f"{path}: does not match the leader (unknown parameters: {sorted(missing)[:3]})")
         self.leader.model.load_state_dict(weights, strict=False)
         self.optimizer.load_state_dict(torch.load(path / "optimizer.pt", weights_only=True))
         state = json.loads((path / "state.json").read_text())
@@ -365,6 +369,42 @@ class Game:
         self.timings = state.get("timings", {})
         self._ref_rejected = state.get("ref_rejected", {})
         return True
+
+
+def checkpoint_problem(run_dir: Path) -> str | None:
+    """What makes ``run_dir``'s checkpoint unusable (missing or truncated files), or None; reads headers only."""
+    import zipfile
+
+    from safetensors import safe_open
+
+    path = Path(run_dir) / CHECKPOINT
+    if not path.exists():
+        return None
+    try:
+        state = json.loads((path / "state.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return f"{path}: incomplete checkpoint (no state.json); delete the directory to start the game again"
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        return f"{path / 'state.json'}: unreadable ({exc})"
+    if not (isinstance(state, dict) and isinstance(state.get("step"), int) and isinstance(state.get("history"), list)):
+        return f"{path / 'state.json'}: expected an object with an integer step and a history list"
+    weights = path / "trainable.safetensors"
+    try:
+        with safe_open(str(weights), framework="pt") as f:
+            list(f.keys())
+    except FileNotFoundError:
+        return f"{weights}: missing (the checkpoint has no weights)"
+    except Exception as exc:  # safetensors reports truncation as several error types
+        return f"{weights}: unreadable ({exc})"
+    optimizer = path / "optimizer.pt"
+    try:
+        with zipfile.ZipFile(optimizer) as archive:
+            archive.namelist()
+    except FileNotFoundError:
+        return f"{optimizer}: missing (the checkpoint has no optimizer state)"
+    except zipfile.BadZipFile:
+        return f"{optimizer}: truncated or not a torch checkpoint"
+    return None
 
 
 def _scored_lengths(targets: list, device) -> torch.Tensor | None:

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
+import json
 import math
 import os
+import re
 from pathlib import Path
 
 from rich.table import Table
 
 from .errors import UserError
 from .files import atomic_write_text
-from .records import find_records, read_record
+from .records import FAILED, find_records, read_failure, read_record
 
 BASELINES = ("duplicate", "delete", "reference")
 # (column, key in the record's metrics)
@@ -47,10 +50,51 @@ def row(record: dict, relative_to: Path | None = None) -> dict:
         "seed": record.get("seed") if record.get("seed") is not None else "-",
         "steps": (record.get("game") or {}).get("steps", "-"),
         "rows": (record.get("evaluation") or {}).get("rows", "-"),
+        "eval_set": eval_set_label(record),
+        "eval_key": eval_set_key(record),
+        "judges": " ".join(judges_of(record)) or "-",
+        "config": config_key(record),
         **{column: metrics.get(key) for column, key in SCORES},
         **{column: (record.get("rewrite_quality") or {}).get(key) for column, key in QUALITY},
         "record": path,
     }
+
+
+def judges_of(record: dict) -> tuple[str, ...]:
+    """The trained judges that scored a record; older records name them only through their cache files."""
+    suite = record.get("suite") or {}
+    if suite.get("judges"):
+        return tuple(sorted(suite["judges"].values()))
+    info = suite.get("info") or {}
+    return tuple(sorted(Path(str(m["cache_file"])).stem for m in info.values()
+                        if isinstance(m, dict) and m.get("cache_file")))
+
+
+def eval_set_label(record: dict) -> str:
+    evaluation = record.get("evaluation") or {}
+    digest = f", digest {evaluation['digest']}" if evaluation.get("digest") else ""
+    return f"{evaluation.get('name', '?')} ({evaluation.get('rows', '?')} rows{digest})"
+
+
+def eval_set_key(record: dict) -> str:
+    """The evaluation set's identity: its content digest (older records: its name and row count)."""
+    evaluation = record.get("evaluation") or {}
+    return evaluation.get("digest") or f"{evaluation.get('name')}/{evaluation.get('rows')}"
+
+
+# Settings that name places or the seed, not the configuration being measured.
+_NOT_CONFIG = {"seed", "run_id", "runs_dir", "data_dir", "cache_dir", "device"}
+
+
+def config_key(record: dict) -> str:
+    """A short digest of the run's configuration less its seed and paths: seeds of one configuration share it."""
+    def strip(value):
+        if isinstance(value, dict):
+            return {k: strip(v) for k, v in value.items() if k not in _NOT_CONFIG}
+        return value
+
+    config = strip(record.get("config") or {}) if record.get("kind") == "run" else {"method": record.get("method")}
+    return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:8]
 
 
 def metric_table(records: list[dict]) -> Table:
@@ -68,27 +112,33 @@ def _sort_key(r: dict):
 
 
 def baseline_records(records: list[dict], out: Path, data_dir: Path | None, cache_dir: Path | None) -> list[dict]:
-    """Records of the training-free rows missing from ``records``, run on the same evaluation set."""
-    present = {r.get("method", {}).get("name") for r in records}
-    missing = [name for name in BASELINES if name not in present]
-    if not missing:
-        return []
-    eval_files = {(r.get("config") or {}).get("eval_file") for r in records if r.get("kind") == "run"}
-    if len(eval_files) > 1:
-        raise UserError("records were scored on different evaluation sets; cannot add baseline rows to one table")
-    eval_file = next(iter(eval_files), None)
-    limits = {(r.get("config") or {}).get("eval_limit") for r in records if r.get("kind") == "run"}
+    """Records of the training-free rows missing from ``records``, run on each evaluation set the run
+    records were scored on (records of `eval` get none: their inputs are outside the harness)."""
     from .config import RunConfig
     from .runner import run
 
+    sets: dict[str, tuple[str | None, int | None]] = {}
+    present: dict[str, set[str]] = {}
+    for r in records:
+        label = eval_set_key(r)
+        present.setdefault(label, set()).add((r.get("method") or {}).get("name"))
+        if r.get("kind") == "run":
+            config = r.get("config") or {}
+            sets.setdefault(label, (config.get("eval_file"), config.get("eval_limit")))
     added = []
     runs_dir = out.parent / f"{out.stem}-records"
-    for name in missing:
-        config = RunConfig(method=name, eval_file=Path(eval_file) if eval_file else None,
-                           eval_limit=next(iter(limits), None), data_dir=data_dir, cache_dir=cache_dir,
-                           runs_dir=runs_dir, run_id=name)
-        existing = runs_dir / name / "record.json"
-        added.append(read_record(existing) if existing.exists() else run(config, progress=False))
+    for label, (eval_file, eval_limit) in sets.items():
+        suffix = "" if len(sets) == 1 else "-" + re.sub(r"[^A-Za-z0-9]+", "-", label).strip("-")[:24]
+        for name in BASELINES:
+            if name in present[label]:
+                continue
+            existing = runs_dir / f"{name}{suffix}" / "record.json"
+            if existing.exists():
+                added.append(read_record(existing))
+                continue
+            config = RunConfig(method=name, eval_file=Path(eval_file) if eval_file else None, eval_limit=eval_limit,
+                               data_dir=data_dir, cache_dir=cache_dir, runs_dir=runs_dir, run_id=f"{name}{suffix}")
+            added.append(run(config, progress=False))
     return added
 
 
@@ -103,7 +153,8 @@ def seed_means(rows: list[dict]) -> list[dict]:
     """One row per configuration (all but the seed), its figures averaged over seeds; sorted by J."""
     groups: dict[tuple, list[dict]] = {}
     for r in rows:
-        groups.setdefault(tuple(str(r[k]) for k in ("method", "leader", "follower", "perturbation", "steps", "rows")), []).append(r)
+        key = tuple(str(r.get(k)) for k in ("method", "leader", "follower", "perturbation", "steps", "rows", "config"))
+        groups.setdefault(key, []).append(r)
     out = []
     for members in groups.values():
         mean = {k: members[0][k] for k in ("method", "leader", "follower", "perturbation", "steps", "rows")}
@@ -116,32 +167,69 @@ def seed_means(rows: list[dict]) -> list[dict]:
 
 
 def publish(paths: list[Path], out: Path, *, title: str | None = None, command: str = "",
-            data_dir: Path | None = None, cache_dir: Path | None = None) -> int:
-    """Write ``out`` (markdown) and ``out`` with .csv from records; returns the number of rows."""
+            data_dir: Path | None = None, cache_dir: Path | None = None) -> dict:
+    """Write ``out`` (markdown) and ``out`` with .csv from records, one table per evaluation set and judges.
+
+    Returns ``{"rows": n, "tables": n, "failed": [run directories that failed, skipped]}``."""
     out = Path(out)
+    if out.suffix.lower() == ".csv":
+        raise UserError(f"--out {out}: name the markdown file (e.g. {out.with_suffix('.md').name}); "
+                        "the CSV is written beside it")
+    from .preflight import check_output
+
+    check_output(out, "--out")
+    check_output(out.with_suffix(".csv"), "--out")
     records = [read_record(p) for p in find_records(paths)]
+    failed = find_failed_runs(paths)
     if not records:
         raise UserError("no run records found in " + ", ".join(map(str, paths)))
     records += baseline_records(records, out, data_dir, cache_dir)
     rows = sorted((row(r, out.parent) for r in records), key=_sort_key)
+    tables: dict[tuple[str, str], list[dict]] = {}
+    for r in rows:
+        tables.setdefault((r["eval_key"], r["judges"]), []).append(r)
     columns = ["method", "leader", "follower", "perturbation", "seed", "steps", "rows",
                *(c for c, _ in SCORES + QUALITY), "record"]
     md = io.StringIO()
     md.write(f"# {title or out.stem}\n\n")
     md.write(f"Generated by `{command}` from {len(records)} run records; do not edit by hand.\n")
     md.write("Sorted by J = mean over sentences of STA x SIM x FL. non-word and repeat: shares of the rewrites' words\n"
-             "that are not known words, and that repeat a word or trigram of the same rewrite.\n\n")
-    means = seed_means(rows)
-    if any(m["seeds"] > 1 for m in means):
-        md.write("## Mean over seeds\n\n")
-        _markdown_table(md, means, ["method", "leader", "follower", "perturbation", "steps", "rows", "seeds",
-                                    *(c for c, _ in SCORES + QUALITY)])
-        md.write("\n## Every run\n\n")
-    _markdown_table(md, rows, columns)
+             "that are not known words, and that repeat a word or trigram of the same rewrite.\n")
+    if len(tables) > 1:
+        md.write(f"\nThe records were scored on {len(tables)} different evaluation sets or by different judges: "
+                 "one table each, never ranked together.\n")
+    for (_, judges), members in tables.items():
+        eval_set = members[0]["eval_set"]
+        level = "##" if len(tables) > 1 else ""
+        if level:
+            md.write(f"\n{level} {eval_set}, judges {judges}\n")
+        else:
+            md.write(f"\nEvaluation set: {eval_set}; judges: {judges}.\n")
+        sub = level + "#" if level else "##"
+        means = seed_means(members)
+        md.write("\n")
+        if any(m["seeds"] > 1 for m in means):
+            md.write(f"{sub} Mean over seeds\n\n")
+            _markdown_table(md, means, ["method", "leader", "follower", "perturbation", "steps", "rows", "seeds",
+                                        *(c for c, _ in SCORES + QUALITY)])
+            md.write(f"\n{sub} Every run\n\n")
+        _markdown_table(md, members, columns)
     csv_buffer = io.StringIO()
-    writer = csv.DictWriter(csv_buffer, fieldnames=columns, lineterminator="\n")
+    writer = csv.DictWriter(csv_buffer, fieldnames=[*columns[:-1], "eval_set", "judges", "config", "record"],
+                            lineterminator="\n", extrasaction="ignore")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows(r for members in tables.values() for r in members)
     atomic_write_text(out, md.getvalue())
     atomic_write_text(out.with_suffix(".csv"), csv_buffer.getvalue())
-    return len(rows)
+    return {"rows": len(rows), "tables": len(tables), "failed": failed}
+
+
+def find_failed_runs(paths: list[Path]) -> list[tuple[Path, str]]:
+    """Run directories under ``paths`` that failed (or were interrupted) and have no record."""
+    found = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            for marker in sorted(path.rglob(FAILED)):
+                if not (marker.parent / "record.json").exists():
+                    found.append((marker.parent, (read_failure(marker.parent) or {}).get("error", "?")))
+    return found

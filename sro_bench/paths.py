@@ -31,10 +31,17 @@ def resolve_data_dir(option: str | os.PathLike | None = None, *, must_exist: boo
 def resolve_cache_dir(option: str | os.PathLike | None = None) -> Path:
     """``--cache-dir``, else ``$SRO_BENCH_CACHE``, else the user cache directory; created if missing."""
     if option:
-        path = Path(option)
+        path, origin = Path(option), "--cache-dir"
     elif os.environ.get(CACHE_ENV):
-        path = Path(os.environ[CACHE_ENV])
+        path, origin = Path(os.environ[CACHE_ENV]), f"${CACHE_ENV}"
     else:
-        path = Path(platformdirs.user_cache_dir("sro-bench"))
-    path.mkdir(parents=True, exist_ok=True)
+        path, origin = Path(platformdirs.user_cache_dir("sro-bench")), "the default cache directory"
+    if path.exists() and not path.is_dir():
+        raise UserError(f"{path}: cache directory ({origin}) is not a directory")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"{path}: cannot create the cache directory ({origin}): {exc.strerror}") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise UserError(f"{path}: cache directory ({origin}) is not writable")
     return path

@@ -1,7 +1,8 @@
 """The plugin manager: every entry point of group ``sro_bench`` is loaded, built-ins included.
 
 A plugin that fails to import is recorded in :attr:`Registry.failures` (shown by ``sro-bench list``
-and warned about) and never stops the program. Two plugins registering one name is an error naming both.
+and warned about) and never stops the program. Two plugins registering one name is an error naming both
+for every command but ``list``, which shows the clash.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ class Registry:
     def __init__(self) -> None:
         self.components: dict[tuple[str, str], Component] = {}
         self.failures: list[PluginFailure] = []
+        self.conflicts: list[str] = []
         self.manager = pluggy.PluginManager(hookspecs.PROJECT)
         self.manager.add_hookspecs(hookspecs)
 
@@ -84,8 +86,8 @@ class Registry:
                 continue
             try:
                 self.add_plugin(module, dist)
-            except PluginConflict:
-                raise
+            except PluginConflict as exc:
+                self.conflicts.append(str(exc))
             except Exception as exc:
                 self._fail(f"{ep.name} = {ep.value}", dist, exc)
 
@@ -123,8 +125,16 @@ class Registry:
 
 
 @lru_cache(maxsize=1)
-def registry() -> Registry:
-    """The process-wide registry, loaded from entry points on first use."""
+def loaded_registry() -> Registry:
+    """The process-wide registry as loaded from entry points, clashes and all (for ``sro-bench list``)."""
     reg = Registry()
     reg.load_entry_points()
+    return reg
+
+
+def registry() -> Registry:
+    """The process-wide registry; a name registered by two plugins is an error naming both."""
+    reg = loaded_registry()
+    if reg.conflicts:
+        raise PluginConflict(reg.conflicts[0] + " (uninstall one; `sro-bench list` shows both)")
     return reg

@@ -8,6 +8,28 @@ from typing import Callable, Iterator
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 
+def notice(message: str) -> None:
+    """One line on stderr, beside the progress bars (never into piped results on stdout)."""
+    from rich.console import Console
+
+    Console(stderr=True).print(message, markup=False, highlight=False)
+
+
+@contextlib.contextmanager
+def busy(description: str, *, enabled: bool = True) -> Iterator[None]:
+    """A spinner with elapsed time for work of unknown length (e.g. training the judges on first use)."""
+    if not enabled:
+        yield
+        return
+    from rich.console import Console
+    from rich.progress import SpinnerColumn
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=Console(stderr=True), transient=True) as progress:
+        progress.add_task(description, total=None)
+        yield
+
+
 def make_progress(**fields) -> Progress:
     return Progress(
         TextColumn("[bold]{task.description}"),

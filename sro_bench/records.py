@@ -52,8 +52,70 @@ def read_record(path: Path) -> dict:
         raise UserError(f"{path}: not a JSON run record ({exc})") from None
     if not isinstance(record, dict) or record.get("schema") != SCHEMA:
         raise UserError(f"{path}: not a sro-bench run record (schema {SCHEMA!r} expected)")
+    problem = record_problem(record)
+    if problem:
+        raise UserError(f"{path}: malformed run record: {problem}")
     record["_path"] = str(path)
     return record
+
+
+def _number_or_none(value: Any) -> bool:
+    return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))
+
+
+# field -> (check, what it must be); fields a record may lack are checked only when present
+_REQUIRED = {
+    "kind": (lambda v: v in ("run", "eval"), '"run" or "eval"'),
+    "method": (lambda v: isinstance(v, dict) and isinstance(v.get("name"), str), "an object with a string name"),
+    "metrics": (lambda v: isinstance(v, dict) and all(_number_or_none(x) for x in v.values()),
+                "an object of numbers"),
+    "evaluation": (lambda v: isinstance(v, dict) and isinstance(v.get("rows"), int), "an object with integer rows"),
+    "perturbation": (lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v), "a list of strings"),
+    "seed": (lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool)), "an integer or null"),
+    "config": (lambda v: isinstance(v, dict), "an object"),
+}
+_OPTIONAL = {
+    "game": (lambda v: isinstance(v, dict) and isinstance(v.get("steps", 0), int)
+             and isinstance(v.get("history", []), list), "an object with integer steps and a history list"),
+    "rewrite_quality": (lambda v: isinstance(v, dict) and all(_number_or_none(x) for x in v.values()),
+                        "an object of numbers"),
+    "suite": (lambda v: isinstance(v, dict), "an object"),
+}
+
+
+def record_problem(record: dict) -> str | None:
+    """What is wrong with a record's fields (the ones leaderboards and resumes read), or None."""
+    for name, (check, what) in _REQUIRED.items():
+        if name not in record:
+            return f"no {name!r} field"
+        if not check(record[name]):
+            return f"{name!r} must be {what}"
+    for name, (check, what) in _OPTIONAL.items():
+        if name in record and not check(record[name]):
+            return f"{name!r} must be {what}"
+    return None
+
+
+FAILED = "failed.json"  # in a run directory: the run stopped with an error (removed when a resume finishes)
+
+
+def mark_failed(run_dir: Path, exc: BaseException) -> None:
+    interrupted = isinstance(exc, KeyboardInterrupt)
+    error = "interrupted" if interrupted else (str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}")
+    write_json(run_dir / FAILED, {"error": error, "interrupted": interrupted, "when": now(),
+                                  "resume": f"sro-bench run --resume {run_dir}"})
+
+
+def read_failure(run_dir: Path) -> dict | None:
+    """What ``failed.json`` says, or None where the run has not failed."""
+    path = Path(run_dir) / FAILED
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return {"error": f"{path} is unreadable"}
+    return data if isinstance(data, dict) else {"error": f"{path} is not a JSON object"}
 
 
 def find_records(paths: list[Path]) -> list[Path]:
@@ -67,6 +129,11 @@ def find_records(paths: list[Path]) -> list[Path]:
         else:
             raise UserError(f"{path}: no such file or directory")
     return found
+
+
+def split_scores(suite: dict) -> dict:
+    """The suite's result as record fields: ``metrics`` (corpus figures) and ``suite`` (models, timings)."""
+    return {"metrics": suite.pop("corpus"), "suite": suite}
 
 
 def versions() -> dict[str, str | None]:

@@ -140,21 +140,33 @@ def cell_config(config: RobustnessConfig, cell: Cell) -> RunConfig:
 
 def run_grid(config: RobustnessConfig, *, progress: bool = True,
              on_cell: Callable[[Cell, str], None] | None = None) -> list[dict]:
-    """Run every cell that has no record yet (resuming interrupted ones); return all records."""
-    from .runner import run
+    """Run every cell that has no record yet (resuming interrupted ones); return all records.
 
-    records = []
+    Every cell's configuration is validated before the first cell runs."""
+    from .preflight import check_output, check_run
+    from .runner import load_run_config, resolve, run
+
+    check_output(Path(config.out), "--out", directory=True)
+    plan = []
     for cell in grid(config.methods, config.axes, config.seeds):
         run_dir = Path(config.out) / "cells" / cell.run_id
+        overrides = {**config.game_overrides, **config.method_overrides.get(cell.method, {})}
         if (run_dir / "record.json").exists():
-            status = "skipped (done)"
-            record = read_record(run_dir)
+            read_record(run_dir)
+            plan.append((cell, "skipped (done)", run_dir, overrides))
         elif (run_dir / "config.json").exists():
-            status = "resumed"
+            check_run(load_run_config(run_dir)[0])
+            plan.append((cell, "resumed", run_dir, overrides))
+        else:
+            resolve(cell_config(config, cell), overrides)
+            plan.append((cell, "ran", run_dir, overrides))
+    records = []
+    for cell, status, run_dir, overrides in plan:
+        if status == "skipped (done)":
+            record = read_record(run_dir)
+        elif status == "resumed":
             record = run(RunConfig(), resume=run_dir, progress=progress)
         else:
-            status = "ran"
-            overrides = {**config.game_overrides, **config.method_overrides.get(cell.method, {})}
             record = run(cell_config(config, cell), progress=progress, game_overrides=overrides)
         if on_cell is not None:
             on_cell(cell, status)

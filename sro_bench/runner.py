@@ -15,14 +15,15 @@ from typing import Any
 
 from . import data as datamod
 from . import meter
-from .config import DEFAULT_FOLLOWER, GameConfig, RunConfig, apply_preset, from_dict, preset_run_settings, validate
+from .config import DEFAULT_FOLLOWER, GameConfig, RunConfig, apply_preset, from_dict, preset_run_settings
 from .errors import UserError
 from .game import CHECKPOINT, world
 from .paths import resolve_data_dir
 from .plugins import registry
+from .preflight import check_run
 from .files import atomic_write_text
-from .records import jsonable, new_record, write_json
-from .progress import game_progress
+from .records import FAILED, jsonable, mark_failed, new_record, read_failure, split_scores, write_json
+from .progress import busy, game_progress, notice
 
 
 def resolve(config: RunConfig, game_overrides: dict[str, Any] | None = None) -> RunConfig:
@@ -47,11 +48,7 @@ def resolve(config: RunConfig, game_overrides: dict[str, Any] | None = None) -> 
 
         config.leader.device = str(PartialState().device)  # each process its own GPU
     config.leader.max_new_tokens = config.game.max_new_tokens
-    validate(config)
-    from .followers import parse_perturbation
-
-    for spec in config.perturb:  # fail now, not after an hour of training
-        parse_perturbation(spec)
+    check_run(config)  # every name, value and path: fail now, not after an hour of training
     return config
 
 
@@ -102,9 +99,10 @@ def build_follower(config: RunConfig, given: frozenset[str], evaluation: frozens
 
 def build_judge(config: RunConfig):
     """The suite's STA classifier as a per-step monitor (texts -> 1 where toxic); never a training signal."""
+    from .metrics.base import JUDGE_SEED
     from .metrics.sta import load_or_train_sta
 
-    model = load_or_train_sta(config.data_dir, config.cache_dir, seed=config.seed)
+    model = load_or_train_sta(config.data_dir, config.cache_dir, seed=JUDGE_SEED)
     return lambda texts: (model.p_toxic(list(texts)) > model.threshold).astype("int8")
 
 
@@ -142,39 +140,61 @@ def score(config: RunConfig, inputs, rewrites, references) -> dict:
     return split_scores(suite.score(list(inputs), list(rewrites), references or None).to_dict())
 
 
-def split_scores(suite: dict) -> dict:
-    """The suite's result as record fields: ``metrics`` (corpus figures) and ``suite`` (models, timings)."""
-    return {"metrics": suite.pop("corpus"), "suite": suite}
-
-
 def run(config: RunConfig, *, resume: Path | None = None, progress: bool = True,
         game_overrides: dict[str, Any] | None = None, stop_after: int | None = None) -> dict:
     """Train (or apply) a method, rewrite the evaluation set, score it and write the run record.
 
-    ``resume`` continues an interrupted run directory with its saved configuration.
+    ``resume`` continues an interrupted or failed run directory with its saved configuration.
     ``stop_after`` stops the game after that many steps in total without scoring (an interruption, for tests).
+    Nothing is created until the whole request has been validated; a run that fails afterwards leaves
+    ``failed.json`` (the error) in its directory.
     """
     started = time.perf_counter()
     if resume is not None:
         config, run_dir = load_run_config(Path(resume))
+        check_run(config)
+        from .game import checkpoint_problem
+
+        problem = checkpoint_problem(run_dir)
+        if problem:
+            raise UserError(problem)
+        failed = read_failure(run_dir)
+        if failed and progress:
+            notice(f"{run_dir}: resuming a run that failed earlier ({failed.get('error', '?')})")
     else:
         config = resolve(config, game_overrides)
         run_dir = Path(config.runs_dir) / (config.run_id or shared_run_id(config))
         if (run_dir / "record.json").exists():
             raise UserError(f"{run_dir}: a finished run is already there (choose another --run-id)")
-    reg = registry()
-    method = reg.method(config.method)
+        if (run_dir / "config.json").exists():
+            raise UserError(f"{run_dir}: an unfinished run is already there (continue it with --resume {run_dir})")
+        if run_dir.exists() and not run_dir.is_dir():
+            raise UserError(f"{run_dir}: exists and is not a run directory")
+    method = registry().method(config.method)
     objective = None if method.kind == "rewriter" else method.factory(config.objective)
-    least = getattr(objective, "min_group_size", 1)
-    if objective is not None and objective.source == "samples" and config.game.samples_per_input < least:
-        raise UserError(f"--method {config.method} needs --samples-per-input >= {least} "
-                        f"(got {config.game.samples_per_input})")
     eval_set = load_eval_set(config)
     given, evaluation = exclusion_keys(config, eval_set)
     run_dir.mkdir(parents=True, exist_ok=True)
     if world()[0] == 0:
         write_json(run_dir / "config.json", config)
+    try:
+        record = _play_and_score(config, run_dir, method, objective, eval_set, given, evaluation,
+                                 resume=resume is not None, progress=progress, stop_after=stop_after)
+    except BaseException as exc:
+        if world()[0] == 0:
+            mark_failed(run_dir, exc)
+        raise
+    if "_path" in record:
+        (run_dir / FAILED).unlink(missing_ok=True)
+        record["timings"]["total"] = round(time.perf_counter() - started, 3)
+        write_json(run_dir / "record.json", {k: v for k, v in record.items() if k != "_path"})
+        # A finished run is never resumed; its optimizer state is the largest thing in the directory.
+        shutil.rmtree(run_dir / CHECKPOINT, ignore_errors=True)
+    return record
 
+
+def _play_and_score(config: RunConfig, run_dir: Path, method, objective, eval_set, given, evaluation, *,
+                    resume: bool, progress: bool, stop_after: int | None) -> dict:
     timings: dict[str, float] = {}
     record: dict[str, Any] = {"method": {"name": config.method, "kind": method.kind, "distribution": method.distribution}}
     follower = None
@@ -210,8 +230,8 @@ def run(config: RunConfig, *, resume: Path | None = None, progress: bool = True,
             judge=build_judge(config) if on_policy else None,
             lexicon=meter.load_lexicon(config.data_dir) if on_policy else None,
         )
-        if resume is not None and game.load_checkpoint(run_dir):
-            pass
+        if resume:
+            game.load_checkpoint(run_dir)
         t = time.perf_counter()
         with game_progress(game.total_steps, game.step, enabled=progress, label=config.method) as on_step:
             result = game.play(checkpoint_dir=run_dir, on_step=on_step, stop_after=stop_after)
@@ -238,11 +258,11 @@ def run(config: RunConfig, *, resume: Path | None = None, progress: bool = True,
     record["rewrite_quality"] = {k: None if v is None else round(v, 4) for k, v in meter.text_figures(
         eval_set.inputs, rewrites, meter.load_lexicon(config.data_dir)).items()}
     t = time.perf_counter()
-    scores = score(config, eval_set.inputs, rewrites, references)
+    with busy("scoring the rewrites", enabled=progress):
+        scores = score(config, eval_set.inputs, rewrites, references)
     timings["suite"] = round(time.perf_counter() - t, 3)
     if follower is not None:
         record["follower"] = follower.describe()
-    timings["total"] = round(time.perf_counter() - started, 3)
     record = new_record(
         "run",
         run_id=run_dir.name,
@@ -255,9 +275,6 @@ def run(config: RunConfig, *, resume: Path | None = None, progress: bool = True,
         **scores,
         timings=timings,
     )
-    write_json(run_dir / "record.json", record)
-    # A finished run is never resumed; its optimizer state is the largest thing in the directory.
-    shutil.rmtree(run_dir / CHECKPOINT, ignore_errors=True)
     record["_path"] = str(run_dir / "record.json")
     return record
 
@@ -269,6 +286,10 @@ def load_run_config(run_dir: Path) -> tuple[RunConfig, Path]:
     if (run_dir / "record.json").exists():
         raise UserError(f"{run_dir}: this run has already finished")
     try:
-        return from_dict(json.loads(path.read_text(encoding="utf-8"))), run_dir
-    except (json.JSONDecodeError, TypeError) as exc:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise UserError(f"{path}: unreadable run configuration ({exc})") from None
+    missing = [key for key in ("method", "leader", "game", "objective", "seed") if key not in data] if isinstance(data, dict) else []
+    if missing:
+        raise UserError(f"{path}: not a complete run configuration (no {missing[0]!r} setting)")
+    return from_dict(data, str(path)), run_dir

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -18,6 +19,7 @@ CANNOT_REWRITE = "paradetox_cannot_rewrite.dedup.tsv"
 NORMAL_FILES = ("detox_emnlp2021_dev_normal.txt", "detox_emnlp2021_test_10k_normal.txt")
 TOXIC_FILES = ("detox_emnlp2021_dev_toxic.dedup.txt", "detox_emnlp2021_test_10k_toxic.dedup.txt")
 
+ID_COLUMNS = ("id", "idx", "index", "row", "#")
 DEV_SIZE = 671  # the size of the official ParaDetox test set, which this split stands in for
 DEV_SEED = 20241026  # fixed forever: changing it changes every published dev-split number
 
@@ -62,10 +64,23 @@ class Dataset:
             "name": self.name,
             "source": self.source,
             "rows": len(self.inputs),
+            "digest": content_digest(self.inputs, self.references),
             "pairs": sum(len(r) for r in self.references),
             "skipped_empty": self.skipped_empty,
             "excluded": self.excluded,
         }
+
+
+def content_digest(inputs: Sequence[str], references: Sequence[Sequence[str]] = ()) -> str:
+    """A short digest of an evaluation set's inputs and references: records scored on different sets never
+    share a leaderboard table, whatever the files were called."""
+    digest = hashlib.sha256()
+    for i, text in enumerate(inputs):
+        digest.update(text.encode() + b"\x00")
+        for ref in (references[i] if references else ()):
+            digest.update(b"\x01" + ref.encode())
+        digest.update(b"\n")
+    return digest.hexdigest()[:12]
 
 
 def load_paradetox(path: Path, name: str = "paradetox") -> Dataset:
@@ -135,6 +150,9 @@ def load_eval_file(path: Path) -> Dataset:
     header, rows, empty = read_table(path, "\t" if path.suffix.lower() == ".tsv" else ",")
     if len(header) < 1:
         raise DataError(path, "no columns in header", 1)
+    if rows and (header[0].lower() in ID_COLUMNS or all(fields[0].strip().isdigit() for _, fields in rows)):
+        raise DataError(path, f"the first column {header[0]!r} holds ids, not sentences: put the inputs first, "
+                              "then the references", 1)
     inputs, references = [], []
     for line, fields in rows:
         text = squash(fields[0])

@@ -11,6 +11,7 @@ from typing import Iterator
 from ..errors import DataError
 
 _WORDS = re.compile(r"[^a-z0-9]+")
+MAX_LINE = 10_000  # characters; sentences and comments are far shorter, a longer line is a wrong file
 
 
 def normalise(text: str) -> str:
@@ -43,6 +44,13 @@ def read_text(path: Path, allow_blank: bool = False) -> str:
         raise DataError(path, f"undecodable bytes (not UTF-8) at byte {exc.start}", line) from None
     if not text.strip() and not (allow_blank and text):
         raise DataError(path, "empty file")
+    nul = text.find("\x00")
+    if nul >= 0:
+        raise DataError(path, "NUL byte (a binary file?)", text.count("\n", 0, nul) + 1)
+    if len(text) > MAX_LINE:
+        for number, line in enumerate(text.split("\n"), start=1):
+            if len(line) > MAX_LINE:
+                raise DataError(path, f"line of {len(line):,} characters (at most {MAX_LINE:,}: one sentence a line)", number)
     return text
 
 

@@ -624,15 +624,10 @@ def config_to_json(config: LeaderConfig) -> dict:
     return out
 
 
-def config_from_json(data: dict) -> LeaderConfig:
-    known = {f.name for f in dataclasses.fields(LeaderConfig)}
-    data = {k: v for k, v in data.items() if k in known}
-    for key in ("cache_dir", "data_dir"):
-        if data.get(key) is not None:
-            data[key] = Path(data[key])
-    if data.get("lora_target_modules") is not None:
-        data["lora_target_modules"] = tuple(data["lora_target_modules"])
-    return LeaderConfig(**data)
+def config_from_json(data: dict, where: str = LEADER_JSON) -> LeaderConfig:
+    from ..dataclass_json import from_json
+
+    return from_json(LeaderConfig, data, where, strict=False)  # leaders saved by other versions still load
 
 
 def load_pretrained(source: str | Path, *, local_files_only: bool = False):
@@ -663,8 +658,13 @@ def load_leader(path: str | Path, config: LeaderConfig | None = None) -> HFLeade
     info_path = path / LEADER_JSON
     if not info_path.is_file():
         raise UserError(f"{path}: not a saved leader (no {LEADER_JSON})")
-    info = json.loads(info_path.read_text())
-    saved = config_from_json(info.get("config", {}))
+    try:
+        info = json.loads(info_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise UserError(f"{info_path}: not a readable leader description ({exc})") from None
+    if not isinstance(info, dict):
+        raise UserError(f"{info_path}: expected a JSON object")
+    saved = config_from_json(info.get("config", {}), str(info_path))
     if config is None:
         config = saved
     elif not config.input_prefix and saved.input_prefix:

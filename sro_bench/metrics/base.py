@@ -10,12 +10,17 @@ from typing import Sequence
 import numpy as np
 
 
+# The suite's trained judges (STA, FL) are one fixed artefact per suite version and data: a run's seed
+# never changes them, so every run is scored by the same judges.
+JUDGE_SEED = 0
+
+
 @dataclass
 class MetricContext:
     data_dir: Path | None = None
     cache_dir: Path | None = None
     device: str = "cpu"
-    seed: int = 0
+    seed: int = 0  # for metrics that sample; the built-in judges ignore it (JUDGE_SEED)
 
 
 @dataclass

@@ -25,7 +25,7 @@ import numpy as np
 from ..data import NORMAL_FILES, PARADETOX, load_lines, normalise
 from ..errors import UserError
 from . import store
-from .base import Metric, MetricContext, MetricResult
+from .base import JUDGE_SEED, Metric, MetricContext, MetricResult
 from .devsplit import dev_keys, splits
 from .embed import PROBE_LAYERS, Encoder, encoder_version, get_encoder
 from .ngram import TrigramLM
@@ -178,6 +178,7 @@ def _load_or_train(data_dir: Path, cache_dir: str | None, seed: int) -> FluencyM
             "training_data": sources, "excluded": "sentences matching dev-split inputs or references"})
         store.save(path, model.to_arrays(), model.info)
     model.info["cache_file"] = str(path)
+    model.info["judge_id"] = path.stem  # its version and a digest of its data and settings
     return model
 
 
@@ -240,5 +241,5 @@ class FluencyMetric(Metric):
 
 
 def fl_factory(context: MetricContext) -> FluencyMetric:
-    return FluencyMetric(load_or_train_fl(context.data_dir, context.cache_dir, seed=context.seed),
+    return FluencyMetric(load_or_train_fl(context.data_dir, context.cache_dir, seed=JUDGE_SEED),
                          get_encoder(context.device))

@@ -23,7 +23,7 @@ import numpy as np
 from ..data import NORMAL_FILES, TOXIC_FILES, load_lines, normalise
 from ..errors import UserError
 from . import store
-from .base import Metric, MetricContext, MetricResult
+from .base import JUDGE_SEED, Metric, MetricContext, MetricResult
 from .devsplit import dev_keys, splits
 from .text import canonical
 
@@ -158,6 +158,7 @@ def _load_or_train(data_dir: Path, cache_dir: str | None, seed: int) -> StaModel
         })
         store.save(path, model.to_arrays(), model.info)
     model.info["cache_file"] = str(path)
+    model.info["judge_id"] = path.stem  # its version and a digest of its data and settings
     return model
 
 
@@ -179,7 +180,7 @@ class StaMetric(Metric):
 
 
 def sta_factory(context: MetricContext) -> StaMetric:
-    return StaMetric(load_or_train_sta(context.data_dir, context.cache_dir, seed=context.seed))
+    return StaMetric(load_or_train_sta(context.data_dir, context.cache_dir, seed=JUDGE_SEED))
 
 
 def sta_check(data_dir: str | Path | None = None, cache_dir: str | Path | None = None, *, seed: int = 0) -> dict:

@@ -52,10 +52,17 @@ class SuiteResult:
         return {
             "n": self.n,
             "references": self.has_references,
+            "judges": self.judges(),
             "corpus": {k: _number(v) for k, v in self.corpus.items()},
             "info": _jsonable(self.info),
             "seconds": {k: round(v, 4) for k, v in self.seconds.items()},
         }
+
+    def judges(self) -> dict[str, str]:
+        """The trained judges that scored this result, by metric: records scored by different ones never
+        share a leaderboard table."""
+        return {name: info["judge_id"] for name, info in sorted(self.info.items())
+                if isinstance(info, dict) and info.get("judge_id")}
 
     def sentence_dict(self) -> dict[str, list]:
         """Per-sentence scores as JSON-ready lists."""
