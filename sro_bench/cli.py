@@ -401,6 +401,10 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)
+    except OSError as exc:  # a full disk or a vanished directory: the environment, not a bug
+        where = f"{exc.filename}: " if exc.filename else ""
+        click.echo(f"error: {where}{exc.strerror or exc}", err=True)
+        sys.exit(2)
     except Exception as exc:  # a bug: one line unless asked for the traceback
         if os.environ.get("SRO_BENCH_DEBUG"):
             raise

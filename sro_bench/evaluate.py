@@ -111,5 +111,8 @@ def rewrite_file(run_dir: Path, input_file: Path, output: Path, batch_size: int 
     leader = load_leader(leader_dir)
     leader.model.eval()
     rewrites = leader.generate(sources, do_sample=False, batch_size=batch_size)
-    atomic_write_text(output, "".join(f"{' '.join(r.split())}\n" for r in rewrites))
+    try:
+        atomic_write_text(output, "".join(f"{' '.join(r.split())}\n" for r in rewrites))
+    except OSError as exc:
+        raise UserError(f"--output {output}: cannot write ({exc.strerror})") from None
     return len(rewrites)

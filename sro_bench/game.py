@@ -378,8 +378,9 @@ def checkpoint_problem(run_dir: Path) -> str | None:
     from safetensors import safe_open
 
     path = Path(run_dir) / CHECKPOINT
-    if not path.exists():
-        return None
+    own = ("state.json", "trainable.safetensors", "optimizer.pt")
+    if not path.is_dir() or not any((path / name).exists() for name in own):
+        return None  # nothing saved yet, or another loop's layout (trl's checkpoint-N directories)
     try:
         state = json.loads((path / "state.json").read_text(encoding="utf-8"))
     except FileNotFoundError:

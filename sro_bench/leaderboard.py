@@ -15,7 +15,7 @@ from rich.table import Table
 
 from .errors import UserError
 from .files import atomic_write_text
-from .records import FAILED, find_records, read_failure, read_record
+from .records import FAILED, find_records, judges_of, read_failure, read_record
 
 BASELINES = ("duplicate", "delete", "reference")
 # (column, key in the record's metrics)
@@ -58,16 +58,6 @@ def row(record: dict, relative_to: Path | None = None) -> dict:
         **{column: (record.get("rewrite_quality") or {}).get(key) for column, key in QUALITY},
         "record": path,
     }
-
-
-def judges_of(record: dict) -> tuple[str, ...]:
-    """The trained judges that scored a record; older records name them only through their cache files."""
-    suite = record.get("suite") or {}
-    if suite.get("judges"):
-        return tuple(sorted(suite["judges"].values()))
-    info = suite.get("info") or {}
-    return tuple(sorted(Path(str(m["cache_file"])).stem for m in info.values()
-                        if isinstance(m, dict) and m.get("cache_file")))
 
 
 def eval_set_label(record: dict) -> str:

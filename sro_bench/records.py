@@ -118,6 +118,16 @@ def read_failure(run_dir: Path) -> dict | None:
     return data if isinstance(data, dict) else {"error": f"{path} is not a JSON object"}
 
 
+def judges_of(record: dict) -> tuple[str, ...]:
+    """The trained judges that scored a record; older records name them only through their cache files."""
+    suite = record.get("suite") or {}
+    if suite.get("judges"):
+        return tuple(sorted(suite["judges"].values()))
+    info = suite.get("info") or {}
+    return tuple(sorted(Path(str(m["cache_file"])).stem for m in info.values()
+                        if isinstance(m, dict) and m.get("cache_file")))
+
+
 def find_records(paths: list[Path]) -> list[Path]:
     """Record files named directly or found (recursively) under directories, sorted."""
     found: list[Path] = []

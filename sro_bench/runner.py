@@ -174,11 +174,12 @@ def run(config: RunConfig, *, resume: Path | None = None, progress: bool = True,
     objective = None if method.kind == "rewriter" else method.factory(config.objective)
     eval_set = load_eval_set(config)
     given, evaluation = exclusion_keys(config, eval_set)
+    training = None if objective is None else load_training_data(config, objective, given, evaluation)
     run_dir.mkdir(parents=True, exist_ok=True)
     if world()[0] == 0:
         write_json(run_dir / "config.json", config)
     try:
-        record = _play_and_score(config, run_dir, method, objective, eval_set, given, evaluation,
+        record = _play_and_score(config, run_dir, method, objective, eval_set, given, evaluation, training,
                                  resume=resume is not None, progress=progress, stop_after=stop_after)
     except BaseException as exc:
         if world()[0] == 0:
@@ -187,13 +188,18 @@ def run(config: RunConfig, *, resume: Path | None = None, progress: bool = True,
     if "_path" in record:
         (run_dir / FAILED).unlink(missing_ok=True)
         record["timings"]["total"] = round(time.perf_counter() - started, 3)
-        write_json(run_dir / "record.json", {k: v for k, v in record.items() if k != "_path"})
+        try:
+            write_json(run_dir / "record.json", {k: v for k, v in record.items() if k != "_path"})
+        except OSError as exc:
+            figures = ", ".join(f"{k} {v:.4g}" for k, v in record["metrics"].items() if isinstance(v, float))
+            raise UserError(f"{run_dir / 'record.json'}: cannot write ({exc.strerror}); the rewrites are in "
+                            f"{run_dir / 'rewrites.tsv'} and the scores were {figures}") from None
         # A finished run is never resumed; its optimizer state is the largest thing in the directory.
         shutil.rmtree(run_dir / CHECKPOINT, ignore_errors=True)
     return record
 
 
-def _play_and_score(config: RunConfig, run_dir: Path, method, objective, eval_set, given, evaluation, *,
+def _play_and_score(config: RunConfig, run_dir: Path, method, objective, eval_set, given, evaluation, training, *,
                     resume: bool, progress: bool, stop_after: int | None) -> dict:
     timings: dict[str, float] = {}
     record: dict[str, Any] = {"method": {"name": config.method, "kind": method.kind, "distribution": method.distribution}}
@@ -220,7 +226,7 @@ def _play_and_score(config: RunConfig, run_dir: Path, method, objective, eval_se
         from .game import Game, rewrite
         from .leaders import build_leader
 
-        train_set, counts = load_training_data(config, objective, given, evaluation)
+        train_set, counts = training
         t = time.perf_counter()
         leader = build_leader(config.leader)
         timings["leader_build"] = round(time.perf_counter() - t, 3)

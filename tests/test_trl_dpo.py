@@ -113,7 +113,7 @@ def test_progress_status_reads_game_and_trl_history_entries():
 
 def test_bad_dpo_backends_are_one_line_errors(data_dir, tmp_path):
     bad = RunConfig(method="dpo", objective=ObjectiveConfig(dpo_backend="fast"), data_dir=data_dir, runs_dir=tmp_path)
-    with pytest.raises(UserError, match="dpo backend must be auto, trl or game"):
+    with pytest.raises(UserError, match="--dpo-backend must be auto, trl or game"):
         run(bad, progress=False)
     import subprocess
     import sys
