@@ -188,6 +188,23 @@ def test_judges_are_the_same_whatever_the_seed(base):
     assert records[0]["metrics"] == records[1]["metrics"]
     assert records[0]["evaluation"]["digest"] == records[1]["evaluation"]["digest"]
 
+    # `eval` of the same rewrites (as files) gives the same figures and names the same judges
+    import csv
+
+    from sro_bench.evaluate import evaluate_files
+
+    run_dir = Path(records[1]["_path"]).parent
+    with open(run_dir / "rewrites.tsv", newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle, delimiter="\t"))[1:]
+    files = {name: run_dir / f"{name}.txt" for name in ("inputs", "predictions", "references")}
+    files["inputs"].write_text("".join(f"{r[0]}\n" for r in rows))
+    files["predictions"].write_text("".join(f"{r[1]}\n" for r in rows))
+    files["references"].write_text("".join("\t".join(c for c in r[2:] if c) + "\n" for r in rows))
+    external = evaluate_files(files["inputs"], files["predictions"], files["references"], data_dir=base.data_dir)
+    assert external["suite"]["judges"] == records[1]["suite"]["judges"]
+    for figure in ("STA", "SIM", "FL", "J", "BLEU", "chrF"):
+        assert external["metrics"][figure] == pytest.approx(records[1]["metrics"][figure], abs=1e-9), figure
+
 
 def _record(path: Path, method: str, rows: int, digest: str, judges: dict, j: float) -> Path:
     from sro_bench.records import new_record, write_json
