@@ -220,17 +220,31 @@ def rewrite_cmd(run_dir, input_file, output, batch_size):
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="markdown table to write (a CSV is written beside it)")
 @click.option("--title", default=None, help="the table's title (default: from the file name)")
-@common_paths
-def leaderboard_cmd(records, out, title, data_dir, cache_dir):
-    """Publish a leaderboard (markdown + CSV) from run records, sorted by J."""
+def leaderboard_cmd(records, out, title):
+    """Publish a leaderboard (markdown + CSV) from run records, sorted by J; never trains or scores."""
     from .leaderboard import publish
 
-    result = publish(list(records), out, title=title, command=shlex.join(["sro-bench", *sys.argv[1:]]),
-                     data_dir=data_dir, cache_dir=cache_dir)
+    result = publish(list(records), out, title=title, command=shlex.join(["sro-bench", *sys.argv[1:]]))
     tables = f" in {result['tables']} tables (different evaluation sets or judges)" if result["tables"] > 1 else ""
     console.print(f"{result['rows']} rows{tables} -> {out} and {out.with_suffix('.csv')}")
     for run_dir, error in result["failed"]:
         console.print(f"[yellow]skipped a failed run: {run_dir} ({error})[/yellow]", highlight=False)
+
+
+@cli.command("baselines")
+@click.argument("records", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--runs-dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="where the baseline runs go (usually beside the records)")
+@common_paths
+def baselines_cmd(records, runs_dir, data_dir, cache_dir):
+    """Run the training-free rows (duplicate, delete, reference) missing from RECORDS, on their evaluation sets."""
+    from .baselines import run_baselines
+    from .preflight import check_output
+
+    check_output(runs_dir, "--runs-dir", directory=True)
+    done = run_baselines(list(records), runs_dir, data_dir=data_dir, cache_dir=cache_dir,
+                         on_run=lambda path, status: console.print(f"{path}: {status}", highlight=False))
+    console.print(f"{len(done)} baseline records under {runs_dir}")
 
 
 @cli.command("robustness")

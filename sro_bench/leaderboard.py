@@ -1,4 +1,6 @@
-"""Leaderboards: markdown and CSV tables generated from run records, never edited by hand."""
+"""Leaderboards: markdown and CSV tables generated from run records, never edited by hand.
+
+Rendering only: a leaderboard never trains, rewrites or scores (baseline rows are `sro_bench.baselines`)."""
 
 from __future__ import annotations
 
@@ -8,16 +10,14 @@ import io
 import json
 import math
 import os
-import re
 from pathlib import Path
 
 from rich.table import Table
 
 from .errors import UserError
 from .files import atomic_write_text
-from .records import FAILED, find_records, judges_of, read_failure, read_record
+from .records import FAILED, eval_set_key, find_records, judges_of, read_failure, read_record
 
-BASELINES = ("duplicate", "delete", "reference")
 # (column, key in the record's metrics)
 SCORES = (("STA", "STA"), ("SIM", "SIM"), ("FL", "FL"), ("J", "J"), ("J-chrF", "J_chrF"),
           ("chrF", "chrF"), ("BLEU", "BLEU"), ("self-BLEU", "self-BLEU"))
@@ -66,12 +66,6 @@ def eval_set_label(record: dict) -> str:
     return f"{evaluation.get('name', '?')} ({evaluation.get('rows', '?')} rows{digest})"
 
 
-def eval_set_key(record: dict) -> str:
-    """The evaluation set's identity: its content digest (older records: its name and row count)."""
-    evaluation = record.get("evaluation") or {}
-    return evaluation.get("digest") or f"{evaluation.get('name')}/{evaluation.get('rows')}"
-
-
 # Settings that name places or the seed, not the configuration being measured.
 _NOT_CONFIG = {"seed", "run_id", "runs_dir", "data_dir", "cache_dir", "device"}
 
@@ -101,37 +95,6 @@ def _sort_key(r: dict):
     return (-(j if isinstance(j, (int, float)) and not math.isnan(j) else -1.0), r["method"], str(r["seed"]))
 
 
-def baseline_records(records: list[dict], out: Path, data_dir: Path | None, cache_dir: Path | None) -> list[dict]:
-    """Records of the training-free rows missing from ``records``, run on each evaluation set the run
-    records were scored on (records of `eval` get none: their inputs are outside the harness)."""
-    from .config import RunConfig
-    from .runner import run
-
-    sets: dict[str, tuple[str | None, int | None]] = {}
-    present: dict[str, set[str]] = {}
-    for r in records:
-        label = eval_set_key(r)
-        present.setdefault(label, set()).add((r.get("method") or {}).get("name"))
-        if r.get("kind") == "run":
-            config = r.get("config") or {}
-            sets.setdefault(label, (config.get("eval_file"), config.get("eval_limit")))
-    added = []
-    runs_dir = out.parent / f"{out.stem}-records"
-    for label, (eval_file, eval_limit) in sets.items():
-        suffix = "" if len(sets) == 1 else "-" + re.sub(r"[^A-Za-z0-9]+", "-", label).strip("-")[:24]
-        for name in BASELINES:
-            if name in present[label]:
-                continue
-            existing = runs_dir / f"{name}{suffix}" / "record.json"
-            if existing.exists():
-                added.append(read_record(existing))
-                continue
-            config = RunConfig(method=name, eval_file=Path(eval_file) if eval_file else None, eval_limit=eval_limit,
-                               data_dir=data_dir, cache_dir=cache_dir, runs_dir=runs_dir, run_id=f"{name}{suffix}")
-            added.append(run(config, progress=False))
-    return added
-
-
 def _markdown_table(md: io.StringIO, rows: list[dict], columns: list[str]) -> None:
     md.write("| " + " | ".join(columns) + " |\n")
     md.write("|" + "|".join("---:" if c in NUMERIC else "---" for c in columns) + "|\n")
@@ -156,8 +119,7 @@ def seed_means(rows: list[dict]) -> list[dict]:
     return sorted(out, key=lambda m: (-(m["J"] if m["J"] is not None else -1.0), m["method"]))
 
 
-def publish(paths: list[Path], out: Path, *, title: str | None = None, command: str = "",
-            data_dir: Path | None = None, cache_dir: Path | None = None) -> dict:
+def publish(paths: list[Path], out: Path, *, title: str | None = None, command: str = "") -> dict:
     """Write ``out`` (markdown) and ``out`` with .csv from records, one table per evaluation set and judges.
 
     Returns ``{"rows": n, "tables": n, "failed": [run directories that failed, skipped]}``."""
@@ -173,7 +135,6 @@ def publish(paths: list[Path], out: Path, *, title: str | None = None, command: 
     failed = find_failed_runs(paths)
     if not records:
         raise UserError("no run records found in " + ", ".join(map(str, paths)))
-    records += baseline_records(records, out, data_dir, cache_dir)
     rows = sorted((row(r, out.parent) for r in records), key=_sort_key)
     tables: dict[tuple[str, str], list[dict]] = {}
     for r in rows:

@@ -128,6 +128,12 @@ def judges_of(record: dict) -> tuple[str, ...]:
                         if isinstance(m, dict) and m.get("cache_file")))
 
 
+def eval_set_key(record: dict) -> str:
+    """The evaluation set's identity: its content digest (older records: its name and row count)."""
+    evaluation = record.get("evaluation") or {}
+    return evaluation.get("digest") or f"{evaluation.get('name')}/{evaluation.get('rows')}"
+
+
 def find_records(paths: list[Path]) -> list[Path]:
     """Record files named directly or found (recursively) under directories, sorted."""
     found: list[Path] = []

@@ -145,10 +145,17 @@ def test_eval_and_leaderboard_from_the_cli(base, tmp_path):
     base.method = "sro"
     record = run(base, progress=False)
     out = tmp_path / "board" / "dev.md"
-    done = cli("leaderboard", str(Path(record["_path"]).parent), "--out", str(out), cwd=tmp_path)
+    done = cli("leaderboard", str(base.runs_dir), "--out", str(out), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "| sro |" in out.read_text() and "| delete |" not in out.read_text()  # rendering only: nothing ran
+    done = cli("baselines", str(base.runs_dir), "--runs-dir", str(base.runs_dir), "--data-dir", str(base.data_dir),
+               cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "3 baseline records" in done.stdout
+    done = cli("leaderboard", str(base.runs_dir), "--out", str(out), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     table = out.read_text()
-    assert "sro-bench leaderboard" in table
+    assert "sro-bench leaderboard" in table and "Evaluation set: paradetox-dev (12 rows" in table
     for method in ("sro", "duplicate", "delete", "reference"):
         assert f"| {method} |" in table
     assert out.with_suffix(".csv").read_text().startswith("method,leader,follower,perturbation,seed,steps,rows,STA")
