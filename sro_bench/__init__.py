@@ -5,35 +5,37 @@ From Python::
     import sro_bench
     record = sro_bench.run(sro_bench.RunConfig(method="sro"))
     record["metrics"]["J"]
+
+Plugin authors need only this module: ``from sro_bench import hookimpl, Objective, Metric, ...``
+(docs/PLUGINS.md).
 """
 
 from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ["RunConfig", "GameConfig", "LeaderConfig", "ObjectiveConfig", "run", "evaluate_files", "__version__"]
+# name -> the module that owns it; imported on first use, so `import sro_bench` (and `sro-bench list`)
+# stays fast: torch loads only when a name that needs it is asked for.
+_EXPORTS = {
+    # running and scoring
+    "run": "runner", "evaluate_files": "evaluate", "RunConfig": "config", "GameConfig": "config",
+    # the plugin contract
+    "hookimpl": "hookspecs", "UserError": "errors", "DataError": "errors",
+    "Leader": "leaders.base", "LeaderConfig": "leaders.base", "Sample": "leaders.base",
+    "Follower": "followers.base", "FollowerContext": "followers.base",
+    "Objective": "objectives.base", "LossTerms": "objectives.base", "ObjectiveConfig": "objectives.config",
+    "masked_mean": "objectives.base", "smoothed_sigmoid_loss": "objectives.base",
+    "Rewriter": "rewriters", "RewriterContext": "rewriters",
+    "Metric": "metrics.base", "MetricContext": "metrics.base", "MetricResult": "metrics.base",
+    "Dataset": "data.datasets",
+}
+
+__all__ = [*_EXPORTS, "__version__"]
 
 
 def __getattr__(name: str):
-    # Lazy, so `import sro_bench` (and `sro-bench list`) stays fast: torch loads only when needed.
-    if name in ("RunConfig", "GameConfig"):
-        from . import config
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'sro_bench' has no attribute {name!r}")
+    import importlib
 
-        return getattr(config, name)
-    if name == "LeaderConfig":
-        from .leaders.base import LeaderConfig
-
-        return LeaderConfig
-    if name == "ObjectiveConfig":
-        from .objectives.config import ObjectiveConfig
-
-        return ObjectiveConfig
-    if name == "run":
-        from .runner import run
-
-        return run
-    if name == "evaluate_files":
-        from .evaluate import evaluate_files
-
-        return evaluate_files
-    raise AttributeError(f"module 'sro_bench' has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)

@@ -391,6 +391,20 @@ def suite_calibrate(data_dir, cache_dir):
         raise UserError("FL calibration is outside its bounds")
 
 
+def add_plugin_commands() -> None:
+    """Plugins' verbs (the ``register_commands`` hook); a built-in of the same name is kept, with a warning."""
+    from .plugins import loaded_registry
+
+    builtins = dict(cli.commands)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # `list` reports broken plugins; every command would repeat it
+        loaded_registry().manager.hook.register_commands(cli=cli)
+    for name, command in builtins.items():
+        if cli.commands.get(name) is not command:
+            cli.add_command(command, name)
+            click.echo(f"warning: a plugin tried to replace the built-in command {name!r}; kept the built-in", err=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: user errors become one line on stderr and a non-zero exit, never a traceback."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -398,6 +412,7 @@ def main(argv: list[str] | None = None) -> None:
     # Deprecation notices inside transformers/trl are for their maintainers, not for people running benchmarks.
     warnings.filterwarnings("ignore", category=FutureWarning, module=r"(transformers|trl)\.")
     try:
+        add_plugin_commands()
         cli.main(args=argv, prog_name="sro-bench", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)

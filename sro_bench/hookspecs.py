@@ -1,8 +1,10 @@
 """The whole extension contract of sro-bench.
 
-Every hook receives ``register(name, factory, description)``. ``factory`` is whatever the
-kind documents below; ``description`` is one line shown by ``sro-bench list``. Built-in
+Every ``register_<kind>s`` hook receives ``register(name, factory, description)``. ``factory`` is
+whatever the kind documents below; ``description`` is one line shown by ``sro-bench list``. Built-in
 components are registered through these same hooks, from the project's own entry points.
+``register_commands`` adds command-line verbs. Everything a plugin needs is importable from
+``sro_bench`` itself (docs/PLUGINS.md).
 """
 
 import pluggy
@@ -40,3 +42,9 @@ def register_metrics(register):
 @hookspec
 def register_datasets(register):
     """Datasets: ``factory(data_dir: Path) -> sro_bench.data.Dataset``."""
+
+
+@hookspec
+def register_commands(cli):
+    """Command-line verbs: add ``click`` commands to the ``cli`` group (``@cli.command()``); a plugin may not
+    replace a built-in command."""

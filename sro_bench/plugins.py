@@ -18,6 +18,9 @@ import pluggy
 from . import hookspecs
 from .errors import UserError
 
+# The built-ins, registered through the same hooks as any plugin (also listed as entry points in pyproject.toml).
+BUILTIN_MODULES = ("sro_bench.data.plugin", "sro_bench.leaders.plugin", "sro_bench.followers.plugin",
+                   "sro_bench.objectives.plugin", "sro_bench.rewriters", "sro_bench.metrics.plugin")
 KINDS = ("leader", "follower", "objective", "rewriter", "metric", "dataset")
 _HOOKS = {kind: f"register_{kind}s" for kind in KINDS}
 
@@ -77,6 +80,19 @@ class Registry:
         return register
 
     def load_entry_points(self) -> None:
+        """Every installed plugin; then any built-in missing from them (a source checkout never installed)."""
+        self._load_installed()
+        import importlib
+
+        for name in BUILTIN_MODULES:
+            module = importlib.import_module(name)
+            if not self.manager.is_registered(module):
+                try:
+                    self.add_plugin(module, "sro-bench")
+                except PluginConflict as exc:
+                    self.conflicts.append(str(exc))
+
+    def _load_installed(self) -> None:
         for ep in entry_points(group=hookspecs.PROJECT):
             dist = ep.dist.name if ep.dist is not None else "?"
             try:

@@ -1,7 +1,7 @@
 """An example sro-bench plugin, written exactly as a third party would write one.
 
-It adds a method (the ``unlikelihood`` objective: SRO's fail branch alone) and a metric
-(``length-ratio``: rewrite words over input words). Install it with ``pip install`` and it shows
+It adds a method (the ``unlikelihood`` objective: SRO's fail branch alone), a metric
+(``length-ratio``: rewrite words over input words) and a command (``sro-bench hello``). Install it with ``pip install`` and it shows
 in ``sro-bench list`` and runs with ``sro-bench run --method unlikelihood``.
 """
 
@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sro_bench.hookspecs import hookimpl
-from sro_bench.metrics.base import Metric, MetricResult
-from sro_bench.objectives.base import LossTerms, Objective, masked_mean, smoothed_sigmoid_loss
-from sro_bench.objectives.config import ObjectiveConfig
+from sro_bench import LossTerms, Metric, MetricResult, Objective, ObjectiveConfig, hookimpl, masked_mean, smoothed_sigmoid_loss
 
 
 class Unlikelihood(Objective):
@@ -48,3 +45,13 @@ def register_objectives(register):
 @hookimpl
 def register_metrics(register):
     register("length-ratio", lambda context: LengthRatio(), "Example plugin: rewrite words over input words")
+
+
+@hookimpl
+def register_commands(cli):
+    import click
+
+    @cli.command("hello")
+    def hello():
+        """Example plugin: a command added by a plugin."""
+        click.echo("hello from sro-bench-example")

@@ -7,8 +7,7 @@ from typing import Sequence
 
 import numpy as np
 
-from sro_bench.errors import UserError
-from sro_bench.followers.base import Follower, FollowerContext
+from sro_bench import Follower, FollowerContext, UserError
 
 
 class ProfanityFollower(Follower):

@@ -1,6 +1,6 @@
 """Entry point ``sro_bench: profanity``: registers the follower through sro-bench's public hook."""
 
-from sro_bench.hookspecs import hookimpl
+from sro_bench import hookimpl
 
 
 @hookimpl
