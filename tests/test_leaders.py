@@ -407,13 +407,13 @@ def test_prepare_minilm_resumes_and_caches(tmp_path, monkeypatch):
     monkeypatch.setattr(m, "copy_bleu", crash)  # dies after training, before caching
     with pytest.raises(RuntimeError, match="boom"):
         m.prepare_minilm(config, time_budget_s=None, max_steps=2, progress=False)
-    state = json.loads((tmp_path / "leaders" / f"{m.VERSION}.partial" / "state.json").read_text())
+    state = json.loads((m.cache_path(config).with_name(m.cache_path(config).name + ".partial") / "state.json").read_text())
     assert state["step"] == 2
 
     monkeypatch.setattr(m, "copy_bleu", lambda *a, **k: 12.5)
     meta = m.prepare_minilm(config, time_budget_s=None, max_steps=3, progress=False)
     assert meta["steps"] == 3 and meta["resumed"] == 1 and meta["copy_bleu"] == 12.5
-    assert not (tmp_path / "leaders" / f"{m.VERSION}.partial").exists()
+    assert not m.cache_path(config).with_name(m.cache_path(config).name + ".partial").exists()
     assert m.prepare_minilm(config, max_steps=99) == meta  # cached: no training
     leader = build_leader(dataclasses.replace(config, name="minilm", lora_r=4))
     assert leader.lora and leader.metadata["steps"] == 3
@@ -464,3 +464,15 @@ def test_sampling_temperature_reaches_the_leader_and_bad_values_are_refused():
     assert [s.text for s in cold] == [g for g in greedy for _ in range(4)]
     with pytest.raises(ValueError, match="temperature"):
         leader.sample(INPUTS, temperature=0.0)
+
+
+def test_minilm_cache_key_follows_the_copier_recipe_and_seed(tmp_path):
+    from sro_bench.leaders.minilm import VERSION, cache_path
+
+    def path(copier):
+        return cache_path(LeaderConfig(name="minilm", cache_dir=tmp_path, extra={"copier": copier}))
+
+    assert path({}).name == VERSION and path({"threads": 1}).name == VERSION  # threads change speed only
+    named = {path({"lr": 1e-4}).name, path({"seed": 1}).name, path({"lr": 1e-4, "seed": 1}).name}
+    assert len(named) == 3 and not named & {VERSION}
+    assert LeaderConfig(name="minilm", seed=5).seed == 5 and path({}).name == VERSION  # a run's seed never matters

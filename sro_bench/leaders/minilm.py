@@ -55,6 +55,7 @@ class CopierRecipe:
     checkpoint_every: int = 200
     max_new_tokens: int = 64  # for the copy-BLEU evaluation
     threads: int = 0  # torch threads; 0: the cores other processes leave idle (at least 1)
+    seed: int = 0  # the copier is one shared starting point, whatever a run's --seed
 
 
 # -- the warm-started model ----------------------------------------------------------------------
@@ -231,8 +232,25 @@ def copy_bleu(leader: HFLeader, sentences: list[str], max_new_tokens: int = 64) 
 # -- preparation ---------------------------------------------------------------------------------
 
 
+def cache_name(recipe: CopierRecipe) -> str:
+    """``VERSION`` for the default recipe, else VERSION plus a digest of the recipe: a changed recipe never
+    reuses a copier trained by another (threads excluded: they change speed, not the recipe)."""
+    settings = {k: v for k, v in dataclasses.asdict(recipe).items() if k != "threads"}
+    default = {k: v for k, v in dataclasses.asdict(CopierRecipe()).items() if k != "threads"}
+    if settings == default:
+        return VERSION
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:10]
+    return f"{VERSION}-{digest}"
+
+
+def recipe_of(config: LeaderConfig) -> CopierRecipe:
+    from ..dataclass_json import from_json
+
+    return from_json(CopierRecipe, config.extra.get("copier", {}), "the leader's extra['copier']")
+
+
 def cache_path(config: LeaderConfig) -> Path:
-    return resolve_cache_dir(config.cache_dir) / "leaders" / VERSION
+    return resolve_cache_dir(config.cache_dir) / "leaders" / cache_name(recipe_of(config))
 
 
 def _threads(requested: int) -> int:
@@ -316,14 +334,14 @@ def prepare_minilm(
     if time_budget_s is None and max_steps is None:
         raise UserError("prepare_minilm needs a time budget or a step count")
     final = cache_path(config)
-    partial = final.with_name(VERSION + ".partial")
+    partial = final.with_name(final.name + ".partial")
     if force:
         shutil.rmtree(final, ignore_errors=True)
         shutil.rmtree(partial, ignore_errors=True)
     if (final / LEADER_JSON).is_file():
         return json.loads((final / LEADER_JSON).read_text())["metadata"]
 
-    recipe = CopierRecipe(**config.extra.get("copier", {}))
+    recipe = recipe_of(config)
     threads, previous_threads = _threads(recipe.threads), torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
@@ -338,11 +356,11 @@ def _prepare(config, recipe, final, partial, time_budget_s, max_steps, progress)
     wall_start = time.monotonic()
     sentences, used = load_clean_sentences(resolve_data_dir(config.data_dir))
     train, holdout = split_holdout(sentences)
-    model, tokenizer = build_warm_started(config.seed)
+    model, tokenizer = build_warm_started(recipe.seed)
     if recipe.freeze_embeddings:
         model.encoder.embeddings.word_embeddings.weight.requires_grad_(False)
         model.decoder.get_input_embeddings().weight.requires_grad_(False)  # tied to the output
-    data = NoisyCopies(train, tokenizer, recipe, config.seed)
+    data = NoisyCopies(train, tokenizer, recipe, recipe.seed)
     budget = math.inf if time_budget_s is None else float(time_budget_s)
     state = _train(model, data, recipe, partial, budget, math.inf if max_steps is None else max_steps, progress)
 
@@ -357,7 +375,7 @@ def _prepare(config, recipe, final, partial, time_budget_s, max_steps, progress)
         "resumed": state["resumed"],
         "final_loss": None if state["loss"] is None else round(state["loss"], 4),
         "threads": torch.get_num_threads(),
-        "seed": config.seed,
+        "seed": recipe.seed,
         "data": used,
         "train_sentences": len(data.words),
         "holdout_sentences": len(holdout),
@@ -366,14 +384,14 @@ def _prepare(config, recipe, final, partial, time_budget_s, max_steps, progress)
         "transformers": transformers.__version__,
         "prepared_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
-    leader_config = LeaderConfig(name="minilm", max_input_length=64, seed=config.seed)
+    leader_config = LeaderConfig(name="minilm", max_input_length=64, seed=recipe.seed)
     leader = HFLeader(model, tokenizer, leader_config, postprocess=POSTPROCESS, metadata=metadata)
     eval_start = time.monotonic()
     leader.metadata["copy_bleu"] = copy_bleu(leader, holdout, recipe.max_new_tokens)
     leader.metadata["eval_seconds"] = round(time.monotonic() - eval_start, 1)
     # This session only: earlier sessions of a resumed preparation are not counted.
     leader.metadata["wall_seconds"] = round(time.monotonic() - wall_start, 1)
-    tmp = final.with_name(VERSION + ".tmp")
+    tmp = final.with_name(final.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     leader.save(tmp)
     shutil.rmtree(final, ignore_errors=True)
