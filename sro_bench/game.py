@@ -24,6 +24,7 @@ from safetensors.torch import load_file, save_file
 
 from .config import GameConfig
 from .data import Dataset
+from .distributed import CHECKPOINT, world
 from .errors import UserError
 from .followers.base import Follower
 from .leaders.base import Leader, Sample
@@ -31,7 +32,6 @@ from .objectives.base import LossTerms, Objective
 from . import meter
 from .rewards import kept_share
 
-CHECKPOINT = "checkpoint"
 
 
 @dataclass
@@ -45,16 +45,6 @@ class GameResult:
 def step_seed(seed: int, step: int, stream: int = 0) -> int:
     """A seed for one step's draws, independent of everything drawn before it."""
     return int(np.random.SeedSequence([seed, step, stream]).generate_state(1)[0])
-
-
-def world() -> tuple[int, int]:
-    """(process index, number of processes): several under `accelerate launch`, else (0, 1)."""
-    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
-        return 0, 1
-    from accelerate import PartialState
-
-    state = PartialState()
-    return state.process_index, state.num_processes
 
 
 def total_steps(config: GameConfig, n_inputs: int, processes: int = 1) -> int:
@@ -135,7 +125,7 @@ class Game:
         self.data, self.config, self.seed = data, config, seed
         self.judge, self.lexicon = judge, lexicon
         k = config.samples_per_input if objective.source == "samples" else 1
-        least = getattr(objective, "min_group_size", 1)
+        least = objective.min_group_size
         if k < least:
             raise ValueError(f"objective {objective.name!r} needs at least {least} samples per input, got {k}")
         self._group_size = k
@@ -145,8 +135,7 @@ class Game:
             leader.freeze_embeddings()
         self.optimizer = make_optimizer(leader.trainable_parameters(), config.lr, config.weight_decay)
         # fp16 needs loss scaling; for fp32 and bf16 the scaler is disabled and passes calls through.
-        make_scaler = getattr(leader, "grad_scaler", None)
-        self.scaler = make_scaler() if make_scaler else torch.amp.GradScaler("cpu", enabled=False)
+        self.scaler = leader.grad_scaler()
         self.history: list[dict] = []
         self.step = 0
         self.timings: dict[str, float] = {}
@@ -188,7 +177,7 @@ class Game:
             self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - start
 
     def _autocast(self):
-        return getattr(self.leader, "autocast", contextlib.nullcontext)()
+        return self.leader.autocast()
 
     def _targets(self, inputs: list[str], rng: np.random.Generator, step: int) -> tuple[list[str], list, np.ndarray, dict]:
         """(inputs repeated per sample, chosen targets, raw verdicts: 1 fails, meter figures)."""
@@ -210,9 +199,7 @@ class Game:
         model.eval()
         repeated = [x for x in inputs for _ in range(cfg.samples_per_input)]
         with self._timed("screen"):
-            reseed = getattr(self.follower, "reseed", None)
-            if reseed is not None:
-                reseed(self._seed_for(step, 2))
+            self.follower.reseed(self._seed_for(step, 2))
             screener, verdicts = screen(self.follower, repeated, samples, cfg)
         texts = [s.text for s in samples]
         judge = None
@@ -426,7 +413,7 @@ def rewrite(leader: Leader, inputs: Sequence[str], config: GameConfig) -> list[s
     """Greedy rewrites of ``inputs`` with a (trained) leader, under the game's token budgets."""
     leader.model.eval()
     inputs = list(inputs)
-    with getattr(leader, "autocast", contextlib.nullcontext)():
+    with leader.autocast():
         return leader.generate(
             inputs, do_sample=False, max_new_tokens=token_budgets(leader, inputs, config),
             batch_size=config.eval_batch_size,

@@ -88,7 +88,7 @@ def check_run(config: RunConfig) -> None:
     method = reg.method(config.method)
     if method.kind != "rewriter":
         objective = method.factory(config.objective)
-        least = getattr(objective, "min_group_size", 1)
+        least = objective.min_group_size
         if objective.source == "samples" and config.game.samples_per_input < least:
             raise UserError(f"--method {config.method} needs --samples-per-input >= {least} "
                             f"(got {config.game.samples_per_input})")

@@ -56,10 +56,10 @@ class Delete(Rewriter):
 
     def __init__(self, context: RewriterContext):
         follower = context.follower()
-        vocabulary = getattr(follower, "toxic_vocabulary", None)
+        vocabulary = follower.toxic_vocabulary()
         if vocabulary is None:
-            raise UserError(f"the 'delete' rewriter needs a follower with NB weights (got {type(follower).__name__})")
-        self.toxic = frozenset(vocabulary())
+            raise UserError(f"the 'delete' rewriter needs a follower with word weights (got {type(follower).__name__})")
+        self.toxic = frozenset(vocabulary)
 
     def rewrite(self, inputs, references=None):
         return [" ".join(w for w in text.split() if w.lower().strip(".,!?;:'\"") not in self.toxic) for text in inputs]

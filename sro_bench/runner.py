@@ -17,7 +17,7 @@ from . import data as datamod
 from . import meter
 from .config import DEFAULT_FOLLOWER, GameConfig, RunConfig, apply_preset, from_dict, preset_run_settings
 from .errors import UserError
-from .game import CHECKPOINT, world
+from .distributed import CHECKPOINT, world
 from .paths import resolve_data_dir
 from .plugins import registry
 from .preflight import check_run
@@ -223,16 +223,17 @@ def _play_and_score(config: RunConfig, run_dir: Path, method, objective, eval_se
         timings["rewrite"] = round(time.perf_counter() - t, 3)
         record["rewriter"] = rewriter.describe()
     else:
-        from .game import Game, rewrite
+        from .game import rewrite
         from .leaders import build_leader
+        from .loops import build_loop
 
         train_set, counts = training
         t = time.perf_counter()
         leader = build_leader(config.leader)
         timings["leader_build"] = round(time.perf_counter() - t, 3)
         on_policy = objective.source == "samples"
-        game = objective.trainer(leader, train_set, config.game, config.seed) or Game(
-            leader, get_follower() if on_policy else None, objective, train_set, config.game, seed=config.seed,
+        game = build_loop(
+            objective, leader, train_set, config.game, config.seed, follower=get_follower() if on_policy else None,
             judge=build_judge(config) if on_policy else None,
             lexicon=meter.load_lexicon(config.data_dir) if on_policy else None,
         )

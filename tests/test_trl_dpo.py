@@ -13,7 +13,7 @@ from sro_bench.errors import UserError
 from sro_bench.leaders import LeaderConfig, build_leader
 from sro_bench.objectives import DPO, LossTerms, ObjectiveConfig
 from sro_bench.objectives.base import smoothed_sigmoid_loss
-from sro_bench.objectives.trl_dpo import TrlDPOGame, chosen_references, conservative_dpo_losses, preference_rows
+from sro_bench.trl_dpo import TrlDPOGame, chosen_references, conservative_dpo_losses, preference_rows
 from sro_bench.runner import run
 
 pytest.importorskip("trl")
@@ -66,15 +66,45 @@ def test_conservative_dpo_weights_are_exact_for_any_margin():
 
 
 def test_dpo_picks_trl_for_causal_leaders_and_the_game_for_seq2seq():
+    from sro_bench.game import Game
+    from sro_bench.loops import build_loop
+
     cfg = GameConfig(max_steps=1)
-    assert isinstance(DPO().trainer(causal(), DATA, cfg, 0), TrlDPOGame)
-    assert DPO(ObjectiveConfig(dpo_backend="game")).trainer(causal(), DATA, cfg, 0) is None
-    assert DPO().trainer(causal(), DATA, GameConfig(seed_faithful_logprob=True), 0) is None
+    assert isinstance(build_loop(DPO(), causal(), DATA, cfg, 0), TrlDPOGame)
+    assert isinstance(build_loop(DPO(ObjectiveConfig(dpo_backend="game")), causal(), DATA, cfg, 0), Game)
+    assert DPO().loop(causal(), GameConfig(seed_faithful_logprob=True)) == "game"
     torch.manual_seed(0)
     seq2seq = build_leader(LeaderConfig(name="tiny"))
-    assert DPO().trainer(seq2seq, DATA, cfg, 0) is None
+    assert isinstance(build_loop(DPO(), seq2seq, DATA, cfg, 0), Game)
     with pytest.raises(UserError, match="causal leader"):
-        DPO(ObjectiveConfig(dpo_backend="trl")).trainer(seq2seq, DATA, cfg, 0)
+        DPO(ObjectiveConfig(dpo_backend="trl")).loop(seq2seq, cfg)
+
+
+def test_both_loops_honour_the_loop_contract():
+    import inspect
+
+    from sro_bench.game import Game
+    from sro_bench.loops import Loop, build_loop
+
+    cfg = GameConfig(max_steps=1)
+    loops = [build_loop(DPO(), causal(), DATA, cfg, 0), build_loop(DPO(ObjectiveConfig(dpo_backend="game")), causal(), DATA, cfg, 0)]
+    assert {type(loop) for loop in loops} == {TrlDPOGame, Game}
+    wanted = inspect.signature(Loop.play).parameters
+    for loop in loops:
+        assert isinstance(loop, Loop) and loop.total_steps == 1 and loop.step == 0 and loop.rank == 0
+        assert list(inspect.signature(type(loop).play).parameters) == list(wanted)
+
+
+def test_a_leader_that_is_not_a_transformers_model_gets_a_clear_error():
+    from sro_bench.leaders.base import Leader
+    from sro_bench.loops import build_loop
+
+    class Plain(Leader):  # a third-party causal leader: the harness's own loop would do, trl's cannot
+        is_encoder_decoder = False
+        generate = sequence_logprobs = save = lambda *a, **k: None
+
+    with pytest.raises(UserError, match="the trl DPO loop needs a Hugging Face leader"):
+        build_loop(DPO(), Plain(), DATA, GameConfig(max_steps=1), 0)
 
 
 @pytest.fixture

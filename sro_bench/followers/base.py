@@ -26,6 +26,8 @@ class Follower(abc.ABC):
 
     name: str = "follower"
     threshold: float = 0.5
+    #: whether the factory honours ``context.options["label_noise"]`` (the flip-train perturbations)
+    retrains_with_label_noise: bool = False
 
     @abc.abstractmethod
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
@@ -34,6 +36,13 @@ class Follower(abc.ABC):
     def verdicts(self, texts: Sequence[str]) -> np.ndarray:
         """1 = fails (toxic), 0 = passes; int8, shape ``[N]``."""
         return (self.predict_proba(texts) > self.threshold).astype(np.int8)
+
+    def reseed(self, seed: int) -> None:
+        """Re-derive any random streams from ``seed`` (the game calls it every step); nothing by default."""
+
+    def toxic_vocabulary(self, top: int | None = None, threshold: float | None = None) -> set[str] | None:
+        """The words the model itself marks toxic (the ``delete`` rewriter's list), or None where it has none."""
+        return None
 
     def describe(self) -> dict:
         """Metadata for run records (model, training data, held-out figures, perturbations)."""

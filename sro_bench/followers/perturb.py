@@ -25,7 +25,6 @@ inside; under ``threshold:T`` it is computed at T.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
 import zlib
 from dataclasses import dataclass
@@ -105,15 +104,10 @@ class Perturbed(Follower):
 
     def reseed(self, seed: int) -> None:
         """Re-derive the random streams of this wrapper and those inside it from ``seed``."""
-        inner = getattr(self.inner, "reseed", None)
-        if inner is not None:
-            inner(seed)
+        self.inner.reseed(seed)
 
-    def __getattr__(self, name: str):
-        # Only named model capabilities pass through; anything else is a genuine AttributeError.
-        if name == "toxic_vocabulary":
-            return getattr(self.inner, name)
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+    def toxic_vocabulary(self, top: int | None = None, threshold: float | None = None) -> set[str] | None:
+        return self.inner.toxic_vocabulary(top, threshold)
 
     def record(self) -> dict:
         return {"kind": self.perturbation.kind, "value": self.perturbation.value}
@@ -168,10 +162,8 @@ class Threshold(Perturbed):
     def verdicts(self, texts: Sequence[str]) -> np.ndarray:
         return (np.asarray(self.inner.predict_proba(texts)) > self.threshold).astype(np.int8)
 
-    def __getattr__(self, name: str):
-        if name == "toxic_vocabulary":  # the word list at this threshold, not the inner one
-            return functools.partial(getattr(self.inner, name), threshold=self.threshold)
-        return super().__getattr__(name)
+    def toxic_vocabulary(self, top: int | None = None, threshold: float | None = None) -> set[str] | None:
+        return self.inner.toxic_vocabulary(top, self.threshold)  # the word list at this threshold
 
     def record(self) -> dict:
         return {"kind": "threshold", "threshold": self.threshold, "was": self.inner.threshold}
@@ -205,7 +197,7 @@ def _replace_model(follower: Follower, p: Perturbation, context: FollowerContext
     from ..plugins import registry
 
     base = follower.inner if isinstance(follower, Replaced) else follower
-    if not getattr(base, "retrains_with_label_noise", False):
+    if not base.retrains_with_label_noise:
         raise UserError(f"perturbation {p.spec!r} retrains the screener with noisy labels; "
                         f"the follower {follower.name!r} cannot be retrained (nblr and nblr-char can)")
     noisy_ctx = dataclasses.replace(context, options={**(context.options or {}), "label_noise": p.value})

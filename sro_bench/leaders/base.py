@@ -124,6 +124,14 @@ class Leader(abc.ABC):
         raise NotImplementedError
         yield  # pragma: no cover
 
+    def autocast(self) -> contextlib.AbstractContextManager:
+        """The mixed-precision context for forward passes (nothing by default: full precision)."""
+        return contextlib.nullcontext()
+
+    def grad_scaler(self) -> torch.amp.GradScaler:
+        """The loss scaler for backward passes (fp16 needs one; disabled by default)."""
+        return torch.amp.GradScaler("cpu", enabled=False)
+
     def trainable_parameters(self) -> list[torch.nn.Parameter]:
         return [p for p in self.model.parameters() if p.requires_grad]
 

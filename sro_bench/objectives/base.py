@@ -86,10 +86,10 @@ class Objective(abc.ABC):
         """
         return np.full(len(fails), self.uses_rejected, dtype=bool)
 
-    def trainer(self, leader, data, config, seed: int):
-        """Something that plays this objective instead of the game's own loop (the ``Game`` interface:
-        ``total_steps``, ``step``, ``rank``, ``load_checkpoint``, ``play``), or None to use the game."""
-        return None
+    def loop(self, leader, config) -> str:
+        """The training loop that plays this objective with ``leader`` under game ``config``: ``"game"`` (the
+        harness's own) or another registered in :mod:`sro_bench.loops` (``"trl-dpo"``)."""
+        return "game"
 
     @abc.abstractmethod
     def loss(self, terms: LossTerms) -> tuple[torch.Tensor, dict[str, float]]:

@@ -19,18 +19,16 @@ class DPO(Objective):
     def __init__(self, config: ObjectiveConfig | None = None):
         self.config = config or ObjectiveConfig()
 
-    def trainer(self, leader, data, config, seed: int):
+    def loop(self, leader, config) -> str:
         """trl's DPOTrainer for causal leaders (trl's is causal-only); the game's loop for seq2seq ones."""
         backend = self.config.dpo_backend
         if backend == "trl" and leader.is_encoder_decoder:
-            raise UserError(f"--dpo-backend trl needs a causal leader; {leader.config.name} is seq2seq")
+            raise UserError(f"--dpo-backend trl needs a causal leader; {type(leader).__name__} is seq2seq")
         if backend == "trl" and config.seed_faithful_logprob:
             raise UserError("--dpo-backend trl scores shifted log-likelihoods only; drop --seed-faithful-logprob")
         if backend == "game" or leader.is_encoder_decoder or config.seed_faithful_logprob:
-            return None
-        from .trl_dpo import TrlDPOGame
-
-        return TrlDPOGame(leader, self.config, data, config, seed)
+            return "game"
+        return "trl-dpo"
 
     def loss(self, t: LossTerms) -> tuple[torch.Tensor, dict[str, float]]:
         h = (t.policy_chosen - t.policy_rejected) - (t.ref_chosen - t.ref_rejected)

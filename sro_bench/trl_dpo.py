@@ -1,4 +1,4 @@
-"""Offline DPO for causal leaders through trl's DPOTrainer, behind the game's play/checkpoint interface.
+"""Offline DPO for causal leaders through trl's DPOTrainer: a training loop beside the game (sro_bench.loops).
 
 The pairs are tokenised in the leader's own causal layout (what ``sequence_logprobs`` scores), so
 trl trains exactly the sequences the rest of the harness reads. trl 1.16's ``sigmoid`` loss has no
@@ -20,11 +20,12 @@ from typing import Callable
 
 import numpy as np
 
-from ..config import GameConfig
-from ..data import Dataset
-from ..game import CHECKPOINT, GameResult, total_steps, world
-from ..leaders.base import Leader
-from .config import ObjectiveConfig
+from .config import GameConfig
+from .data import Dataset
+from .distributed import CHECKPOINT, world
+from .game import GameResult, total_steps
+from .leaders.base import Leader
+from .objectives.config import ObjectiveConfig
 
 HISTORY = "sro_bench_history.json"
 
