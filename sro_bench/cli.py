@@ -17,32 +17,21 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from .config import GameConfig, RunConfig, field_help
+from .cli_options import options_for, take
+from .config import GameConfig, RunConfig
 from .errors import UserError
 from .leaders.base import LeaderConfig
 from .objectives.config import ObjectiveConfig
+from .settings import help_of
 
 # Piped output (logs, CI) would get rich's 80 columns and a truncated score table.
 console = Console(width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 160)
-GAME_HELP, RUN_HELP = field_help(GameConfig), field_help(RunConfig)
-LEADER_HELP, OBJECTIVE_HELP = field_help(LeaderConfig), field_help(ObjectiveConfig)
-
-
-def _probability(ctx, param, value):
-    if value is not None and not 0 <= value <= 1:
-        raise click.BadParameter(f"must be in [0, 1], got {value}")
-    return value
+RUN_HELP = help_of(RunConfig)
 
 
 def _positive(ctx, param, value):
     if value is not None and value <= 0:
         raise click.BadParameter(f"must be > 0, got {value}")
-    return value
-
-
-def _nonnegative(ctx, param, value):
-    if value is not None and value < 0:
-        raise click.BadParameter(f"must be >= 0, got {value}")
     return value
 
 
@@ -84,85 +73,22 @@ def list_cmd():
 
 
 @cli.command()
-@click.option("--method", default=RunConfig.method, show_default=True, help=RUN_HELP["method"])
-@click.option("--leader", default=LeaderConfig.name, show_default=True, help=LEADER_HELP["name"])
-@click.option("--input-prefix", default=None, help=LEADER_HELP["input_prefix"])
-@click.option("--follower", default=None, help=RUN_HELP["follower"])
-@click.option("--perturb", multiple=True, help="follower perturbation, repeatable: flip:P, threshold:T, swap:NAME, ...")
-@click.option("--preset", default="cpu", show_default=True, help=RUN_HELP["preset"])
-@click.option("--steps", "max_steps", type=int, callback=_nonnegative, help=GAME_HELP["max_steps"])
-@click.option("--epochs", type=float, callback=_positive, help=GAME_HELP["epochs"])
-@click.option("--batch-size", type=int, callback=_positive, help=GAME_HELP["batch_size"])
-@click.option("--samples-per-input", type=int, callback=_positive, help=GAME_HELP["samples_per_input"])
-@click.option("--temperature", type=float, callback=_positive, help=GAME_HELP["temperature"])
-@click.option("--lr", type=float, callback=_positive, help=GAME_HELP["lr"])
-@click.option("--weight-decay", type=float, callback=_nonnegative, help=GAME_HELP["weight_decay"])
-@click.option("--max-new-tokens", type=int, callback=_positive, help=GAME_HELP["max_new_tokens"])
-@click.option("--warmup-steps", type=int, callback=_nonnegative, help=GAME_HELP["warmup_steps"])
-@click.option("--chosen-nll", type=float, callback=_nonnegative, help=GAME_HELP["chosen_nll"])
-@click.option("--freeze-embeddings/--train-embeddings", default=None, help=GAME_HELP["freeze_embeddings"])
-@click.option("--length-budget", type=float, callback=_nonnegative, help=GAME_HELP["length_budget"])
-@click.option("--unended", type=click.Choice(["keep", "fail"]), help=GAME_HELP["unended"])
-@click.option("--min-length-ratio", type=float, callback=_probability, help=GAME_HELP["min_length_ratio"])
-@click.option("--max-length-ratio", type=float, callback=_nonnegative, help=GAME_HELP["max_length_ratio"])
-@click.option("--fail-repeats/--allow-repeats", default=None, help=GAME_HELP["fail_repeats"])
-@click.option("--max-train-inputs", type=int, callback=_positive, help=GAME_HELP["max_train_inputs"])
-@click.option("--checkpoint-every", type=int, callback=_nonnegative, help=GAME_HELP["checkpoint_every"])
-@click.option("--seed-faithful-logprob", is_flag=True, default=None, help=GAME_HELP["seed_faithful_logprob"])
-@click.option("--train-mode-sampling", is_flag=True, default=None, help=GAME_HELP["train_mode_sampling"])
-@click.option("--beta", type=float, callback=_positive, help=OBJECTIVE_HELP["beta"])
-@click.option("--label-smoothing", type=float, callback=_probability, help=OBJECTIVE_HELP["label_smoothing"])
-@click.option("--p-flip", type=float, callback=_probability, help=OBJECTIVE_HELP["p_flip"])
-@click.option("--assumed-flip", type=float, callback=_probability, help=OBJECTIVE_HELP["assumed_flip"])
-@click.option("--dr-beta", type=float, callback=_nonnegative, help=OBJECTIVE_HELP["dr_beta"])
-@click.option("--grpo-kl", type=float, callback=_nonnegative, help=OBJECTIVE_HELP["grpo_kl"])
-@click.option("--dpo-backend", type=click.Choice(["auto", "trl", "game"]), help=OBJECTIVE_HELP["dpo_backend"])
-@click.option("--lora-r", type=int, callback=_nonnegative, help=LEADER_HELP["lora_r"])
-@click.option("--lora-alpha", type=int, callback=_positive, help=LEADER_HELP["lora_alpha"])
-@click.option("--lora-dropout", type=float, callback=_probability, help=LEADER_HELP["lora_dropout"])
-@click.option("--lora-target-modules", help="comma-separated module names (default: per architecture)")
-@click.option("--device", help=LEADER_HELP["device"])
-@click.option("--precision", type=click.Choice(["auto", "fp32", "bf16", "fp16"]), help=LEADER_HELP["precision"])
-@click.option("--train-dataset", help=RUN_HELP["train_dataset"])
-@click.option("--eval-file", type=existing_file, help=RUN_HELP["eval_file"])
-@click.option("--eval-limit", type=int, callback=_positive, help=RUN_HELP["eval_limit"])
-@click.option("--exclude", type=existing_file, help=RUN_HELP["exclude"])
-@click.option("--metrics", help="comma-separated suite metrics (default: all registered)")
-@common_paths
-@click.option("--runs-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("runs"), show_default=True,
-              help=RUN_HELP["runs_dir"])
-@click.option("--run-id", help=RUN_HELP["run_id"])
-@click.option("--seed", type=int, default=0, show_default=True, help=RUN_HELP["seed"])
+@options_for(RunConfig, "run", only=("method",))
+@options_for(LeaderConfig, "leader")
+@options_for(RunConfig, "run", only=("follower", "perturb", "preset", "train_dataset"))
+@options_for(GameConfig, "game", note=", or the preset's")
+@options_for(ObjectiveConfig, "objective")
+@options_for(RunConfig, "run", only=("eval_file", "eval_limit", "exclude", "metrics", "data_dir", "cache_dir",
+                                     "runs_dir", "run_id", "seed"))
 @click.option("--resume", type=existing_dir, help="continue an interrupted run directory with its saved settings")
 @click.option("--quiet", is_flag=True, help="no progress bars")
-def run(**options):
+def run(resume, quiet, **options):
     """Train a leader with METHOD (or apply a training-free rewriter), rewrite the evaluation set, score it."""
     from .runner import run as run_api
 
-    game_keys = ("max_steps", "epochs", "batch_size", "samples_per_input", "temperature", "lr", "weight_decay", "max_new_tokens",
-                 "length_budget", "unended", "min_length_ratio", "max_length_ratio", "fail_repeats", "freeze_embeddings", "warmup_steps", "chosen_nll", "max_train_inputs", "checkpoint_every", "seed_faithful_logprob", "train_mode_sampling")
-    overrides = {k: options.pop(k) for k in game_keys if options.get(k) is not None}
-    for k in game_keys:
-        options.pop(k, None)
-    leader = LeaderConfig(name=options.pop("leader"))
-    for key in ("input_prefix", "lora_r", "lora_alpha", "lora_dropout", "device", "precision"):
-        value = options.pop(key)
-        if value is not None:
-            setattr(leader, key, value)
-    targets = options.pop("lora_target_modules")
-    if targets:
-        leader.lora_target_modules = tuple(t.strip() for t in targets.split(",") if t.strip())
-    objective = ObjectiveConfig()
-    for key in ("beta", "label_smoothing", "p_flip", "assumed_flip", "dr_beta", "grpo_kl", "dpo_backend"):
-        value = options.pop(key)
-        if value is not None:
-            setattr(objective, key, value)
-    metrics = options.pop("metrics")
-    resume, quiet = options.pop("resume"), options.pop("quiet")
-    config = RunConfig(
-        leader=leader, objective=objective, perturb=list(options.pop("perturb")),
-        metrics=[m.strip() for m in metrics.split(",")] if metrics else None, **options,
-    )
+    overrides = take(options, "game")
+    config = RunConfig(leader=LeaderConfig(**take(options, "leader")), objective=ObjectiveConfig(**take(options, "objective")),
+                       **take(options, "run"))
     record = run_api(config, resume=resume, progress=not quiet, game_overrides=overrides)
     print_metrics(record)
 
@@ -254,22 +180,14 @@ def baselines_cmd(records, runs_dir, data_dir, cache_dir):
 @click.option("--seeds", default="0", show_default=True, help="comma-separated seeds")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="directory for the cells' run records, the table and the plot")
-@click.option("--budget", type=int, callback=_positive, help="training steps per cell (short games for CPU)")
-@click.option("--preset", default="cpu", show_default=True, help=RUN_HELP["preset"])
-@click.option("--leader", default=LeaderConfig.name, show_default=True, help=LEADER_HELP["name"])
-@click.option("--follower", default=None, help=RUN_HELP["follower"])
-@click.option("--batch-size", type=int, callback=_positive, help=GAME_HELP["batch_size"])
-@click.option("--samples-per-input", type=int, callback=_positive, help=GAME_HELP["samples_per_input"])
+@click.option("--budget", type=int, help="training steps per cell (short games for CPU)")
+@options_for(RunConfig, "run", only=("preset", "follower", "eval_limit", "eval_file", "metrics", "data_dir", "cache_dir"))
+@options_for(LeaderConfig, "leader", only=("name",))
+@options_for(GameConfig, "game", only=("batch_size", "samples_per_input", "lr"), note=", or the preset's")
 @click.option("--set", "method_settings", multiple=True,
               help="a game setting for one method's cells, repeatable: METHOD:FIELD=VALUE, e.g. grpo-keep:samples_per_input=4")
-@click.option("--lr", type=float, callback=_positive, help=GAME_HELP["lr"])
-@click.option("--eval-limit", type=int, callback=_positive, help=RUN_HELP["eval_limit"])
-@click.option("--eval-file", type=existing_file, help=RUN_HELP["eval_file"])
-@click.option("--metrics", help="comma-separated suite metrics (default: all registered)")
-@common_paths
 @click.option("--quiet", is_flag=True, help="no progress bars")
-def robustness_cmd(methods, axes, seeds, out, budget, preset, leader, follower, batch_size, samples_per_input,
-                   method_settings, lr, eval_limit, eval_file, metrics, data_dir, cache_dir, quiet):
+def robustness_cmd(methods, axes, seeds, out, budget, method_settings, quiet, **options):
     """Run a method x perturbation x seed grid of ordinary runs; write a table (md + CSV) and a plot."""
     from .robustness import RobustnessConfig, parse_method_setting, publish
 
@@ -277,8 +195,9 @@ def robustness_cmd(methods, axes, seeds, out, budget, preset, leader, follower, 
         seed_list = [int(s) for s in seeds.split(",") if s.strip()]
     except ValueError:
         raise UserError(f"bad --seeds {seeds!r}: expected integers like 0,1,2") from None
-    overrides = {"max_steps": budget, "batch_size": batch_size, "samples_per_input": samples_per_input, "lr": lr}
-    overrides = {k: v for k, v in overrides.items() if v is not None}
+    overrides = take(options, "game")
+    if budget is not None:
+        overrides["max_steps"] = budget
     method_list = [m.strip() for m in methods.split(",") if m.strip()]
     per_method: dict[str, dict] = {}
     for text in method_settings:
@@ -286,9 +205,7 @@ def robustness_cmd(methods, axes, seeds, out, budget, preset, leader, follower, 
         if method not in method_list:
             raise UserError(f"bad --set {text!r}: {method!r} is not one of --methods ({', '.join(method_list)})")
         per_method.setdefault(method, {})[name] = value
-    base = RunConfig(leader=LeaderConfig(name=leader), follower=follower, preset=preset, eval_limit=eval_limit,
-                     eval_file=eval_file, data_dir=data_dir, cache_dir=cache_dir,
-                     metrics=[m.strip() for m in metrics.split(",")] if metrics else None)
+    base = RunConfig(leader=LeaderConfig(**take(options, "leader")), **take(options, "run"))
     config = RobustnessConfig(methods=method_list, axes=list(axes), seeds=seed_list, out=out, base=base,
                               game_overrides=overrides, method_overrides=per_method)
     paths = publish(config, shlex.join(["sro-bench", *sys.argv[1:]]), progress=not quiet,
@@ -389,6 +306,24 @@ def suite_calibrate(data_dir, cache_dir):
     console.print("all three within their bounds" if figures["passes"] else "[red]outside the bounds[/red]")
     if not figures["passes"]:
         raise UserError("FL calibration is outside its bounds")
+
+
+@suite.command("check-sta")
+@common_paths
+def suite_check_sta(data_dir, cache_dir):
+    """STA on the dev split's human references (target >= 0.9) and on its toxic inputs (<= 0.3)."""
+    from .metrics import sta_check
+    from .paths import resolve_data_dir
+
+    figures = sta_check(resolve_data_dir(data_dir), cache_dir)
+    table = Table(title="STA judge on the dev split")
+    for column in ("text", "STA", "target"):
+        table.add_column(column)
+    table.add_row(f"human references ({figures['n_references']})", f"{figures['references']:.3f}", figures["targets"]["references"])
+    table.add_row(f"toxic inputs ({figures['n_inputs']})", f"{figures['toxic_inputs']:.3f}", figures["targets"]["toxic_inputs"])
+    console.print(table)
+    if not figures["passes"]:
+        raise UserError("the STA judge is outside its targets")
 
 
 def add_plugin_commands() -> None:

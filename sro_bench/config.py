@@ -11,37 +11,40 @@ from typing import Any
 from .errors import UserError
 from .leaders.base import LeaderConfig
 from .objectives.config import ObjectiveConfig
+from .settings import setting, tracks_explicit
 
 
+UNENDED = ("keep", "fail")
+
+
+@tracks_explicit
 @dataclass
 class GameConfig:
     """One training run: the leader generates, the follower screens, the objective updates the leader."""
 
-    epochs: float = 1.0  # passes over the training inputs (fractions allowed)
-    max_steps: int | None = 100  # stop after this many updates (None: run every epoch)
-    batch_size: int = 16  # B: toxic inputs per step
-    samples_per_input: int = 1  # k: leader samples per input
-    temperature: float = 1.0  # sampling temperature while training (1: the policy's own distribution, as the paper)
-    lr: float = 2e-5  # AdamW learning rate (the paper's)
-    weight_decay: float = 0.01  # AdamW weight decay
-    freeze_embeddings: bool = False  # keep the leader's word embeddings and output layer fixed (tied in most leaders)
-    warmup_steps: int = 0  # linear learning-rate warm-up over this many steps
-    chosen_nll: float = 0.0  # weight of the token-mean NLL of chosen targets (passing samples), RPO's stabiliser
-    max_grad_norm: float | None = 1.0  # gradient clipping (None: off, as in the released code)
-    max_new_tokens: int = 20  # generation budget while training and rewriting (20 in the paper); a cap under --length-budget
-    length_budget: float = 0.0  # > 0: each input's budget is this many times its token count plus 2, capped by max_new_tokens
-    unended: str = "keep"  # a sample cut by the budget before its end token: keep (scored as cut, as the released code) | fail
-    min_length_ratio: float = 0.0  # a sample with fewer words than this share of its input's fails (an empty one always does)
-    max_length_ratio: float = 0.0  # > 0: a sample with more words than this many times its input's, plus 2, fails
-    fail_repeats: bool = False  # a sample that repeats words or word trigrams more often than its input fails
-    train_mode_sampling: bool = False  # sample with dropout on, as the released code does
-    seed_faithful_logprob: bool = False  # the released code's unshifted log-likelihood gather
-    max_train_inputs: int | None = None  # use only the first N training inputs (after shuffling)
-    checkpoint_every: int = 50  # steps between checkpoints (0: never)
-    eval_batch_size: int = 64  # inputs per generation batch when rewriting
+    epochs: float = setting(1.0, 'passes over the training inputs (fractions allowed)')
+    max_steps: int | None = setting(100, 'stop after this many updates (None: run every epoch)', flag='--steps')
+    batch_size: int = setting(16, 'B: toxic inputs per step')
+    samples_per_input: int = setting(1, 'k: leader samples per input')
+    temperature: float = setting(1.0, "sampling temperature while training (1: the policy's own distribution, as the paper)")
+    lr: float = setting(2e-5, "AdamW learning rate (the paper's)")
+    weight_decay: float = setting(0.01, 'AdamW weight decay')
+    freeze_embeddings: bool = setting(False, "keep the leader's word embeddings and output layer fixed (tied in most leaders)", flag='--freeze-embeddings/--train-embeddings')
+    warmup_steps: int = setting(0, 'linear learning-rate warm-up over this many steps')
+    chosen_nll: float = setting(0.0, "weight of the token-mean NLL of chosen targets (passing samples), RPO's stabiliser")
+    max_grad_norm: float | None = setting(1.0, 'gradient clipping (None: off, as in the released code)')
+    max_new_tokens: int = setting(20, 'generation budget while training and rewriting (20 in the paper); a cap under --length-budget')
+    length_budget: float = setting(0.0, "> 0: each input's budget is this many times its token count plus 2, capped by max_new_tokens")
+    unended: str = setting("keep", 'a sample cut by the budget before its end token: keep (scored as cut, as the released code) | fail', choices=UNENDED)
+    min_length_ratio: float = setting(0.0, "a sample with fewer words than this share of its input's fails (an empty one always does)")
+    max_length_ratio: float = setting(0.0, "> 0: a sample with more words than this many times its input's, plus 2, fails")
+    fail_repeats: bool = setting(False, 'a sample that repeats words or word trigrams more often than its input fails', flag='--fail-repeats/--allow-repeats')
+    train_mode_sampling: bool = setting(False, 'sample with dropout on, as the released code does', flag='--train-mode-sampling')
+    seed_faithful_logprob: bool = setting(False, "the released code's unshifted log-likelihood gather", flag='--seed-faithful-logprob')
+    max_train_inputs: int | None = setting(None, 'use only the first N training inputs (after shuffling)')
+    checkpoint_every: int = setting(50, 'steps between checkpoints (0: never)')
+    eval_batch_size: int = setting(64, 'inputs per generation batch when rewriting')
 
-
-UNENDED = ("keep", "fail")
 
 PRESETS: dict[str, dict[str, Any]] = {
     # Fits the README's main job (leader preparation + game + evaluation) in under 30 minutes on 2 cores.
@@ -77,23 +80,23 @@ PRESETS: dict[str, dict[str, Any]] = {
 class RunConfig:
     """Everything `sro-bench run` needs; `sro_bench.run(RunConfig(...))` is the same from Python."""
 
-    method: str = "sro"  # an objective (trains a leader) or a training-free rewriter
+    method: str = setting("sro", 'an objective (trains a leader) or a training-free rewriter')
     leader: LeaderConfig = field(default_factory=LeaderConfig)
-    follower: str | None = None  # the training follower (screener); None: the preset's (nblr unless it says otherwise)
-    perturb: list[str] = field(default_factory=list)  # follower perturbations, e.g. ["flip:0.2"]
+    follower: str | None = setting(None, "the training follower (screener); None: the preset's (nblr unless it says otherwise)")
+    perturb: list[str] = setting(default_factory=list, help="a follower perturbation, repeatable: flip:P, threshold:T, swap:NAME, ...")
     objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
     game: GameConfig = field(default_factory=GameConfig)
-    preset: str = "cpu"  # named game settings (cpu | paper | smoke); game fields changed from their defaults win
-    train_dataset: str | None = None  # registered dataset; None: the preset's, else dirty for on-policy, paradetox-train for pairs
-    eval_file: Path | None = None  # TSV/CSV/text of inputs (+ references); None: the ParaDetox dev split
-    eval_limit: int | None = None  # score only the first N evaluation rows (quick checks)
-    exclude: Path | None = None  # one sentence a line, never trained on
-    metrics: list[str] | None = None  # suite metrics (None: every registered metric)
-    data_dir: Path | None = None  # ../shared/data unless given (or $SRO_BENCH_DATA)
-    cache_dir: Path | None = None  # prepared leaders and trained screeners ($SRO_BENCH_CACHE)
-    runs_dir: Path = Path("runs")  # where run directories are created
-    run_id: str | None = None  # the run directory's name (None: generated)
-    seed: int = 0  # seeds data order, sampling, verdict flips and perturbations
+    preset: str = setting("cpu", "named game settings; the game settings you give win over the preset's", choices=tuple(PRESETS))
+    train_dataset: str | None = setting(None, "registered dataset; None: the preset's, else dirty for on-policy, paradetox-train for pairs")
+    eval_file: Path | None = setting(None, 'TSV/CSV/text of inputs (+ references); None: the ParaDetox dev split', path="file")
+    eval_limit: int | None = setting(None, 'score only the first N evaluation rows (quick checks)')
+    exclude: Path | None = setting(None, 'one sentence a line, never trained on', path="file")
+    metrics: list[str] | None = setting(None, 'suite metrics (None: every registered metric)', comma=True)
+    data_dir: Path | None = setting(None, '../shared/data unless given (or $SRO_BENCH_DATA)')
+    cache_dir: Path | None = setting(None, 'prepared leaders and trained screeners ($SRO_BENCH_CACHE)')
+    runs_dir: Path = setting(Path("runs"), 'where run directories are created')
+    run_id: str | None = setting(None, "the run directory's name (None: generated)")
+    seed: int = setting(0, 'seeds data order, sampling, verdict flips and perturbations')
 
 
 # Preset keys that are run settings, not game settings; used where the run leaves them None.
@@ -176,12 +179,3 @@ def from_dict(data: Any, where: str = "run configuration") -> RunConfig:
     from .dataclass_json import from_json
 
     return from_json(RunConfig, data, where)
-
-
-def field_help(cls: type) -> dict[str, str]:
-    """The one-line help of each field: its trailing comment in the class body (kept in one place)."""
-    import inspect
-    import re
-
-    pattern = re.compile(r"^\s+(\w+):[^#\n]*#\s*(.+)$", re.MULTILINE)
-    return {name: text.strip() for name, text in pattern.findall(inspect.getsource(cls))}

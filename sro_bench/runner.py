@@ -22,16 +22,16 @@ from .paths import resolve_data_dir
 from .plugins import registry
 from .preflight import check_run
 from .files import atomic_write_text
-from .records import FAILED, jsonable, mark_failed, new_record, read_failure, split_scores, write_json
+from .records import FAILED, jsonable, mark_failed, new_record, read_failure, split_scores, timed, write_json
 from .progress import busy, game_progress, notice
 
 
 def resolve(config: RunConfig, game_overrides: dict[str, Any] | None = None) -> RunConfig:
-    """Apply the preset, then the game settings changed from their defaults, then ``game_overrides``;
-    resolve paths and validate."""
+    """Apply the preset, then the game settings the user set (or changed from their defaults), then
+    ``game_overrides``; resolve paths and validate."""
     defaults = GameConfig()
     changed = {f.name: getattr(config.game, f.name) for f in dataclasses.fields(GameConfig)
-               if getattr(config.game, f.name) != getattr(defaults, f.name)}
+               if f.name in config.game.explicit_fields or getattr(config.game, f.name) != getattr(defaults, f.name)}
     game = apply_preset(defaults, config.preset, {**changed, **(game_overrides or {})})
     chosen = preset_run_settings(config.preset)
     config = dataclasses.replace(
@@ -208,9 +208,8 @@ def _play_and_score(config: RunConfig, run_dir: Path, method, objective, eval_se
     def get_follower():
         nonlocal follower
         if follower is None:
-            t = time.perf_counter()
-            follower = build_follower(config, given, evaluation)
-            timings["follower_build"] = round(time.perf_counter() - t, 3)
+            with timed(timings, "follower_build"):
+                follower = build_follower(config, given, evaluation)
         return follower
 
     references = eval_set.references if eval_set.has_references else None
@@ -218,9 +217,8 @@ def _play_and_score(config: RunConfig, run_dir: Path, method, objective, eval_se
         from .rewriters import RewriterContext
 
         rewriter = method.factory(RewriterContext(follower=get_follower, seed=config.seed))
-        t = time.perf_counter()
-        rewrites = rewriter.rewrite(eval_set.inputs, references)
-        timings["rewrite"] = round(time.perf_counter() - t, 3)
+        with timed(timings, "rewrite"):
+            rewrites = rewriter.rewrite(eval_set.inputs, references)
         record["rewriter"] = rewriter.describe()
     else:
         from .game import rewrite
@@ -228,9 +226,8 @@ def _play_and_score(config: RunConfig, run_dir: Path, method, objective, eval_se
         from .loops import build_loop
 
         train_set, counts = training
-        t = time.perf_counter()
-        leader = build_leader(config.leader)
-        timings["leader_build"] = round(time.perf_counter() - t, 3)
+        with timed(timings, "leader_build"):
+            leader = build_leader(config.leader)
         on_policy = objective.source == "samples"
         game = build_loop(
             objective, leader, train_set, config.game, config.seed, follower=get_follower() if on_policy else None,
@@ -239,10 +236,9 @@ def _play_and_score(config: RunConfig, run_dir: Path, method, objective, eval_se
         )
         if resume:
             game.load_checkpoint(run_dir)
-        t = time.perf_counter()
-        with game_progress(game.total_steps, game.step, enabled=progress, label=config.method) as on_step:
+        with timed(timings, "game"), game_progress(game.total_steps, game.step, enabled=progress,
+                                                   label=config.method) as on_step:
             result = game.play(checkpoint_dir=run_dir, on_step=on_step, stop_after=stop_after)
-        timings["game"] = round(time.perf_counter() - t, 3)
         if game.rank == 0 and any("judge_pass" in h for h in result.history):
             meter.plot_history(result.history, run_dir / "meter.png")
         if stop_after is not None and result.steps < game.total_steps:
@@ -250,9 +246,8 @@ def _play_and_score(config: RunConfig, run_dir: Path, method, objective, eval_se
         if game.rank != 0:  # under `accelerate launch` the main process rewrites, scores and records
             return {"process": game.rank, "run_dir": str(run_dir)}
         leader.save(run_dir / "leader")
-        t = time.perf_counter()
-        rewrites = rewrite(leader, eval_set.inputs, config.game)
-        timings["rewrite"] = round(time.perf_counter() - t, 3)
+        with timed(timings, "rewrite"):
+            rewrites = rewrite(leader, eval_set.inputs, config.game)
         record.update(
             objective=objective.describe(),
             leader=leader.describe(),
@@ -264,10 +259,8 @@ def _play_and_score(config: RunConfig, run_dir: Path, method, objective, eval_se
     # Readability beside the judges: a J bought with garbled or looping text shows here.
     record["rewrite_quality"] = {k: None if v is None else round(v, 4) for k, v in meter.text_figures(
         eval_set.inputs, rewrites, meter.load_lexicon(config.data_dir)).items()}
-    t = time.perf_counter()
-    with busy("scoring the rewrites", enabled=progress):
+    with timed(timings, "suite"), busy("scoring the rewrites", enabled=progress):
         scores = score(config, eval_set.inputs, rewrites, references)
-    timings["suite"] = round(time.perf_counter() - t, 3)
     if follower is not None:
         record["follower"] = follower.describe()
     record = new_record(

@@ -116,7 +116,7 @@ def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     (["run", "--method", "nope"], "error: unknown method 'nope' (known: "),
     (["run", "--perturb", "flip:1.5", "--method", "duplicate"], "flip"),
     (["run", "--p-flip", "abc"], "'abc' is not a valid float"),
-    (["run", "--preset", "huge"], "error: unknown preset 'huge'"),
+    (["run", "--preset", "huge"], "'huge' is not one of 'cpu', 'paper', 'smoke'"),
     (["run", "--method", "grpo"], "error: --method grpo needs --samples-per-input >= 2 (got 1)"),
 ])
 def test_cli_bad_options_are_one_line(tmp_path, args, message):
@@ -238,3 +238,37 @@ def test_written_files_follow_the_umask(tmp_path):
     assert (text.stat().st_mode & 0o777, data.stat().st_mode & 0o777) == (0o644, 0o644)
     assert text.read_text() == "{}" and data.read_bytes() == b"x"
     assert not [p for p in tmp_path.rglob(".*.tmp")]
+
+
+def test_a_setting_given_wins_over_the_preset_even_at_its_default(data_dir, tmp_path):
+    from sro_bench.runner import resolve
+
+    def steps(game: GameConfig) -> int | None:
+        config = RunConfig(leader=LeaderConfig(name="tiny"), game=game, preset="paper", data_dir=data_dir,
+                           runs_dir=tmp_path)
+        return resolve(config).game.max_steps
+
+    assert steps(GameConfig()) is None  # the paper's schedule runs every epoch
+    assert steps(GameConfig(max_steps=100)) == 100  # 100 is also the default: given, it still wins
+    game = GameConfig()
+    game.max_steps = 100
+    assert steps(game) == 100
+
+
+def test_run_help_shows_every_setting_with_its_default_and_choices():
+    import dataclasses
+
+    from click.testing import CliRunner
+
+    from sro_bench.cli import cli as command
+    from sro_bench.objectives.config import ObjectiveConfig
+    from sro_bench.settings import flag_of
+
+    text = " ".join(CliRunner().invoke(command, ["run", "--help"], terminal_width=400).output.split())
+    for cls in (RunConfig, LeaderConfig, GameConfig, ObjectiveConfig):
+        for f in dataclasses.fields(cls):
+            if f.metadata.get("cli"):
+                flag = flag_of(f).split("/")[0]
+                assert f"{flag} " in text, flag
+                assert f.metadata["help"] in text, flag
+    assert "[cpu|paper|smoke]" in text and "[auto|fp32|bf16|fp16]" in text and "[default: 100, or the preset's]" in text

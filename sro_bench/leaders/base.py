@@ -4,31 +4,33 @@ from __future__ import annotations
 
 import abc
 import contextlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Sequence
 
 import torch
+
+from ..settings import setting
 
 
 @dataclass
 class LeaderConfig:
     """How to build a leader. Every field has a default; the CLI maps options onto these."""
 
-    name: str = "minilm"  # registered leader name, or hf:<hub-id-or-local-dir>
-    input_prefix: str = ""  # prepended to every input, e.g. "paraphrase: " for the paper's T5
-    max_input_length: int = 64  # inputs are truncated to this many tokens
-    max_new_tokens: int = 20  # generation budget (20 in the paper)
-    lora_r: int = 0  # LoRA rank; 0 trains all weights
-    lora_alpha: int = 16  # LoRA scaling numerator
-    lora_dropout: float = 0.05  # dropout inside LoRA layers
-    lora_target_modules: tuple[str, ...] | None = None  # None: a sensible default per architecture
-    device: str = "auto"  # auto | cpu | cuda | cuda:N
-    precision: str = "auto"  # auto | fp32 | bf16 | fp16
-    cache_dir: Path | None = None  # where prepared leaders are cached (None: the sro-bench cache)
-    data_dir: Path | None = None  # where ../shared/data lives (for leaders prepared from data)
-    seed: int = 0  # seed for anything random in building the leader
-    extra: dict = field(default_factory=dict)  # leader-specific options (e.g. {"arch": "causal"} for tiny)
+    name: str = setting("minilm", 'registered leader name, or hf:<hub-id-or-local-dir>', flag='--leader')
+    input_prefix: str = setting("", 'prepended to every input, e.g. "paraphrase: " for the paper\'s T5')
+    max_input_length: int = setting(64, 'inputs are truncated to this many tokens')
+    max_new_tokens: int = setting(20, 'generation budget (20 in the paper)', cli=False)
+    lora_r: int = setting(0, 'LoRA rank; 0 trains all weights')
+    lora_alpha: int = setting(16, 'LoRA scaling numerator')
+    lora_dropout: float = setting(0.05, 'dropout inside LoRA layers')
+    lora_target_modules: tuple[str, ...] | None = setting(None, 'None: a sensible default per architecture', comma=True)
+    device: str = setting("auto", 'auto | cpu | cuda | cuda:N')
+    precision: str = setting("auto", 'auto | fp32 | bf16 | fp16', choices=('auto', 'fp32', 'bf16', 'fp16'))
+    cache_dir: Path | None = setting(None, 'where prepared leaders are cached (None: the sro-bench cache)', cli=False)
+    data_dir: Path | None = setting(None, 'where ../shared/data lives (for leaders prepared from data)', cli=False)
+    seed: int = setting(0, 'seed for anything random in building the leader', cli=False)
+    extra: dict = setting(default_factory=dict, help='leader-specific options (e.g. {"arch": "causal"} for tiny)', cli=False)
 
 
 @dataclass(frozen=True)

@@ -233,9 +233,8 @@ class FluencyMetric(Metric):
     def __init__(self, model: FluencyModel, encoder: Encoder | None = None):
         self.model, self.encoder = model, encoder
 
-    def score(self, inputs, rewrites, references=None, views: np.ndarray | None = None) -> MetricResult:
-        """``views`` (``Encoder.encode_views(rewrites)``) lets the suite pass its one encoder pass."""
-        fl = self.model.score(list(rewrites), views, self.encoder)
+    def score(self, inputs, rewrites, references=None) -> MetricResult:
+        fl = self.model.score(list(rewrites), None, self.encoder)
         return MetricResult({"fl": fl}, {"fl": float(fl.mean()) if len(fl) else float("nan")},
                             self.model.info)
 

@@ -4,15 +4,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..settings import setting
+
 
 @dataclass
 class ObjectiveConfig:
-    beta: float = 0.1  # inverse temperature of the log-ratio (beta in the SRO/DPO loss)
-    label_smoothing: float = 0.1  # eps: conservative-DPO label smoothing
-    p_flip: float | None = None  # SRO's own verdict flip rate; None: the objective's default (0.1 for sro)
-    assumed_flip: float | None = None  # sro-robust: the flip rate it corrects for; None: equal to p_flip
-    dr_beta: float = 0.0  # sro-robust: Dr. DPO worst-case reweighting temperature beta' (0 = off)
-    kto_desirable_weight: float = 1.0  # kto: lambda_D
-    kto_undesirable_weight: float = 1.0  # kto: lambda_U
-    grpo_kl: float = 0.04  # grpo: weight of the k3 KL penalty to the frozen reference
-    dpo_backend: str = "auto"  # dpo: auto (trl's DPOTrainer for causal leaders, the game for seq2seq) | trl | game
+    """Options of the built-in objectives; a third-party objective reads what it needs, and its own
+    settings from ``options`` (``--objective-option KEY=VALUE``)."""
+
+    beta: float = setting(0.1, 'inverse temperature of the log-ratio (beta in the SRO/DPO loss)')
+    label_smoothing: float = setting(0.1, 'eps: conservative-DPO label smoothing')
+    p_flip: float | None = setting(None, "SRO's own verdict flip rate; None: the objective's default (0.1 for sro)")
+    assumed_flip: float | None = setting(None, 'sro-robust: the flip rate it corrects for; None: equal to p_flip')
+    dr_beta: float = setting(0.0, "sro-robust: Dr. DPO worst-case reweighting temperature beta' (0 = off)")
+    kto_desirable_weight: float = setting(1.0, 'kto: lambda_D')
+    kto_undesirable_weight: float = setting(1.0, 'kto: lambda_U')
+    grpo_kl: float = setting(0.04, 'grpo: weight of the k3 KL penalty to the frozen reference')
+    dpo_backend: str = setting("auto", "dpo: auto (trl's DPOTrainer for causal leaders, the game for seq2seq) | trl | game", choices=('auto', 'trl', 'game'))
+    options: dict = setting(default_factory=dict, help="a third-party objective's own settings (KEY=VALUE)",
+                            flag="--objective-option")
