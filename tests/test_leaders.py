@@ -11,7 +11,7 @@ import torch
 from sro_bench.errors import UserError
 from sro_bench.leaders import HFLeader, LeaderConfig, build_leader, load_leader
 from sro_bench.leaders import device as dev
-from sro_bench.leaders.hf import DECODERS, length_groups, row_sums, token_logprobs
+from sro_bench.leaders.tokens import DECODERS, length_groups, row_sums, token_logprobs
 
 INPUTS = ["you are a total idiot and everyone knows it .", "shut up", "what a stupid thing to say !"]
 TARGETS = ["you are wrong .", "please stop , i disagree with you and your opinion .", "hello"]
@@ -423,7 +423,7 @@ def test_prepare_minilm_resumes_and_caches(tmp_path, monkeypatch):
 def test_gumbel_top_k_draws_from_softmax_over_the_top_k():
     from transformers import GenerationConfig
 
-    from sro_bench.leaders.hf import GumbelTopK, plain_top_k
+    from sro_bench.leaders.tokens import GumbelTopK, plain_top_k
 
     torch.manual_seed(0)
     logits = torch.tensor([[2.0, 1.0, 0.5, -1.0, 3.0, 0.0]]).repeat(20_000, 1)

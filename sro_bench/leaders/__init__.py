@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from .base import Leader, LeaderConfig, Sample
-from .hf import HFLeader, build_hf_leader, load_leader
+from .hf import HFLeader
+from .saved import build_hf_leader, load_leader
 
 __all__ = ["HFLeader", "Leader", "LeaderConfig", "Sample", "build_leader", "load_leader"]
 

@@ -28,7 +28,8 @@ import torch.nn.functional as F
 from ..errors import UserError
 from ..paths import resolve_cache_dir, resolve_data_dir
 from .base import LeaderConfig
-from .hf import LEADER_JSON, HFLeader, load_leader
+from .hf import HFLeader
+from .saved import LEADER_JSON, load_leader
 
 VERSION = "minilm-copier-v2"
 CLEAN_FILES = ("detox_emnlp2021_dev_normal.txt", "detox_emnlp2021_test_10k_normal.txt")
