@@ -25,6 +25,7 @@ from safetensors.torch import load_file, save_file
 from .config import GameConfig
 from .data import Dataset
 from .distributed import CHECKPOINT, world
+from .rewriting import token_budgets
 from .errors import UserError
 from .followers.base import Follower
 from .leaders.base import Leader, Sample
@@ -59,17 +60,6 @@ def batch_indices(step: int, n_inputs: int, batch_size: int, seed: int) -> np.nd
     epoch, position = divmod(step, per_epoch)
     order = np.random.default_rng([seed, epoch]).permutation(n_inputs)
     return order[position * batch_size : (position + 1) * batch_size]
-
-
-def token_budgets(leader: Leader, inputs: Sequence[str], config: GameConfig) -> int | list[int]:
-    """New tokens allowed per input: ``max_new_tokens`` for all, or relative to each input's length.
-
-    A fixed budget cuts long inputs, and a cut toxic comment often loses its toxic part: a pass
-    the leader did not earn. A relative budget lets every rewrite say as much as its input.
-    """
-    if not config.length_budget:
-        return config.max_new_tokens
-    return [min(config.max_new_tokens, math.ceil(config.length_budget * n) + 2) for n in leader.input_lengths(inputs)]
 
 
 def screen(follower: Follower, inputs: Sequence[str], samples: Sequence[Sample], config: GameConfig) -> tuple[np.ndarray, np.ndarray]:
@@ -407,14 +397,3 @@ def _kept(inputs: list[str], targets: list, device) -> torch.Tensor | None:
     if not targets or not all(isinstance(t, Sample) for t in targets):
         return None
     return torch.tensor([kept_share(x, t.text) for x, t in zip(inputs, targets)], dtype=torch.float32, device=device)
-
-
-def rewrite(leader: Leader, inputs: Sequence[str], config: GameConfig) -> list[str]:
-    """Greedy rewrites of ``inputs`` with a (trained) leader, under the game's token budgets."""
-    leader.model.eval()
-    inputs = list(inputs)
-    with leader.autocast():
-        return leader.generate(
-            inputs, do_sample=False, max_new_tokens=token_budgets(leader, inputs, config),
-            batch_size=config.eval_batch_size,
-        )

@@ -221,7 +221,7 @@ def _play_and_score(config: RunConfig, run_dir: Path, method, objective, eval_se
             rewrites = rewriter.rewrite(eval_set.inputs, references)
         record["rewriter"] = rewriter.describe()
     else:
-        from .game import rewrite
+        from .rewriting import rewrite
         from .leaders import build_leader
         from .loops import build_loop
 

@@ -177,7 +177,7 @@ def test_empty_and_short_rewrites_never_pass():
 
 
 def test_length_budget_follows_each_input():
-    from sro_bench.game import token_budgets
+    from sro_bench.rewriting import token_budgets
 
     leader = tiny()
     short, long = "get lost .", "you are a total idiot and everyone knows it and so does everyone else ."

@@ -349,7 +349,8 @@ def test_minilm_warm_start_recipe(minilm):
 
 
 def test_minilm_noisy_copies_are_reproducible(minilm):
-    from sro_bench.leaders.minilm import CopierRecipe, NoisyCopies
+    from sro_bench.leaders.copier import NoisyCopies
+    from sro_bench.leaders.minilm import CopierRecipe
 
     _, tokenizer = minilm
     sentences = [f"sentence number {i} is about the weather today ." for i in range(40)]
@@ -370,7 +371,8 @@ def test_minilm_noisy_copies_are_reproducible(minilm):
 def test_minilm_noise_inserts_and_substitutes_clean_words_only(minilm):
     import random
 
-    from sro_bench.leaders.minilm import CopierRecipe, NoisyCopies
+    from sro_bench.leaders.copier import NoisyCopies
+    from sro_bench.leaders.minilm import CopierRecipe
 
     _, tokenizer = minilm
     sentences = ["the weather is nice today .", "we walked to the river after lunch ."]

@@ -23,11 +23,11 @@ import time
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 from ..errors import UserError
 from ..paths import resolve_cache_dir, resolve_data_dir
 from .base import LeaderConfig
+from .copier import NoisyCopies, copier_threads, train_copier
 from .hf import HFLeader
 from .saved import LEADER_JSON, load_leader
 
@@ -139,89 +139,6 @@ def split_holdout(sentences: list[str]) -> tuple[list[str], list[str]]:
     return train, [sentences[i] for i in sorted(held)]
 
 
-class NoisyCopies:
-    """Batches of (noisy word pieces, clean word pieces), length-bucketed and reproducible.
-
-    Each sentence is kept as a list of words, each word as its word pieces, so noise acts on whole
-    words without re-tokenising. Batch order and noise depend only on (seed, epoch, step).
-    """
-
-    def __init__(self, sentences: list[str], tokenizer, recipe: CopierRecipe, seed: int):
-        self.recipe, self.seed = recipe, seed
-        self.cls, self.sep, self.pad = tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id
-        vocab = sorted({w for s in sentences for w in s.split()})
-        pieces = dict(zip(vocab, tokenizer(vocab, add_special_tokens=False)["input_ids"]))
-        limit = recipe.max_length - 2
-        self.words = []
-        for s in sentences:
-            words = [pieces[w] for w in s.split() if pieces[w]]
-            if 0 < sum(map(len, words)) <= limit:
-                self.words.append(words)
-        self.lengths = [sum(map(len, w)) for w in self.words]
-        # Noise words are drawn by frequency from the same clean sentences: no toxic lists, no pairs.
-        self.noise_words = [pieces[w] for s in sentences for w in s.split() if pieces[w]]
-
-    def epoch_batches(self, epoch: int) -> list[list[int]]:
-        """Index batches for one epoch: shuffled, sorted by length within pools, pools shuffled."""
-        rng = random.Random(self.seed * 7919 + epoch)
-        order = list(range(len(self.words)))
-        rng.shuffle(order)
-        size, pool = self.recipe.batch_size, self.recipe.batch_size * self.recipe.bucket_batches
-        batches = []
-        for start in range(0, len(order), pool):
-            chunk = sorted(order[start : start + pool], key=self.lengths.__getitem__)
-            batches += [chunk[i : i + size] for i in range(0, len(chunk), size)]
-        rng.shuffle(batches)
-        return batches
-
-    def _noisy(self, words: list[list[int]], rng: random.Random) -> list[list[int]]:
-        r = self.recipe
-        kept = []
-        for w in words:
-            if r.insert_prob and rng.random() < r.insert_prob:
-                kept.append(rng.choice(self.noise_words))
-            if rng.random() < r.word_dropout:
-                continue
-            kept.append(rng.choice(self.noise_words) if r.substitute_prob and rng.random() < r.substitute_prob else w)
-        kept = kept or words[:1]
-        i = 0
-        while i < len(kept) - 1:
-            if rng.random() < self.recipe.swap_prob:
-                kept[i], kept[i + 1] = kept[i + 1], kept[i]
-                i += 1  # a word moves at most one place
-            i += 1
-        return kept
-
-    def tensors(self, batch: list[int], step: int):
-        """input_ids, attention_mask, decoder_input_ids, decoder_attention_mask, labels (-100 = pad)."""
-        rng = random.Random(self.seed * 104729 + step)
-        sources, targets = [], []
-        for i in batch:
-            words = self.words[i]
-            sources.append([self.cls] + [p for w in self._noisy(words, rng) for p in w] + [self.sep])
-            targets.append([p for w in words for p in w] + [self.sep])
-        src, src_mask = _pad(sources, self.pad)
-        tgt, tgt_mask = _pad(targets, self.pad)
-        start = torch.full_like(tgt[:, :1], self.cls)
-        dec = torch.cat([start, tgt[:, :-1]], dim=1)
-        dec_mask = torch.cat([torch.ones_like(start), tgt_mask[:, :-1]], dim=1)
-        labels = tgt.masked_fill(tgt_mask == 0, -100)
-        return src, src_mask, dec, dec_mask, labels
-
-
-def _pad(seqs, pad_id):
-    width = max(map(len, seqs))
-    ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
-    mask = torch.zeros_like(ids)
-    for i, s in enumerate(seqs):
-        ids[i, : len(s)] = torch.tensor(s)
-        mask[i, : len(s)] = 1
-    return ids, mask
-
-
-# -- evaluation ----------------------------------------------------------------------------------
-
-
 def copy_bleu(leader: HFLeader, sentences: list[str], max_new_tokens: int = 64) -> float:
     """Corpus BLEU (sacrebleu) of greedy copies of ``sentences`` against themselves."""
     import sacrebleu
@@ -254,68 +171,6 @@ def cache_path(config: LeaderConfig) -> Path:
     return resolve_cache_dir(config.cache_dir) / "leaders" / cache_name(recipe_of(config))
 
 
-def _threads(requested: int) -> int:
-    # OpenMP threads that share a core with another busy process wait on each other at every
-    # barrier: on a loaded 2-core machine one thread ran 8x faster per step than two.
-    if requested > 0:
-        return requested
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return max(1, min(cores, cores - _busy_cores()))
-
-
-def _busy_cores(samples: int = 5, interval: float = 0.1) -> int:
-    """Other processes running right now (the fewest over a few looks).
-
-    Not the load average: it lags by a minute, so right after a pip install or a test run it
-    reports an idle machine as busy and the copier trains on one core for its whole budget.
-    """
-    try:
-        counts = []
-        for _ in range(samples):
-            running = int(Path("/proc/loadavg").read_text().split()[3].split("/")[0])
-            counts.append(running - 1)  # this process is one of them
-            time.sleep(interval)
-        return max(0, min(counts))
-    except (OSError, ValueError, IndexError):
-        return round(os.getloadavg()[0]) if hasattr(os, "getloadavg") else 0
-
-
-def _lr_factor(step: int, progress: float, recipe: CopierRecipe) -> float:
-    warmup = min(1.0, (step + 1) / max(1, recipe.warmup_steps))
-    return warmup * max(0.0, 1.0 - progress)
-
-
-def _save_checkpoint(partial: Path, model, optimizer, state: dict) -> None:
-    from safetensors.torch import save_model
-
-    partial.mkdir(parents=True, exist_ok=True)
-    save_model(model, str(partial / "model.safetensors.tmp"))
-    torch.save(optimizer.state_dict(), partial / "optimizer.pt.tmp")
-    (partial / "state.json.tmp").write_text(json.dumps(state))
-    for name in ("model.safetensors", "optimizer.pt", "state.json"):  # state.json last: the commit
-        os.replace(partial / f"{name}.tmp", partial / name)
-
-
-def _load_checkpoint(partial: Path, model, optimizer) -> dict | None:
-    from safetensors.torch import load_model
-
-    if not (partial / "state.json").is_file():
-        return None
-    load_model(model, str(partial / "model.safetensors"))
-    optimizer.load_state_dict(torch.load(partial / "optimizer.pt", weights_only=True))
-    return json.loads((partial / "state.json").read_text())
-
-
-def _progress_bar(enabled: bool):
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
-    return Progress(
-        TextColumn("[bold]minilm copier[/]"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-        TextColumn("step {task.fields[step]}  loss {task.fields[loss]:.3f}  lr {task.fields[lr]:.1e}"),
-        TimeElapsedColumn(), TimeRemainingColumn(), disable=not enabled, transient=False,
-    )
-
-
 def prepare_minilm(
     config: LeaderConfig | None = None,
     *,
@@ -343,7 +198,7 @@ def prepare_minilm(
         return json.loads((final / LEADER_JSON).read_text())["metadata"]
 
     recipe = recipe_of(config)
-    threads, previous_threads = _threads(recipe.threads), torch.get_num_threads()
+    threads, previous_threads = copier_threads(recipe.threads), torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
         return _prepare(config, recipe, final, partial, time_budget_s, max_steps, progress)
@@ -363,7 +218,7 @@ def _prepare(config, recipe, final, partial, time_budget_s, max_steps, progress)
         model.decoder.get_input_embeddings().weight.requires_grad_(False)  # tied to the output
     data = NoisyCopies(train, tokenizer, recipe, recipe.seed)
     budget = math.inf if time_budget_s is None else float(time_budget_s)
-    state = _train(model, data, recipe, partial, budget, math.inf if max_steps is None else max_steps, progress)
+    state = train_copier(model, data, recipe, partial, budget, math.inf if max_steps is None else max_steps, progress)
 
     metadata = {
         "version": VERSION,
@@ -399,61 +254,6 @@ def _prepare(config, recipe, final, partial, time_budget_s, max_steps, progress)
     os.replace(tmp, final)
     shutil.rmtree(partial, ignore_errors=True)
     return leader.metadata
-
-
-def _train(model, data: NoisyCopies, recipe: CopierRecipe, partial: Path, budget, steps_cap, progress) -> dict:
-    """The copier's training loop, resumed from ``partial`` when a checkpoint is there."""
-    trainable = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(trainable, lr=recipe.lr, weight_decay=recipe.weight_decay)
-    state = _load_checkpoint(partial, model, optimizer) or {
-        "step": 0, "epoch": 0, "batch": 0, "train_seconds": 0.0, "loss": None, "resumed": -1,
-    }
-    state["resumed"] += 1
-    model.train()
-    started, base_seconds = time.monotonic(), state["train_seconds"]
-    batches = data.epoch_batches(state["epoch"])
-
-    def checkpoint():
-        state["train_seconds"] = base_seconds + time.monotonic() - started
-        _save_checkpoint(partial, model, optimizer, state)
-
-    with _progress_bar(progress) as bar:
-        task = bar.add_task("copier", total=1.0, step=state["step"], loss=state["loss"] or 0.0, lr=0.0)
-        try:
-            while True:
-                elapsed = base_seconds + time.monotonic() - started
-                done = max(elapsed / budget, state["step"] / steps_cap)
-                if done >= 1.0:
-                    break
-                if state["batch"] >= len(batches):
-                    state["epoch"], state["batch"] = state["epoch"] + 1, 0
-                    batches = data.epoch_batches(state["epoch"])
-                lr = recipe.lr * _lr_factor(state["step"], done, recipe)
-                for group in optimizer.param_groups:
-                    group["lr"] = lr
-                src, src_mask, dec, dec_mask, labels = data.tensors(batches[state["batch"]], state["step"])
-                logits = model(
-                    input_ids=src, attention_mask=src_mask, decoder_input_ids=dec,
-                    decoder_attention_mask=dec_mask, use_cache=False,
-                ).logits
-                loss = F.cross_entropy(logits.flatten(0, 1), labels.flatten(), ignore_index=-100)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(trainable, 1.0)
-                optimizer.step()
-                state["step"] += 1
-                state["batch"] += 1
-                value = loss.item()
-                state["loss"] = value if state["loss"] is None else 0.98 * state["loss"] + 0.02 * value
-                bar.update(task, completed=min(done, 1.0), step=state["step"], loss=state["loss"], lr=lr)
-                if state["step"] % recipe.checkpoint_every == 0:
-                    checkpoint()
-        except KeyboardInterrupt:
-            checkpoint()
-            raise
-        bar.update(task, completed=1.0)
-    state["train_seconds"] = base_seconds + time.monotonic() - started
-    return state
 
 
 def build_minilm(config: LeaderConfig) -> HFLeader:

@@ -1,0 +1,32 @@
+"""A leader's token budgets, and its greedy rewrites of an evaluation set under them (the game samples
+under the same budgets while training)."""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+from .config import GameConfig
+from .leaders.base import Leader
+
+
+def token_budgets(leader: Leader, inputs: Sequence[str], config: GameConfig) -> int | list[int]:
+    """New tokens allowed per input: ``max_new_tokens`` for all, or relative to each input's length.
+
+    A fixed budget cuts long inputs, and a cut toxic comment often loses its toxic part: a pass
+    the leader did not earn. A relative budget lets every rewrite say as much as its input.
+    """
+    if not config.length_budget:
+        return config.max_new_tokens
+    return [min(config.max_new_tokens, math.ceil(config.length_budget * n) + 2) for n in leader.input_lengths(inputs)]
+
+
+def rewrite(leader: Leader, inputs: Sequence[str], config: GameConfig) -> list[str]:
+    """Greedy rewrites of ``inputs`` with a (trained) leader, under the game's token budgets."""
+    leader.model.eval()
+    inputs = list(inputs)
+    with leader.autocast():
+        return leader.generate(
+            inputs, do_sample=False, max_new_tokens=token_budgets(leader, inputs, config),
+            batch_size=config.eval_batch_size,
+        )
