@@ -140,6 +140,17 @@ class Registry:
         return iter(sorted(self.components.values(), key=lambda c: (KINDS.index(c.kind), c.name)))
 
 
+def lazy(module: str, attribute: str) -> Callable[..., Any]:
+    """A factory that imports ``module`` only when called: `sro-bench list` never loads torch or a model."""
+    def factory(*args: Any, **kwargs: Any) -> Any:
+        import importlib
+
+        return getattr(importlib.import_module(module), attribute)(*args, **kwargs)
+
+    factory.__name__ = factory.__qualname__ = attribute
+    return factory
+
+
 @lru_cache(maxsize=1)
 def loaded_registry() -> Registry:
     """The process-wide registry as loaded from entry points, clashes and all (for ``sro-bench list``)."""

@@ -324,7 +324,9 @@ def test_nblr_is_registered_through_the_plugin_hook():
 
     reg = Registry()
     reg.add_plugin(plugin, "sro-bench")
-    assert reg.get("follower", "nblr").factory is plugin.nblr
+    component = reg.get("follower", "nblr")
+    assert component.factory.__name__ == "train_screener" and component.distribution == "sro-bench"
+    assert {"nblr", "nblr-char"} <= set(reg.names("follower"))
 
 
 # --- perturbations -----------------------------------------------------------------------------
@@ -672,7 +674,7 @@ def test_nblr_char_is_registered_and_wrapped_by_perturbations(tiny_dir, tmp_path
 
     reg = plugins.Registry()
     reg.add_plugin(plugin, "sro-bench")
-    assert reg.get("follower", "nblr-char").factory is plugin.nblr_char
+    assert reg.get("follower", "nblr-char").factory.__name__ == "train_char_screener"
     monkeypatch.setattr(plugins, "registry", lambda: reg)
     ctx = FollowerContext(data_dir=tiny_dir, cache_dir=tmp_path, seed=1)
     texts = garbled(TOXIC) + tiny_corpus(100, seed=6)[0]

@@ -3,25 +3,18 @@
 from __future__ import annotations
 
 from ..hookspecs import hookimpl
-from .base import FollowerContext
+from ..plugins import lazy
 
-
-def nblr(context: FollowerContext):
-    """The seed's screener; trained from the data directory on first use, then loaded from the cache."""
-    from .nblr import train_screener
-
-    return train_screener(context)
-
-
-def nblr_char(context: FollowerContext):
-    """``nblr`` with character n-grams beside the words; trained and cached the same way."""
-    from .nblr_char import train_char_screener
-
-    return train_char_screener(context)
+# (name, module, factory in it, description): imported only when a run needs one
+BUILTINS = (
+    ('nblr', 'sro_bench.followers.nblr', 'train_screener',
+     "The seed's TF-IDF 1-2-gram NB-logistic-regression toxicity screener (default)"),
+    ('nblr-char', 'sro_bench.followers.nblr_char', 'train_char_screener',
+     "nblr plus char_wb 2-5-grams: same data and recipe, but garbled words ('idiotation') still fail"),
+)
 
 
 @hookimpl
 def register_followers(register):
-    register("nblr", nblr, "The seed's TF-IDF 1-2-gram NB-logistic-regression toxicity screener (default)")
-    register("nblr-char", nblr_char,
-             "nblr plus char_wb 2-5-grams: same data and recipe, but garbled words ('idiotation') still fail")
+    for name, module, factory, description in BUILTINS:
+        register(name, lazy(module, factory), description)

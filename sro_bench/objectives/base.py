@@ -9,6 +9,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .config import ObjectiveConfig
+
 
 @dataclass
 class LossTerms:
@@ -73,10 +75,15 @@ class Objective(abc.ABC):
     source: str = "samples"
     #: whether the game must compute l(x|x) for the rejected side.
     uses_rejected: bool = True
-    #: probability with which the game flips each verdict before the loss (SRO's own noise).
-    p_flip: float = 0.0
+    #: probability with which the game flips each verdict before the loss (SRO's own noise), unless
+    #: ``--p-flip`` says otherwise; the instance's ``p_flip`` is the one in force.
+    default_p_flip: float = 0.0
     #: the fewest samples per input (k) the objective works with; the game refuses a smaller k.
     min_group_size: int = 1
+
+    def __init__(self, config: ObjectiveConfig | None = None):
+        self.config = config or ObjectiveConfig()
+        self.p_flip = self.default_p_flip if self.config.p_flip is None else self.config.p_flip
 
     def rejected_rows(self, fails: np.ndarray, group_size: int = 1) -> np.ndarray:
         """Which samples' losses use l(x|x) (a bool mask over the verdicts); the game scores x only there.

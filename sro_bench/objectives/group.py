@@ -10,7 +10,6 @@ import numpy as np
 import torch
 
 from .base import LossTerms, Objective, grouped, masked_mean, smoothed_sigmoid_loss
-from .config import ObjectiveConfig
 from .sro import SRO, sro_branch_margins
 
 
@@ -102,10 +101,6 @@ class GRPO(Objective):
     min_group_size = 2
     #: added to the group std before dividing, as in GRPO implementations.
     std_eps = 1e-4
-
-    def __init__(self, config: ObjectiveConfig | None = None):
-        self.config = config or ObjectiveConfig()
-        self.p_flip = 0.0 if self.config.p_flip is None else self.config.p_flip
 
     def rewards(self, t: LossTerms) -> torch.Tensor:
         """r per sample [N]: 1 where the sample passes, 0 where it fails."""

@@ -6,7 +6,6 @@ import torch
 
 from ..errors import UserError
 from .base import LossTerms, Objective, masked_mean, smoothed_sigmoid_loss
-from .config import ObjectiveConfig
 
 
 class DPO(Objective):
@@ -15,9 +14,6 @@ class DPO(Objective):
     name = "dpo"
     source = "pairs"
     uses_rejected = True
-
-    def __init__(self, config: ObjectiveConfig | None = None):
-        self.config = config or ObjectiveConfig()
 
     def loop(self, leader, config) -> str:
         """trl's DPOTrainer for causal leaders (trl's is causal-only); the game's loop for seq2seq ones."""
@@ -54,10 +50,6 @@ class KTO(Objective):
     source = "samples"
     uses_rejected = False
 
-    def __init__(self, config: ObjectiveConfig | None = None):
-        self.config = config or ObjectiveConfig()
-        self.p_flip = self.config.p_flip or 0.0
-
     def loss(self, t: LossTerms) -> tuple[torch.Tensor, dict[str, float]]:
         c = self.config
         ratio = t.policy_chosen - t.ref_chosen
@@ -83,10 +75,6 @@ class RejectionSamplingSFT(Objective):
     name = "rs-sft"
     source = "samples"
     uses_rejected = False
-
-    def __init__(self, config: ObjectiveConfig | None = None):
-        self.config = config or ObjectiveConfig()
-        self.p_flip = self.config.p_flip or 0.0
 
     def loss(self, t: LossTerms) -> tuple[torch.Tensor, dict[str, float]]:
         passes = 1 - t.fails.float()

@@ -28,10 +28,7 @@ class SRO(Objective):
     name = "sro"
     source = "samples"
     uses_rejected = True
-
-    def __init__(self, config: ObjectiveConfig | None = None):
-        self.config = config or ObjectiveConfig()
-        self.p_flip = PAPER_P_FLIP if self.config.p_flip is None else self.config.p_flip
+    default_p_flip = PAPER_P_FLIP
 
     def rejected_rows(self, fails: np.ndarray, group_size: int = 1) -> np.ndarray:
         # Only the pass branch uses l(x|x); the released code scores x for every sample regardless.

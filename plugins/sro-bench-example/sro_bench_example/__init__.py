@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sro_bench import LossTerms, Metric, MetricResult, Objective, ObjectiveConfig, hookimpl, masked_mean, smoothed_sigmoid_loss
+from sro_bench import LossTerms, Metric, MetricResult, Objective, hookimpl, masked_mean, smoothed_sigmoid_loss
 
 
 class Unlikelihood(Objective):
@@ -18,9 +18,6 @@ class Unlikelihood(Objective):
     name = "unlikelihood"
     source = "samples"
     uses_rejected = False
-
-    def __init__(self, config: ObjectiveConfig | None = None):
-        self.config = config or ObjectiveConfig()
 
     def loss(self, t: LossTerms):
         per_sample = smoothed_sigmoid_loss(-(t.policy_chosen - t.ref_chosen), self.config.beta, 0.0) * t.fails
