@@ -2,7 +2,7 @@
 
 from ..hookspecs import hookimpl
 from .group import GRPO, BestOfK, GRPOKeep
-from .others import DPO, KTO, RejectionSamplingSFT
+from .comparisons import DPO, KTO, RejectionSamplingSFT
 from .sro import SRO, RobustSRO
 
 

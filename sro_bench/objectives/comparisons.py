@@ -1,4 +1,4 @@
-"""Objectives beyond the paper, on the same game: offline DPO, KTO and rejection-sampling SFT."""
+"""The comparison methods on the same game: offline DPO on pairs, KTO and rejection-sampling SFT on verdicts."""
 
 from __future__ import annotations
 
