@@ -25,17 +25,35 @@ SCORES = (("STA", "STA"), ("SIM", "SIM"), ("FL", "FL"), ("J", "J"), ("J-chrF", "
 
 # (column, key in the record's rewrite_quality): readability beside the judges
 QUALITY = (("non-word", "nonword_rate"), ("repeat", "repetition_rate"))
-NUMERIC = {c for c, _ in SCORES + QUALITY}
 PERCENT_SCALE = {"chrF", "BLEU", "self-BLEU"}  # sacrebleu's 0-100 figures
+NOT_SHOWN = {"STA_soft"}
 
 
-def _fmt(value, column: str = "") -> str:
+def score_columns(records: list[dict]) -> list[tuple[str, str, str]]:
+    """(column, key in the record's metrics, format): the built-in figures, then any other metric's (a plugin's)
+    in name order, formatted as its metric declares (``Metric.figures``, kept in ``suite.figures``)."""
+    columns = [(c, k, ".1f" if c in PERCENT_SCALE else ".3f") for c, k in SCORES]
+    known, extra = {k for _, k in SCORES} | NOT_SHOWN, {}
+    for record in records:
+        declared = (record.get("suite") or {}).get("figures") or {}
+        for key in record.get("metrics") or {}:
+            if key not in known and key not in extra:
+                extra[key] = (declared.get(key) or {}).get("format", ".3f")
+    return columns + [(key, key, fmt) for key, fmt in sorted(extra.items())]
+
+
+def numeric(columns: list[tuple[str, str, str]]) -> dict[str, str]:
+    """Every number column and its format (scores and the readability figures)."""
+    return {**{c: fmt for c, _, fmt in columns}, **{c: ".3f" for c, _ in QUALITY}}
+
+
+def _fmt(value, fmt: str = ".3f") -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
-    return f"{value:.1f}" if column in PERCENT_SCALE else f"{value:.3f}"
+    return format(value, fmt)
 
 
-def row(record: dict, relative_to: Path | None = None) -> dict:
+def row(record: dict, relative_to: Path | None = None, columns: list[tuple[str, str, str]] | None = None) -> dict:
     config = record.get("config", {})
     leader = (config.get("leader") or {}).get("name") if record.get("method", {}).get("kind") == "objective" else "-"
     path = record.get("_path", "")
@@ -54,7 +72,7 @@ def row(record: dict, relative_to: Path | None = None) -> dict:
         "eval_key": eval_set_key(record),
         "judges": " ".join(judges_of(record)) or "-",
         "config": config_key(record),
-        **{column: metrics.get(key) for column, key in SCORES},
+        **{column: metrics.get(key) for column, key, _ in (columns or score_columns([record]))},
         **{column: (record.get("rewrite_quality") or {}).get(key) for column, key in QUALITY},
         "record": path,
     }
@@ -82,11 +100,14 @@ def config_key(record: dict) -> str:
 
 
 def metric_table(records: list[dict]) -> Table:
+    columns = score_columns(records)
     table = Table()
-    for column in ("method", "leader", "perturbation", "seed", *(c for c, _ in SCORES)):
-        table.add_column(column, justify="right" if column in dict(SCORES) else "left")
-    for r in map(row, records):
-        table.add_row(r["method"], r["leader"], r["perturbation"], str(r["seed"]), *(_fmt(r[c], c) for c, _ in SCORES))
+    for column in ("method", "leader", "perturbation", "seed"):
+        table.add_column(column)
+    for column, _, _ in columns:
+        table.add_column(column, justify="right")
+    for r in (row(record, columns=columns) for record in records):
+        table.add_row(r["method"], r["leader"], r["perturbation"], str(r["seed"]), *(_fmt(r[c], f) for c, _, f in columns))
     return table
 
 
@@ -95,14 +116,14 @@ def _sort_key(r: dict):
     return (-(j if isinstance(j, (int, float)) and not math.isnan(j) else -1.0), r["method"], str(r["seed"]))
 
 
-def _markdown_table(md: io.StringIO, rows: list[dict], columns: list[str]) -> None:
+def _markdown_table(md: io.StringIO, rows: list[dict], columns: list[str], formats: dict[str, str]) -> None:
     md.write("| " + " | ".join(columns) + " |\n")
-    md.write("|" + "|".join("---:" if c in NUMERIC else "---" for c in columns) + "|\n")
+    md.write("|" + "|".join("---:" if c in formats else "---" for c in columns) + "|\n")
     for r in rows:
-        md.write("| " + " | ".join(_fmt(r[c], c) if c in NUMERIC else str(r[c]) for c in columns) + " |\n")
+        md.write("| " + " | ".join(_fmt(r[c], formats[c]) if c in formats else str(r[c]) for c in columns) + " |\n")
 
 
-def seed_means(rows: list[dict]) -> list[dict]:
+def seed_means(rows: list[dict], numbers: list[str] | None = None) -> list[dict]:
     """One row per configuration (all but the seed), its figures averaged over seeds; sorted by J."""
     groups: dict[tuple, list[dict]] = {}
     for r in rows:
@@ -112,7 +133,7 @@ def seed_means(rows: list[dict]) -> list[dict]:
     for members in groups.values():
         mean = {k: members[0][k] for k in ("method", "leader", "follower", "perturbation", "steps", "rows")}
         mean["seeds"] = len(members)
-        for column in NUMERIC:
+        for column in numbers or numeric(score_columns([])):
             values = [m[column] for m in members if isinstance(m[column], (int, float)) and not math.isnan(m[column])]
             mean[column] = sum(values) / len(values) if values else None
         out.append(mean)
@@ -135,12 +156,14 @@ def publish(paths: list[Path], out: Path, *, title: str | None = None, command: 
     failed = find_failed_runs(paths)
     if not records:
         raise UserError("no run records found in " + ", ".join(map(str, paths)))
-    rows = sorted((row(r, out.parent) for r in records), key=_sort_key)
+    scores = score_columns(records)
+    formats = numeric(scores)
+    rows = sorted((row(r, out.parent, scores) for r in records), key=_sort_key)
     tables: dict[tuple[str, str], list[dict]] = {}
     for r in rows:
         tables.setdefault((r["eval_key"], r["judges"]), []).append(r)
     columns = ["method", "leader", "follower", "perturbation", "seed", "steps", "rows",
-               *(c for c, _ in SCORES + QUALITY), "record"]
+               *formats, "record"]
     md = io.StringIO()
     md.write(f"# {title or out.stem}\n\n")
     md.write(f"Generated by `{command}` from {len(records)} run records; do not edit by hand.\n")
@@ -157,14 +180,14 @@ def publish(paths: list[Path], out: Path, *, title: str | None = None, command: 
         else:
             md.write(f"\nEvaluation set: {eval_set}; judges: {judges}.\n")
         sub = level + "#" if level else "##"
-        means = seed_means(members)
+        means = seed_means(members, list(formats))
         md.write("\n")
         if any(m["seeds"] > 1 for m in means):
             md.write(f"{sub} Mean over seeds\n\n")
             _markdown_table(md, means, ["method", "leader", "follower", "perturbation", "steps", "rows", "seeds",
-                                        *(c for c, _ in SCORES + QUALITY)])
+                                        *formats], formats)
             md.write(f"\n{sub} Every run\n\n")
-        _markdown_table(md, members, columns)
+        _markdown_table(md, members, columns, formats)
     csv_buffer = io.StringIO()
     writer = csv.DictWriter(csv_buffer, fieldnames=[*columns[:-1], "eval_set", "judges", "config", "record"],
                             lineterminator="\n", extrasaction="ignore")

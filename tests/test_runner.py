@@ -192,18 +192,41 @@ def test_robustness_grid_runs_and_resumes(base, tmp_path):
 
 
 def test_leaderboard_averages_seeds_per_configuration():
-    from sro_bench.leaderboard import NUMERIC, seed_means
+    from sro_bench.leaderboard import numeric, score_columns, seed_means
+
+    numbers = list(numeric(score_columns([])))
 
     def fake(method, seed, j, nonword):
         r = {"method": method, "leader": "minilm", "follower": "nblr", "perturbation": "-", "steps": 60, "rows": 671,
-             "seed": seed, **{c: None for c in NUMERIC}}
+             "seed": seed, "config": method, **{c: None for c in numbers}}
         r.update(J=j, **{"non-word": nonword})
         return r
 
-    means = seed_means([fake("sro", 0, 0.2, 0.01), fake("sro", 1, 0.4, 0.03), fake("bok", 0, 0.35, 0.0)])
+    means = seed_means([fake("sro", 0, 0.2, 0.01), fake("sro", 1, 0.4, 0.03), fake("bok", 0, 0.35, 0.0)], numbers)
     assert [(m["method"], m["seeds"]) for m in means] == [("bok", 1), ("sro", 2)]  # by mean J: 0.35 > 0.3
     assert means[1]["J"] == pytest.approx(0.3) and means[1]["non-word"] == pytest.approx(0.02)
     assert means[1]["STA"] is None
+    other_config = fake("sro", 2, 0.9, 0.0)
+    other_config["config"] = "sro-lr-1e-3"
+    assert len(seed_means([fake("sro", 0, 0.2, 0.01), other_config], numbers)) == 2  # different settings, never averaged
+
+
+def test_a_plugin_metric_gets_a_leaderboard_column_in_its_declared_format(tmp_path):
+    from sro_bench.leaderboard import publish
+    from sro_bench.records import new_record, write_json
+
+    for name, ratio in (("short", 0.5), ("long", 0.987)):
+        write_json(tmp_path / "r" / name / "record.json", new_record(
+            "eval", run_id=name, seed=None, method={"name": name, "kind": "external", "distribution": None}, config={},
+            perturbation=[], evaluation={"name": "set", "rows": 3, "digest": "d"},
+            metrics={"STA": 0.5, "SIM": 0.5, "FL": 0.5, "J": 0.125, "length-ratio": ratio},
+            suite={"judges": {}, "figures": {"length-ratio": {"format": ".2f"}}}))
+    publish([tmp_path / "r"], tmp_path / "board.md", command="test")
+    table = (tmp_path / "board.md").read_text()
+    header = next(line for line in table.splitlines() if line.startswith("| method"))
+    assert "| length-ratio |" in header
+    assert "| 0.99 |" in table and "| 0.50 |" in table
+    assert "length-ratio" in (tmp_path / "board.csv").read_text().splitlines()[0]
 
 
 def test_grid_settings_per_method_are_typed_and_checked():

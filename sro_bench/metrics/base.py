@@ -33,6 +33,8 @@ class MetricResult:
 class Metric(abc.ABC):
     name: str = "metric"
     needs_references: bool = False
+    #: how a corpus figure (by key) is shown in tables, e.g. ``{"bleu": {"format": ".1f"}}``; ".3f" otherwise
+    figures: dict[str, dict] = {}
 
     @abc.abstractmethod
     def score(

@@ -59,6 +59,7 @@ def chrf_scores(hypotheses: Sequence[str], references: Sequence[Sequence[str]]) 
 
 
 class BleuMetric(Metric):
+    figures = {"bleu": {"format": ".1f"}}  # sacrebleu's 0-100 scale
     name, needs_references = "bleu", True
 
     def score(self, inputs, rewrites, references=None) -> MetricResult:
@@ -68,6 +69,7 @@ class BleuMetric(Metric):
 
 
 class ChrfMetric(Metric):
+    figures = {"chrf": {"format": ".1f"}}  # sacrebleu's 0-100 scale
     name, needs_references = "chrf", True
 
     def score(self, inputs, rewrites, references=None) -> MetricResult:
@@ -78,6 +80,7 @@ class ChrfMetric(Metric):
 
 
 class SelfBleuMetric(Metric):
+    figures = {"self_bleu": {"format": ".1f"}}  # sacrebleu's 0-100 scale
     name = "self-bleu"
 
     def score(self, inputs, rewrites, references=None) -> MetricResult:

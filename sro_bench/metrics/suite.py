@@ -46,6 +46,7 @@ class SuiteResult:
     sentence: dict[str, np.ndarray] = field(default_factory=dict)
     info: dict[str, dict] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
+    figures: dict[str, dict] = field(default_factory=dict)  # each corpus figure's display (its metric's declaration)
 
     def to_dict(self) -> dict:
         """JSON-ready: corpus figures (NaN as None), info and timings; no per-sentence arrays."""
@@ -53,6 +54,7 @@ class SuiteResult:
             "n": self.n,
             "references": self.has_references,
             "judges": self.judges(),
+            "figures": self.figures,
             "corpus": {k: _number(v) for k, v in self.corpus.items()},
             "info": _jsonable(self.info),
             "seconds": {k: round(v, 4) for k, v in self.seconds.items()},
@@ -138,13 +140,13 @@ class Suite:
             start = time.perf_counter()
             out = metric.score(inputs, rewrites, references)
             result.seconds[name] = time.perf_counter() - start
-            self._collect(result, name, out)
+            self._collect(result, name, out, metric.figures)
         self._joint(result)
         result.corpus = {k: result.corpus[k] for k in _ordered(result.corpus)}
         return result
 
     @staticmethod
-    def _collect(result: SuiteResult, name: str, out: MetricResult) -> None:
+    def _collect(result: SuiteResult, name: str, out: MetricResult, figures: dict[str, dict]) -> None:
         if not isinstance(out, MetricResult):
             raise TypeError(f"metric {name!r} returned {type(out).__name__}, not MetricResult")
         for key, value in out.sentence.items():
@@ -154,6 +156,7 @@ class Suite:
             result.sentence[figure_name(name, key)] = arr
         for key, value in out.corpus.items():
             result.corpus[figure_name(name, key)] = float(value)
+            result.figures[figure_name(name, key)] = {"format": ".3f", **figures.get(key, {})}
         result.info[name] = dict(out.info)
 
     @staticmethod

@@ -28,6 +28,7 @@ class LengthRatio(Metric):
     """Words in the rewrite over words in the input (deletion-heavy rewriters score low)."""
 
     name = "length-ratio"
+    figures = {"length_ratio": {"format": ".2f"}}  # how the leaderboard shows it
 
     def score(self, inputs, rewrites, references=None):
         ratio = np.array([len(y.split()) / max(len(x.split()), 1) for x, y in zip(inputs, rewrites)])
