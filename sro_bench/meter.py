@@ -149,7 +149,7 @@ def load_lexicon(data_dir=None) -> frozenset[str]:
 
 @functools.lru_cache(maxsize=4)
 def _cached_lexicon(data_dir: str) -> frozenset[str]:
-    from .leaders.minilm import minilm_dir
+    from .paths import minilm_dir
 
     return build_lexicon(minilm_dir() / "vocab.txt", [Path(data_dir) / name for name in CLEAN_FILES])
 

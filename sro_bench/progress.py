@@ -30,6 +30,27 @@ def busy(description: str, *, enabled: bool = True) -> Iterator[None]:
         yield
 
 
+@contextlib.contextmanager
+def stages(enabled: bool) -> Iterator[Callable[[str], contextlib.AbstractContextManager]]:
+    """Yields ``stage(label)``: a context manager shown as one spinner line per stage of a long job."""
+    if not enabled:
+        yield lambda label: contextlib.nullcontext()
+        return
+    from rich.console import Console
+    from rich.progress import SpinnerColumn
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=Console(stderr=True)) as bar:
+
+        @contextlib.contextmanager
+        def stage(label: str) -> Iterator[None]:
+            task = bar.add_task(label, total=1)
+            yield
+            bar.update(task, completed=1)
+
+        yield stage
+
+
 def make_progress(**fields) -> Progress:
     return Progress(
         TextColumn("[bold]{task.description}"),

