@@ -35,6 +35,9 @@ from .rewards import kept_share
 
 
 
+OnStep = Callable[[dict, int], None]  # called after every update with (history entry, total steps)
+
+
 @dataclass
 class GameResult:
     steps: int
@@ -284,12 +287,8 @@ class Game:
 
     # --- the loop, checkpoints ------------------------------------------------------------------
 
-    def play(
-        self,
-        checkpoint_dir: Path | None = None,
-        on_step: Callable[[dict, int], None] | None = None,
-        stop_after: int | None = None,
-    ) -> GameResult:
+    def play(self, checkpoint_dir: Path | None = None, on_step: OnStep | None = None,
+             stop_after: int | None = None) -> GameResult:
         """Run to the end (or ``stop_after`` steps in total, to simulate an interruption)."""
         resumed_from = self.step or None
         total = self.total_steps

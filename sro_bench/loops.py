@@ -7,9 +7,12 @@ drives it through :class:`Loop` only.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from .errors import UserError
+
+if TYPE_CHECKING:
+    from .game import OnStep
 
 LOOPS = ("game", "trl-dpo")
 
@@ -27,7 +30,7 @@ class Loop(Protocol):
     def load_checkpoint(self, run_dir: Path) -> bool:
         """Continue from ``run_dir``'s checkpoint; True when one was loaded."""
 
-    def play(self, checkpoint_dir: Path | None = None, on_step: Callable[[dict, int], None] | None = None,
+    def play(self, checkpoint_dir: Path | None = None, on_step: OnStep | None = None,
              stop_after: int | None = None):
         """Train to ``total_steps`` (or ``stop_after``), checkpointing under ``checkpoint_dir``; a GameResult."""
 

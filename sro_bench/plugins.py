@@ -151,6 +151,16 @@ def lazy(module: str, attribute: str) -> Callable[..., Any]:
     return factory
 
 
+def table_hook(rows: tuple[tuple[str, str, str, str], ...]) -> Callable[..., None]:
+    """A ``register_<kind>s`` hook implementation registering ``(name, module, factory, description)`` rows,
+    each factory imported only when used (how the built-ins register)."""
+    def hook(register):
+        for name, module, factory, description in rows:
+            register(name, lazy(module, factory), description)
+
+    return hookspecs.hookimpl(hook)
+
+
 @lru_cache(maxsize=1)
 def loaded_registry() -> Registry:
     """The process-wide registry as loaded from entry points, clashes and all (for ``sro-bench list``)."""

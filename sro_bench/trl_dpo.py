@@ -16,14 +16,13 @@ import re
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from .config import GameConfig
 from .data import Dataset
 from .distributed import CHECKPOINT, world
-from .game import GameResult, total_steps
+from .game import GameResult, OnStep, total_steps
 from .leaders.base import Leader
 from .objectives.config import ObjectiveConfig
 
@@ -133,12 +132,8 @@ class TrlDPOGame:
         trainer.remove_callback(PrinterCallback)  # the harness shows its own progress bar
         return trainer
 
-    def play(
-        self,
-        checkpoint_dir: Path | None = None,
-        on_step: Callable[[dict, int], None] | None = None,
-        stop_after: int | None = None,
-    ) -> GameResult:
+    def play(self, checkpoint_dir: Path | None = None, on_step: OnStep | None = None,
+             stop_after: int | None = None) -> GameResult:
         from transformers import TrainerCallback
 
         game = self

@@ -62,19 +62,19 @@ class NBLRScreener(Follower):
         return {g for _, g in (ranked if top is None else ranked[:top])}
 
     def describe(self) -> dict:
-        m = self.model
-        return {
-            "name": self.name,
-            "threshold": self.threshold,
-            "model": {
-                "kind": "tfidf-nb-logreg",
-                "features": len(m.vocabulary),
-                "intercept": m.intercept,
-                "nb_norm": m.settings.get("nb_norm"),
-                "classifier": m.settings.get("classifier"),
-            },
-            **self.metadata,
-        }
+        return describe_screener(self, {"kind": "tfidf-nb-logreg", "features": len(self.model.vocabulary)})
+
+
+def describe_screener(screener, model: dict) -> dict:
+    """A trained NB-LR screener's record entry: ``model``'s own figures, then the settings both kinds share."""
+    m = screener.model
+    return {
+        "name": screener.name,
+        "threshold": screener.threshold,
+        "model": {**model, "intercept": m.intercept, "nb_norm": m.settings.get("nb_norm"),
+                  "classifier": m.settings.get("classifier")},
+        **screener.metadata,
+    }
 
 
 # --- training with a cache ---------------------------------------------------------------------

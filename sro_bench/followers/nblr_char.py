@@ -28,7 +28,7 @@ from .model import (
     FAST_PATTERN, MODEL_FILE, VECTORIZER, NBLRModel, build_vectorizer, check_labels, fit_nb_logreg, read_model_files,
     tfidf_score, vocabulary_list, write_model_files,
 )
-from .nblr import cached_screener
+from .nblr import cached_screener, describe_screener
 from .recipe import recipe_options
 from .tokenize import SEPARATOR, preprocess_batch
 
@@ -226,21 +226,13 @@ class CharNBLRScreener(Follower):
 
     def describe(self) -> dict:
         m = self.model
-        return {
-            "name": self.name,
-            "threshold": self.threshold,
-            "model": {
-                "kind": "tfidf-word-char-nb-logreg",
-                "features": len(m.words.vocabulary) + len(m.chars),
-                "word_features": len(m.words.vocabulary),
-                "char_features": len(m.chars),
-                "char_ngrams": m.settings["char_vectorizer"]["analyzer"] + " " + "-".join(map(str, settings_range(m.settings))),
-                "intercept": m.intercept,
-                "nb_norm": m.settings.get("nb_norm"),
-                "classifier": m.settings.get("classifier"),
-            },
-            **self.metadata,
-        }
+        return describe_screener(self, {
+            "kind": "tfidf-word-char-nb-logreg",
+            "features": len(m.words.vocabulary) + len(m.chars),
+            "word_features": len(m.words.vocabulary),
+            "char_features": len(m.chars),
+            "char_ngrams": m.settings["char_vectorizer"]["analyzer"] + " " + "-".join(map(str, settings_range(m.settings))),
+        })
 
 
 def char_recipe(context: FollowerContext) -> dict:

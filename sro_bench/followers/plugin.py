@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from ..hookspecs import hookimpl
-from ..plugins import lazy
+from ..plugins import table_hook
 
-# (name, module, factory in it, description): imported only when a run needs one
+# (name, module, factory in it, description): the module is imported only when a run needs one
 BUILTINS = (
     ('nblr', 'sro_bench.followers.nblr', 'train_screener',
      "The seed's TF-IDF 1-2-gram NB-logistic-regression toxicity screener (default)"),
@@ -14,7 +13,4 @@ BUILTINS = (
 )
 
 
-@hookimpl
-def register_followers(register):
-    for name, module, factory, description in BUILTINS:
-        register(name, lazy(module, factory), description)
+register_followers = table_hook(BUILTINS)

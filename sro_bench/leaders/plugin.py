@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from ..hookspecs import hookimpl
-from ..plugins import lazy
+from ..plugins import table_hook
 
-# (name, module, factory in it, description): imported only when a run needs one
+# (name, module, factory in it, description): the module is imported only when a run needs one
 BUILTINS = (
     ('minilm', 'sro_bench.leaders.minilm', 'build_minilm',
      'MiniLM-L6 encoder-decoder pre-trained as a denoising copier (default; prepared once, cached)'),
@@ -18,7 +17,4 @@ BUILTINS = (
 )
 
 
-@hookimpl
-def register_leaders(register):
-    for name, module, factory, description in BUILTINS:
-        register(name, lazy(module, factory), description)
+register_leaders = table_hook(BUILTINS)

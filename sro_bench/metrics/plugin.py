@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from ..hookspecs import hookimpl
-from ..plugins import lazy
+from ..plugins import table_hook
 
-# (name, module, factory in it, description): imported only when a run needs one
+# (name, module, factory in it, description): the module is imported only when a run needs one
 BUILTINS = (
     ('sta', 'sro_bench.metrics.sta', 'sta_factory',
      'Style transfer accuracy: a char-n-gram judge (not the follower) finds the rewrite non-toxic'),
@@ -22,7 +21,4 @@ BUILTINS = (
 )
 
 
-@hookimpl
-def register_metrics(register):
-    for name, module, factory, description in BUILTINS:
-        register(name, lazy(module, factory), description)
+register_metrics = table_hook(BUILTINS)
