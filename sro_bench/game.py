@@ -280,7 +280,7 @@ class Game:
             **{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in logs.items()},
             "log_ratio": log_ratio,
             **({"kept": round(float(terms.kept.mean()), 4)} if terms.kept is not None else {}),
-            "target_words": float(np.mean([len(str(getattr(y, "text", y)).split()) for y in ys])),
+            "target_words": float(np.mean([len((y.text if isinstance(y, Sample) else str(y)).split()) for y in ys])),
             **figures,
             "seconds": round(time.perf_counter() - start, 4),
         }

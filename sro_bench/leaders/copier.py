@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 import torch
 import torch.nn.functional as F
 
+from ..progress import make_progress
+
 if TYPE_CHECKING:
     from .minilm import CopierRecipe
 
@@ -152,16 +154,6 @@ def _load_checkpoint(partial: Path, model, optimizer) -> dict | None:
     return json.loads((partial / "state.json").read_text())
 
 
-def _progress_bar(enabled: bool):
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
-    return Progress(
-        TextColumn("[bold]minilm copier[/]"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-        TextColumn("step {task.fields[step]}  loss {task.fields[loss]:.3f}  lr {task.fields[lr]:.1e}"),
-        TimeElapsedColumn(), TimeRemainingColumn(), disable=not enabled, transient=False,
-    )
-
-
 def train_copier(model, data: NoisyCopies, recipe: CopierRecipe, partial: Path, budget, steps_cap, progress) -> dict:
     """The copier's training loop, resumed from ``partial`` when a checkpoint is there."""
     trainable = [p for p in model.parameters() if p.requires_grad]
@@ -178,8 +170,8 @@ def train_copier(model, data: NoisyCopies, recipe: CopierRecipe, partial: Path, 
         state["train_seconds"] = base_seconds + time.monotonic() - started
         _save_checkpoint(partial, model, optimizer, state)
 
-    with _progress_bar(progress) as bar:
-        task = bar.add_task("copier", total=1.0, step=state["step"], loss=state["loss"] or 0.0, lr=0.0)
+    with make_progress(disable=not progress) as bar:
+        task = bar.add_task("minilm copier (% of budget)", total=100, status="")
         try:
             while True:
                 elapsed = base_seconds + time.monotonic() - started
@@ -206,12 +198,13 @@ def train_copier(model, data: NoisyCopies, recipe: CopierRecipe, partial: Path, 
                 state["batch"] += 1
                 value = loss.item()
                 state["loss"] = value if state["loss"] is None else 0.98 * state["loss"] + 0.02 * value
-                bar.update(task, completed=min(done, 1.0), step=state["step"], loss=state["loss"], lr=lr)
+                bar.update(task, completed=round(100 * min(done, 1.0)),
+                           status=f"step {state['step']}  loss {state['loss']:.3f}  lr {lr:.1e}")
                 if state["step"] % recipe.checkpoint_every == 0:
                     checkpoint()
         except KeyboardInterrupt:
             checkpoint()
             raise
-        bar.update(task, completed=1.0)
+        bar.update(task, completed=100)
     state["train_seconds"] = base_seconds + time.monotonic() - started
     return state

@@ -22,12 +22,9 @@ ADAPTER_DIR = "adapter"
 
 
 def config_to_json(config: LeaderConfig) -> dict:
-    out = dataclasses.asdict(config)
-    for key in ("cache_dir", "data_dir"):
-        out[key] = None if out[key] is None else str(out[key])
-    if out["lora_target_modules"] is not None:
-        out["lora_target_modules"] = list(out["lora_target_modules"])
-    return out
+    from ..records import jsonable
+
+    return jsonable(config)
 
 
 def config_from_json(data: dict, where: str = LEADER_JSON) -> LeaderConfig:
