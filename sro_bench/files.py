@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import IO, Callable
@@ -42,6 +43,33 @@ def atomic_write_text(path: Path, text: str) -> Path:
 
 def atomic_write_bytes(path: Path, data: bytes) -> Path:
     return atomic_write(path, lambda handle: handle.write(data), binary=True)
+
+
+def new_directory_beside(final: Path) -> Path:
+    """An empty hidden directory next to ``final``, to build its replacement in."""
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f".{final.name}-", dir=final.parent))
+
+
+def replace_directory(tmp: Path, final: Path) -> Path:
+    """Put the finished directory ``tmp`` in place of ``final``: a reader finds the old one or the new one, whole.
+
+    Where another process put its own copy there first, that copy stays (it is as good) and ``tmp`` goes."""
+    tmp, final = Path(tmp), Path(final)
+    try:
+        if final.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{final.name}-old-", dir=final.parent))
+            os.replace(final, old / "entry")
+            shutil.rmtree(old, ignore_errors=True)
+        try:
+            os.rename(tmp, final)
+        except OSError:
+            if not final.is_dir():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return final
 
 
 def output_problem(path: Path, *, directory: bool = False) -> str | None:

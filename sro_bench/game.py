@@ -11,8 +11,6 @@ import contextlib
 import inspect
 import json
 import math
-import os
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +25,7 @@ from .data import Dataset
 from .distributed import CHECKPOINT, world
 from .rewriting import token_budgets
 from .errors import UserError
+from .files import new_directory_beside, replace_directory
 from .followers.base import Follower
 from .leaders.base import Leader, Sample
 from .objectives.base import LossTerms, Objective
@@ -311,20 +310,13 @@ class Game:
     def save_checkpoint(self, run_dir: Path) -> None:
         """Trainable weights (safetensors), optimizer state and history, swapped in atomically."""
         final = Path(run_dir) / CHECKPOINT
-        tmp = Path(run_dir) / f".{CHECKPOINT}.tmp"
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
+        tmp = new_directory_beside(final)
         named = {n: p.detach().cpu().contiguous() for n, p in self.leader.model.named_parameters() if p.requires_grad}
         save_file(named, str(tmp / "trainable.safetensors"))
         torch.save(self.optimizer.state_dict(), tmp / "optimizer.pt")
         state = {"step": self.step, "history": self.history, "timings": self.timings, "ref_rejected": self._ref_rejected}
         (tmp / "state.json").write_text(json.dumps(state))
-        old = Path(run_dir) / f".{CHECKPOINT}.old"
-        shutil.rmtree(old, ignore_errors=True)
-        if final.exists():
-            os.replace(final, old)
-        os.replace(tmp, final)
-        shutil.rmtree(old, ignore_errors=True)
+        replace_directory(tmp, final)
 
     def load_checkpoint(self, run_dir: Path) -> bool:
         """Continue from ``run_dir/checkpoint`` if there is one; True when something was loaded."""

@@ -20,7 +20,7 @@ import numpy as np
 
 from .config import RunConfig
 from .errors import UserError
-from .files import atomic_write_text
+from .files import atomic_write, atomic_write_text
 from .records import judges_of, read_record
 
 NONE = "none"
@@ -266,11 +266,8 @@ def plot(rows: list[dict], path: Path) -> Path:
             axes[k][a].grid(alpha=0.3)
             axes[k][a].legend(fontsize=8)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=120)
+    atomic_write(path, lambda handle: fig.savefig(handle, format="png", dpi=120), binary=True)
     plt.close(fig)
-    tmp.replace(path)
     return path
 
 

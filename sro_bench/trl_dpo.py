@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
 import tempfile
 import time
@@ -22,6 +21,7 @@ import numpy as np
 from .config import GameConfig
 from .data import Dataset
 from .distributed import CHECKPOINT, world
+from .files import atomic_write_text
 from .game import GameResult, OnStep, total_steps
 from .leaders.base import Leader
 from .objectives.config import ObjectiveConfig
@@ -173,9 +173,7 @@ class TrlDPOGame:
             def on_save(self, args, state, control, **kwargs):
                 path = Path(args.output_dir) / f"checkpoint-{state.global_step}"
                 if path.is_dir():
-                    tmp = path / f".{HISTORY}.tmp"
-                    tmp.write_text(json.dumps({"history": game.history, "timings": game.timings}))
-                    os.replace(tmp, path / HISTORY)
+                    atomic_write_text(path / HISTORY, json.dumps({"history": game.history, "timings": game.timings}))
 
         start = time.perf_counter()
         with contextlib.ExitStack() as stack:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 import os
 import shutil
-import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Sequence
 import numpy as np
 
 from ..errors import DataError, UserError
+from ..files import new_directory_beside, replace_directory
 from ..paths import resolve_cache_dir, resolve_data_dir
 from ..progress import stages
 from .base import Follower, FollowerContext
@@ -147,23 +147,13 @@ def _train(data_dir: Path, recipe: dict, files: dict, context: FollowerContext, 
 
 def save_atomically(model, meta: dict, final: Path) -> None:
     """Write into a temporary sibling directory, then rename it into place."""
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}-", dir=final.parent))
+    tmp = new_directory_beside(final)
     try:
         model.save(tmp, meta)
-        if final.exists():  # --force, or a damaged entry: move the old one aside first
-            old = Path(tempfile.mkdtemp(prefix=f".{final.name}-old-", dir=final.parent))
-            os.replace(final, old / "entry")
-            shutil.rmtree(old, ignore_errors=True)
-        try:
-            os.rename(tmp, final)
-        except OSError:
-            if not final.is_dir():  # lost a race to another process: its copy is as good as ours
-                raise
-            shutil.rmtree(tmp, ignore_errors=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    replace_directory(tmp, final)  # --force, or a damaged entry: the old one goes
 
 
 def load_screener(directory: str | os.PathLike) -> NBLRScreener:

@@ -16,7 +16,6 @@ import dataclasses
 import hashlib
 import json
 import math
-import os
 import random
 import shutil
 import time
@@ -25,6 +24,7 @@ from pathlib import Path
 import torch
 
 from ..errors import UserError
+from ..files import new_directory_beside, replace_directory
 from ..paths import minilm_dir, resolve_cache_dir, resolve_data_dir
 from .base import LeaderConfig
 from .copier import NoisyCopies, copier_threads, train_copier
@@ -235,11 +235,9 @@ def _prepare(config, recipe, final, partial, time_budget_s, max_steps, progress)
     leader.metadata["eval_seconds"] = round(time.monotonic() - eval_start, 1)
     # This session only: earlier sessions of a resumed preparation are not counted.
     leader.metadata["wall_seconds"] = round(time.monotonic() - wall_start, 1)
-    tmp = final.with_name(final.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
+    tmp = new_directory_beside(final)
     leader.save(tmp)
-    shutil.rmtree(final, ignore_errors=True)
-    os.replace(tmp, final)
+    replace_directory(tmp, final)
     shutil.rmtree(partial, ignore_errors=True)
     return leader.metadata
 
