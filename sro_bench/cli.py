@@ -146,13 +146,16 @@ def rewrite_cmd(run_dir, input_file, output, batch_size):
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="markdown table to write (a CSV is written beside it)")
 @click.option("--title", default=None, help="the table's title (default: from the file name)")
-def leaderboard_cmd(records, out, title):
-    """Publish a leaderboard (markdown + CSV) from run records, sorted by J; never trains or scores."""
+@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path),
+              help="a PNG to embed in the HTML page (e.g. a robustness grid's robustness.png)")
+def leaderboard_cmd(records, out, title, plot):
+    """Publish a leaderboard from run records (markdown, CSV, LaTeX, HTML), sorted by J; never trains or scores."""
     from .leaderboard import publish
 
-    result = publish(list(records), out, title=title, command=shlex.join(["sro-bench", *sys.argv[1:]]))
+    result = publish(list(records), out, title=title, command=shlex.join(["sro-bench", *sys.argv[1:]]), plot=plot)
     tables = f" in {result['tables']} tables (different evaluation sets or judges)" if result["tables"] > 1 else ""
-    console.print(f"{result['rows']} rows{tables} -> {out} and {out.with_suffix('.csv')}")
+    written = ", ".join(str(out.with_name(out.stem + suffix)) for suffix in (".csv", "-means.csv", ".tex", ".html"))
+    console.print(f"{result['rows']} rows{tables} -> {out}, {written}")
     for run_dir, error in result["failed"]:
         console.print(f"[yellow]skipped a failed run: {run_dir} ({error})[/yellow]", highlight=False)
 

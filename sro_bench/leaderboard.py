@@ -10,12 +10,14 @@ import io
 import json
 import math
 import os
+import statistics
 from pathlib import Path
 
 from rich.table import Table
 
 from .errors import UserError
 from .files import atomic_write_text
+from .table_formats import TEXT_COLUMNS, Group, html_page, latex
 from .records import FAILED, eval_set_key, find_records, judges_of, read_failure, read_record
 
 # (column, key in the record's metrics)
@@ -40,6 +42,21 @@ def score_columns(records: list[dict]) -> list[tuple[str, str, str]]:
             if key not in known and key not in extra:
                 extra[key] = (declared.get(key) or {}).get("format", ".3f")
     return columns + [(key, key, fmt) for key, fmt in sorted(extra.items())]
+
+
+LOWER_IS_BETTER = {c for c, _ in QUALITY}
+NO_DIRECTION = {"self-BLEU"}  # copying: neither more nor less is better in itself
+
+
+def directions(records: list[dict], columns: list[tuple[str, str, str]]) -> dict[str, bool | None]:
+    """Whether higher is better, per number column (True / False / None), as each metric declares it."""
+    declared = {}
+    for record in records:
+        for key, meta in ((record.get("suite") or {}).get("figures") or {}).items():
+            if isinstance(meta, dict) and "higher_is_better" in meta:
+                declared[key] = meta["higher_is_better"]
+    out = {c: declared.get(k, None if c in NO_DIRECTION else True) for c, k, _ in columns}
+    return {**out, **{c: False for c in LOWER_IS_BETTER}}
 
 
 def numeric(columns: list[tuple[str, str, str]]) -> dict[str, str]:
@@ -119,8 +136,14 @@ def _sort_key(r: dict):
 def _markdown_table(md: io.StringIO, rows: list[dict], columns: list[str], formats: dict[str, str]) -> None:
     md.write("| " + " | ".join(columns) + " |\n")
     md.write("|" + "|".join("---:" if c in formats else "---" for c in columns) + "|\n")
+    def cell(r: dict, c: str) -> str:
+        if c not in formats:
+            return str(r[c])
+        spread = r.get(f"{c}_std")
+        return _fmt(r[c], formats[c]) + ("" if spread is None else f" ± {_fmt(spread, formats[c])}")
+
     for r in rows:
-        md.write("| " + " | ".join(_fmt(r[c], formats[c]) if c in formats else str(r[c]) for c in columns) + " |\n")
+        md.write("| " + " | ".join(cell(r, c) for c in columns) + " |\n")
 
 
 def seed_means(rows: list[dict], numbers: list[str] | None = None) -> list[dict]:
@@ -133,15 +156,20 @@ def seed_means(rows: list[dict], numbers: list[str] | None = None) -> list[dict]
     for members in groups.values():
         mean = {k: members[0][k] for k in ("method", "leader", "follower", "perturbation", "steps", "rows")}
         mean["seeds"] = len(members)
+        mean["records"] = [m.get("record", "") for m in members]
         for column in numbers or numeric(score_columns([])):
             values = [m[column] for m in members if isinstance(m[column], (int, float)) and not math.isnan(m[column])]
             mean[column] = sum(values) / len(values) if values else None
+            mean[f"{column}_std"] = statistics.stdev(values) if len(values) > 1 else None
         out.append(mean)
     return sorted(out, key=lambda m: (-(m["J"] if m["J"] is not None else -1.0), m["method"]))
 
 
-def publish(paths: list[Path], out: Path, *, title: str | None = None, command: str = "") -> dict:
-    """Write ``out`` (markdown) and ``out`` with .csv from records, one table per evaluation set and judges.
+def publish(paths: list[Path], out: Path, *, title: str | None = None, command: str = "",
+            plot: Path | None = None) -> dict:
+    """Write ``out`` (markdown) and beside it ``.csv`` (every run), ``-means.csv``, ``.tex`` and ``.html`` (one row
+    per configuration, mean ± std over seeds) from records, one table per evaluation set and judges; ``plot``
+    (a PNG, e.g. the robustness plot) is embedded in the HTML page.
 
     Returns ``{"rows": n, "tables": n, "failed": [run directories that failed, skipped]}``."""
     out = Path(out)
@@ -150,8 +178,11 @@ def publish(paths: list[Path], out: Path, *, title: str | None = None, command: 
                         "the CSV is written beside it")
     from .preflight import check_output
 
-    check_output(out, "--out")
-    check_output(out.with_suffix(".csv"), "--out")
+    for path in (out, out.with_suffix(".csv"), out.with_name(f"{out.stem}-means.csv"), out.with_suffix(".tex"),
+                 out.with_suffix(".html")):
+        check_output(path, "--out")
+    if plot is not None and not Path(plot).is_file():
+        raise UserError(f"--plot {plot}: no such file")
     records = [read_record(p) for p in find_records(paths)]
     failed = find_failed_runs(paths)
     if not records:
@@ -193,8 +224,22 @@ def publish(paths: list[Path], out: Path, *, title: str | None = None, command: 
                             lineterminator="\n", extrasaction="ignore")
     writer.writeheader()
     writer.writerows(r for members in tables.values() for r in members)
+    groups = [Group(f"{members[0]['eval_set']}, judges {judges}", seed_means(members, list(formats)))
+              for (_, judges), members in tables.items()]
+    means_buffer = io.StringIO()
+    fields = ["eval_set", "judges", *TEXT_COLUMNS[:-1], "seeds", *(x for c in formats for x in (c, f"{c}_std")), "records"]
+    writer = csv.DictWriter(means_buffer, fieldnames=fields, lineterminator="\n", extrasaction="ignore")
+    writer.writeheader()
+    for group, ((_, judges), members) in zip(groups, tables.items()):
+        writer.writerows({**r, "eval_set": members[0]["eval_set"], "judges": judges, "records": " ".join(r["records"])}
+                         for r in group.rows)
+    higher = directions(records, scores)
+    name = title or out.stem
     atomic_write_text(out, md.getvalue())
     atomic_write_text(out.with_suffix(".csv"), csv_buffer.getvalue())
+    atomic_write_text(out.with_name(f"{out.stem}-means.csv"), means_buffer.getvalue())
+    atomic_write_text(out.with_suffix(".tex"), latex(groups, formats, higher, title=name, command=command))
+    atomic_write_text(out.with_suffix(".html"), html_page(groups, formats, higher, title=name, command=command, plot=plot))
     return {"rows": len(rows), "tables": len(tables), "failed": failed}
 
 
