@@ -79,7 +79,7 @@ def list_cmd():
 @options_for(GameConfig, "game", note=", or the preset's")
 @options_for(ObjectiveConfig, "objective")
 @options_for(RunConfig, "run", only=("eval_file", "eval_limit", "exclude", "metrics", "data_dir", "cache_dir",
-                                     "runs_dir", "run_id", "seed"))
+                                     "runs_dir", "run_id", "seed", "report_to"))
 @click.option("--resume", type=existing_dir, help="continue an interrupted run directory with its saved settings")
 @click.option("--quiet", is_flag=True, help="no progress bars")
 def run(resume, quiet, **options):
@@ -189,8 +189,14 @@ def baselines_cmd(records, runs_dir, data_dir, cache_dir):
 @options_for(GameConfig, "game", only=("batch_size", "samples_per_input", "lr"), note=", or the preset's")
 @click.option("--set", "method_settings", multiple=True,
               help="a game setting for one method's cells, repeatable: METHOD:FIELD=VALUE, e.g. grpo-keep:samples_per_input=4")
+@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="where cells run: this machine, or Ray tasks (a local Ray, or the cluster at --address)")
+@click.option("--jobs", type=int, default=1, show_default=True, help="cells side by side")
+@click.option("--address", default=None, help="a Ray cluster to run cells on (with --executor ray)")
+@click.option("--gpus-per-cell", type=float, default=0.0, show_default=True, help="GPUs each Ray task asks for")
 @click.option("--quiet", is_flag=True, help="no progress bars")
-def robustness_cmd(methods, axes, seeds, out, budget, method_settings, quiet, **options):
+def robustness_cmd(methods, axes, seeds, out, budget, method_settings, executor, jobs, address, gpus_per_cell, quiet,
+                   **options):
     """Run a method x perturbation x seed grid of ordinary runs; write a table (md + CSV) and a plot."""
     from .robustness import RobustnessConfig, parse_method_setting, publish
 
@@ -210,7 +216,8 @@ def robustness_cmd(methods, axes, seeds, out, budget, method_settings, quiet, **
         per_method.setdefault(method, {})[name] = value
     base = RunConfig(leader=LeaderConfig(**take(options, "leader")), **take(options, "run"))
     config = RobustnessConfig(methods=method_list, axes=list(axes), seeds=seed_list, out=out, base=base,
-                              game_overrides=overrides, method_overrides=per_method)
+                              game_overrides=overrides, method_overrides=per_method, executor=executor, jobs=jobs,
+                              address=address, gpus_per_cell=gpus_per_cell)
     paths = publish(config, shlex.join(["sro-bench", *sys.argv[1:]]), progress=not quiet,
                     on_cell=lambda cell, status: console.print(f"{cell.run_id}: {status}"))
     for name, path in paths.items():

@@ -97,6 +97,8 @@ class RunConfig:
     runs_dir: Path = setting(Path("runs"), 'where run directories are created')
     run_id: str | None = setting(None, "the run directory's name (None: generated)")
     seed: int = setting(0, 'seeds data order, sampling, verdict flips and perturbations')
+    report_to: list[str] = setting(default_factory=list, comma=True,
+                                   help="experiment trackers, comma-separated: tensorboard, wandb, mlflow (none by default)")
 
 
 # Preset keys that are run settings, not game settings; used where the run leaves them None.

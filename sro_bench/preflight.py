@@ -99,5 +99,8 @@ def check_run(config: RunConfig) -> None:
     check_follower(config.follower, "--follower")
     check_perturbations(config.perturb)
     check_metrics(config.metrics)
+    from .tracking import check_trackers
+
+    check_trackers(config.report_to)
     resolve_cache_dir(config.cache_dir)
     check_output(Path(config.runs_dir), "--runs-dir", directory=True)

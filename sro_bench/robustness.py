@@ -118,6 +118,10 @@ class RobustnessConfig:
     game_overrides: dict[str, Any] = field(default_factory=dict)  # e.g. {"max_steps": 60} from --budget
     method_overrides: dict[str, dict[str, Any]] = field(default_factory=dict)  # per method, on top: {"grpo-keep": {"samples_per_input": 4}}
     robust_knows_noise: bool = True  # sro-robust is told the screener's flip rate, as robust DPO assumes
+    executor: str = "local"  # local (this machine) | ray
+    jobs: int = 1  # cells side by side (local: processes; ray without --address: the local instance's CPUs)
+    address: str | None = None  # a Ray cluster's address (None: start a local Ray)
+    gpus_per_cell: float = 0.0  # GPUs each Ray task asks for
 
 
 def cell_config(config: RobustnessConfig, cell: Cell) -> RunConfig:
@@ -139,39 +143,53 @@ def cell_config(config: RobustnessConfig, cell: Cell) -> RunConfig:
 
 
 def run_grid(config: RobustnessConfig, *, progress: bool = True,
-             on_cell: Callable[[Cell, str], None] | None = None) -> list[dict]:
-    """Run every cell that has no record yet (resuming interrupted ones); return all records.
+             on_cell: Callable[[Cell, str], None] | None = None) -> tuple[list[dict], list[tuple[Cell, str]]]:
+    """Run every cell that has no record yet (resuming interrupted ones) on the configured executor; return
+    the records (grid order) and the cells that failed, with their errors.
 
-    Every cell's configuration is validated before the first cell runs."""
+    Every cell's configuration is validated before the first cell runs; a cell that fails never stops the others."""
+    from .executors import CellTask, check_executor, execute
     from .preflight import check_output, check_run
-    from .runner import load_run_config, resolve, run
+    from .records import jsonable
+    from .runner import load_run_config, resolve
 
     check_output(Path(config.out), "--out", directory=True)
-    plan = []
-    for cell in grid(config.methods, config.axes, config.seeds):
+    check_executor(config.executor, config.jobs, config.gpus_per_cell)
+    cells = grid(config.methods, config.axes, config.seeds)
+    records: dict[str, dict] = {}
+    tasks, status = [], {}
+    for cell in cells:
         run_dir = Path(config.out) / "cells" / cell.run_id
         overrides = {**config.game_overrides, **config.method_overrides.get(cell.method, {})}
         if (run_dir / "record.json").exists():
-            read_record(run_dir)
-            plan.append((cell, "skipped (done)", run_dir, overrides))
+            records[cell.run_id] = read_record(run_dir)
+            status[cell.run_id] = "skipped (done)"
         elif (run_dir / "config.json").exists():
             check_run(load_run_config(run_dir)[0])
-            plan.append((cell, "resumed", run_dir, overrides))
+            tasks.append(CellTask(cell.run_id, resume=str(run_dir)))
+            status[cell.run_id] = "resumed"
         else:
-            resolve(cell_config(config, cell), overrides)
-            plan.append((cell, "ran", run_dir, overrides))
-    records = []
-    for cell, status, run_dir, overrides in plan:
-        if status == "skipped (done)":
-            record = read_record(run_dir)
-        elif status == "resumed":
-            record = run(RunConfig(), resume=run_dir, progress=progress)
+            tasks.append(CellTask(cell.run_id, config=jsonable(resolve(cell_config(config, cell), overrides))))
+            status[cell.run_id] = "ran"
+    by_id = {cell.run_id: cell for cell in cells}
+    failures: list[tuple[Cell, str]] = []
+    for cell in cells:
+        if status[cell.run_id] == "skipped (done)" and on_cell is not None:
+            on_cell(cell, status[cell.run_id])
+
+    def finished(result) -> None:
+        cell = by_id[result.run_id]
+        if result.error is not None:
+            failures.append((cell, result.error))
         else:
-            record = run(cell_config(config, cell), progress=progress, game_overrides=overrides)
+            records[cell.run_id] = read_record(result.record)
         if on_cell is not None:
-            on_cell(cell, status)
-        records.append(record)
-    return records
+            on_cell(cell, f"failed: {result.error}" if result.error is not None else status[cell.run_id])
+
+    execute(tasks, finished, executor=config.executor, jobs=config.jobs, address=config.address,
+            gpus_per_cell=config.gpus_per_cell, progress=progress)
+    order = {cell.run_id: i for i, cell in enumerate(cells)}
+    return [records[c.run_id] for c in cells if c.run_id in records], sorted(failures, key=lambda f: order[f[0].run_id])
 
 
 def summarise(records: list[dict]) -> list[dict]:
@@ -273,8 +291,17 @@ def plot(rows: list[dict], path: Path) -> Path:
 
 def publish(config: RobustnessConfig, command: str, *, progress: bool = True,
             on_cell: Callable[[Cell, str], None] | None = None) -> dict[str, Path]:
-    records = run_grid(config, progress=progress, on_cell=on_cell)
+    """Run the grid and write its table (md + CSV) and plot from the cells that finished; then, if any cell
+    failed, a one-line error naming them (their directories say why; the same command retries them)."""
+    records, failures = run_grid(config, progress=progress, on_cell=on_cell)
+    if not records:
+        raise UserError(f"every cell failed; first: {failures[0][0].run_id}: {failures[0][1]}")
     rows = summarise(records)
     out = Path(config.out)
     md_path, csv_path = write_table(rows, out, command, judges=len({judges_of(r) for r in records}))
-    return {"table": md_path, "csv": csv_path, "plot": plot(rows, out / "robustness.png")}
+    paths = {"table": md_path, "csv": csv_path, "plot": plot(rows, out / "robustness.png")}
+    if failures:
+        raise UserError(f"{len(failures)} of {len(records) + len(failures)} cells failed "
+                        f"({', '.join(c.run_id for c, _ in failures)}); the table holds the others; "
+                        f"run the same command again to retry them")
+    return paths

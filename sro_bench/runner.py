@@ -24,6 +24,7 @@ from .preflight import check_run
 from .files import atomic_write_text
 from .records import FAILED, jsonable, mark_failed, new_record, read_failure, split_scores, timed, write_json
 from .progress import busy, game_progress, notice
+from .tracking import TRACKING_DIR, Tracking, scalars
 
 
 def resolve(config: RunConfig, game_overrides: dict[str, Any] | None = None) -> RunConfig:
@@ -178,13 +179,16 @@ def run(config: RunConfig, *, resume: Path | None = None, progress: bool = True,
     run_dir.mkdir(parents=True, exist_ok=True)
     if world()[0] == 0:
         write_json(run_dir / "config.json", config)
+    tracking = Tracking(config.report_to if world()[0] == 0 else [], run_dir, run_dir.name, jsonable(config))
     try:
-        record = _play_and_score(config, run_dir, method, objective, eval_set, given, evaluation, training,
+        record = _play_and_score(config, run_dir, method, objective, eval_set, given, evaluation, training, tracking,
                                  resume=resume is not None, progress=progress, stop_after=stop_after)
     except BaseException as exc:
         if world()[0] == 0:
             mark_failed(run_dir, exc)
         raise
+    finally:
+        tracking.finish()
     if "_path" in record:
         (run_dir / FAILED).unlink(missing_ok=True)
         record["timings"]["total"] = round(time.perf_counter() - started, 3)
@@ -199,7 +203,8 @@ def run(config: RunConfig, *, resume: Path | None = None, progress: bool = True,
     return record
 
 
-def _play_and_score(config: RunConfig, run_dir: Path, method, objective, eval_set, given, evaluation, training, *,
+def _play_and_score(config: RunConfig, run_dir: Path, method, objective, eval_set, given, evaluation, training,
+                    tracking: Tracking, *,
                     resume: bool, progress: bool, stop_after: int | None) -> dict:
     timings: dict[str, float] = {}
     record: dict[str, Any] = {"method": {"name": config.method, "kind": method.kind, "distribution": method.distribution}}
@@ -237,7 +242,11 @@ def _play_and_score(config: RunConfig, run_dir: Path, method, objective, eval_se
         if resume:
             game.load_checkpoint(run_dir)
         with timed(timings, "game"), game_progress(game.total_steps, game.step, enabled=progress,
-                                                   label=config.method) as on_step:
+                                                   label=config.method) as show:
+            def on_step(entry: dict, total: int) -> None:
+                show(entry, total)
+                tracking.log(scalars(entry), entry["step"])
+
             result = game.play(checkpoint_dir=run_dir, on_step=on_step, stop_after=stop_after)
         if game.rank == 0 and any("judge_pass" in h for h in result.history):
             meter.plot_history(result.history, run_dir / "meter.png")
@@ -263,6 +272,10 @@ def _play_and_score(config: RunConfig, run_dir: Path, method, objective, eval_se
         scores = score(config, eval_set.inputs, rewrites, references)
     if follower is not None:
         record["follower"] = follower.describe()
+    steps = record.get("game", {}).get("steps", 0)
+    tracking.log({f"eval/{k}": v for k, v in scores["metrics"].items() if isinstance(v, (int, float))}, steps)
+    if config.report_to:
+        record["tracking"] = {"report_to": list(config.report_to), "dir": str(run_dir / TRACKING_DIR)}
     record = new_record(
         "run",
         run_id=run_dir.name,
