@@ -1,0 +1,133 @@
+"""The harness's game against trl's GRPOTrainer: the same causal leader, inputs, batch, samples per input,
+generation length, precision and number of updates, the follower as trl's reward function.
+
+Prints inputs/s for each loop, the harness/trl ratio, and the harness's per-part breakdown (generate, screen,
+forward passes, backward, optimizer), in one run on one machine.
+
+    python benchmarks/bench_vs_trl.py [--leaders tiny,minilm-size] [--updates 8] [--batch 8] [--k 4]
+                                      [--max-new-tokens 16] [--objectives grpo,sro] [--threads N]
+
+``tiny`` is the 2-layer tiny-causal test leader; ``minilm-size`` is a GPT-2 of MiniLM-L6's shape (6 layers,
+384 wide, 12 heads) built from config with the tiny word-level vocabulary. Both are randomly initialised:
+the text is noise, the work per token is the point.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import torch  # noqa: E402
+
+from sro_bench import data as datamod  # noqa: E402
+from sro_bench.config import GameConfig  # noqa: E402
+from sro_bench.followers import FollowerContext, build_follower  # noqa: E402
+from sro_bench.game import Game  # noqa: E402
+from sro_bench.leaders import LeaderConfig, build_leader  # noqa: E402
+from sro_bench.objectives import SRO, ObjectiveConfig  # noqa: E402
+from sro_bench.objectives.group import GRPO  # noqa: E402
+from sro_bench.paths import resolve_data_dir  # noqa: E402
+
+SHAPES = {"tiny": {}, "minilm-size": {"d_model": 384, "layers": 6, "heads": 12}}
+PARTS = ("generate", "screen", "judge", "reference_forward", "policy_forward", "backward", "optimizer")
+
+
+def leader(shape: str, texts: list[str]):
+    return build_leader(LeaderConfig(name="tiny-causal", seed=0, extra={**SHAPES[shape], "texts": texts}))
+
+
+def harness(shape: str, objective: str, inputs: list[str], follower, args) -> dict:
+    torch.manual_seed(0)
+    policy = leader(shape, inputs)
+    config = GameConfig(max_steps=args.updates, batch_size=args.batch, samples_per_input=args.k,
+                        max_new_tokens=args.max_new_tokens, lr=1e-5, checkpoint_every=0, max_grad_norm=1.0)
+    loss = GRPO(ObjectiveConfig()) if objective == "grpo" else SRO(ObjectiveConfig())
+    game = Game(policy, follower, loss, datamod.Dataset("bench", inputs), config, seed=0)
+    start = time.perf_counter()
+    game.play()
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "inputs_per_s": args.updates * args.batch / seconds,
+            "parts": {p: game.timings.get(p, 0.0) for p in PARTS}}
+
+
+def trl_grpo(shape: str, inputs: list[str], follower, args) -> dict:
+    from datasets import Dataset
+    from trl import GRPOConfig, GRPOTrainer
+
+    torch.manual_seed(0)
+    policy = leader(shape, inputs)
+    tokenizer = policy.tokenizer
+
+    def reward(completions, **kwargs):  # 1 where the follower passes the completion
+        return [1.0 - float(v) for v in follower.verdicts([str(c) for c in completions])]
+
+    with tempfile.TemporaryDirectory() as out:
+        # trl builds its KL reference from a path: the same initial weights, saved
+        policy.model.save_pretrained(Path(out) / "model")
+        tokenizer.save_pretrained(Path(out) / "model")
+        config = GRPOConfig(
+            output_dir=out, per_device_train_batch_size=args.batch * args.k, num_generations=args.k,
+            max_completion_length=args.max_new_tokens, max_steps=args.updates, learning_rate=1e-5, beta=0.04,
+            temperature=1.0, top_k=50, max_grad_norm=1.0, logging_strategy="no", save_strategy="no", report_to=[],
+            use_cpu=True, bf16=False, disable_tqdm=True, seed=0, dataloader_num_workers=0,
+            model_init_kwargs={"dtype": torch.float32},
+        )
+        trainer = GRPOTrainer(model=str(Path(out) / "model"), reward_funcs=reward, args=config, processing_class=tokenizer,
+                              train_dataset=Dataset.from_dict({"prompt": inputs}))
+        start = time.perf_counter()
+        with contextlib.redirect_stdout(io.StringIO()):  # trl prints its summary dict; the table below says it
+            trainer.train()
+        seconds = time.perf_counter() - start
+    return {"seconds": seconds, "inputs_per_s": args.updates * args.batch / seconds}
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--leaders", default="tiny,minilm-size")
+    parser.add_argument("--objectives", default="grpo,sro")
+    parser.add_argument("--updates", type=int, default=8)
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--k", type=int, default=4)
+    parser.add_argument("--max-new-tokens", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    parser.add_argument("--data-dir")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+    data_dir = resolve_data_dir(args.data_dir)
+    inputs = datamod.load_dataset("paradetox-train", data_dir).inputs[: args.updates * args.batch]
+    follower = build_follower("nblr", FollowerContext(data_dir=data_dir))
+    rows = []
+    print(f"# {args.updates} updates, B={args.batch} inputs x k={args.k} samples, {args.max_new_tokens} new tokens, "
+          f"fp32, {torch.get_num_threads()} torch threads")
+    for shape in args.leaders.split(","):
+        peer = trl_grpo(shape, inputs, follower, args)
+        rows.append({"leader": shape, "loop": "trl GRPOTrainer", **peer})
+        print(f"{shape:12s} trl GRPOTrainer   {peer['inputs_per_s']:7.2f} inputs/s ({peer['seconds']:.1f} s)")
+        for objective in args.objectives.split(","):
+            ours = harness(shape, objective, inputs, follower, args)
+            rows.append({"leader": shape, "loop": f"harness {objective}", **ours,
+                         "ratio_vs_trl": ours["inputs_per_s"] / peer["inputs_per_s"]})
+            parts = "  ".join(f"{p} {s:.1f}s" for p, s in ours["parts"].items() if s)
+            print(f"{shape:12s} harness {objective:9s} {ours['inputs_per_s']:7.2f} inputs/s ({ours['seconds']:.1f} s), "
+                  f"{ours['inputs_per_s'] / peer['inputs_per_s']:.2f}x trl; {parts}")
+    return rows
+
+
+if __name__ == "__main__":
+    main()
