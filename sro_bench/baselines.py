@@ -21,8 +21,10 @@ def run_baselines(paths: list[Path], runs_dir: Path, *, data_dir: Path | None = 
     """Run each missing baseline on each evaluation set of the run records under ``paths``; returns
     the baseline records (existing ones under ``runs_dir`` are reused). Records of `eval` get none: their
     inputs are outside the harness."""
+    from .preflight import check_output
     from .runner import run
 
+    check_output(Path(runs_dir), "--runs-dir", directory=True)
     records = [read_record(p) for p in find_records(paths)]
     sets: dict[str, tuple[str | None, int | None]] = {}
     present: dict[str, set[str]] = {}
