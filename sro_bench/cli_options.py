@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import types
 import typing
 from pathlib import Path
 from typing import Any, Callable
@@ -35,7 +36,7 @@ def _shown(value: Any) -> str:
 def _base_type(hint: Any) -> Any:
     """``int | None`` -> int; ``list[str]`` -> list; ``Path | None`` -> Path."""
     args = [a for a in typing.get_args(hint) if a is not type(None)]
-    if typing.get_origin(hint) in (typing.Union, __import__("types").UnionType) and len(args) == 1:
+    if typing.get_origin(hint) in (typing.Union, types.UnionType) and len(args) == 1:
         hint = args[0]
     return typing.get_origin(hint) or hint
 
