@@ -2,7 +2,9 @@
 generation length, precision and number of updates, the follower as trl's reward function.
 
 Prints inputs/s for each loop, the harness/trl ratio, and the harness's per-part breakdown (generate, screen,
-forward passes, backward, optimizer), in one run on one machine.
+forward passes, backward, optimizer), in one run on one machine; then the rates of rewriting the dev split
+with ``--rewrite-leader`` (the prepared minilm copier by default; skipped when it is not prepared) under the
+cpu preset's budgets, and of scoring it with the suite, against one MiniLM pass over the same rewrites.
 
     python benchmarks/bench_vs_trl.py [--leaders tiny,minilm-size] [--updates 8] [--batch 8] [--k 4]
                                       [--max-new-tokens 16] [--objectives grpo,sro] [--threads N]
@@ -101,7 +103,11 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--k", type=int, default=4)
     parser.add_argument("--max-new-tokens", type=int, default=16)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    parser.add_argument("--rewrite-leader", default="minilm", help="leader for the rewrite/suite rates (none: skip)")
+    parser.add_argument("--rewrite-rows", type=int, default=671, help="dev rows to rewrite and score")
+    parser.add_argument("--suite-metrics", default=None, help="comma-separated (default: every registered metric)")
     parser.add_argument("--data-dir")
+    parser.add_argument("--cache-dir")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -126,7 +132,45 @@ def main(argv: list[str] | None = None) -> list[dict]:
             parts = "  ".join(f"{p} {s:.1f}s" for p, s in ours["parts"].items() if s)
             print(f"{shape:12s} harness {objective:9s} {ours['inputs_per_s']:7.2f} inputs/s ({ours['seconds']:.1f} s), "
                   f"{ours['inputs_per_s'] / peer['inputs_per_s']:.2f}x trl; {parts}")
+    if args.rewrite_leader != "none":
+        rows.append(rewrite_and_score(args, data_dir))
     return rows
+
+
+def rewrite_and_score(args, data_dir: Path) -> dict:
+    from sro_bench.config import apply_preset
+    from sro_bench.leaders.minilm import cache_path
+    from sro_bench.metrics import MetricContext, Suite
+    from sro_bench.metrics.embed import get_encoder
+    from sro_bench.rewriting import rewrite
+
+    config = LeaderConfig(name=args.rewrite_leader, data_dir=data_dir, cache_dir=args.cache_dir)
+    if args.rewrite_leader == "minilm" and not (cache_path(config) / "leader.json").is_file():
+        print("rewrite/suite: skipped, the minilm copier is not prepared (sro-bench leader prepare minilm)")
+        return {"loop": "rewrite", "skipped": True}
+    dev = datamod.load_dataset("paradetox-dev", data_dir)
+    dev = dev.subset(range(min(args.rewrite_rows, len(dev))))
+    game = apply_preset(GameConfig(), "cpu")
+    policy = build_leader(config)
+    start = time.perf_counter()
+    rewrites = rewrite(policy, dev.inputs, game)
+    rewrite_s = time.perf_counter() - start
+    metrics = args.suite_metrics.split(",") if args.suite_metrics else None
+    suite = Suite(MetricContext(data_dir=data_dir, cache_dir=args.cache_dir), metrics)  # loads (or trains) first
+    suite.prepare(dev.inputs)  # the inputs' embeddings are cached between runs, as in any run after the first
+    encoder = get_encoder()
+    encoder.encode_views(rewrites[:32], cache=False)  # warm-up
+    start = time.perf_counter()
+    encoder.encode_views(rewrites, cache=False)
+    floor_s = time.perf_counter() - start
+    encoder.forget(rewrites)
+    start = time.perf_counter()
+    suite.score(dev.inputs, rewrites, dev.references)
+    suite_s = time.perf_counter() - start
+    print(f"rewrite ({args.rewrite_leader}, {len(rewrites)} dev rows, cpu preset budgets): {len(rewrites) / rewrite_s:.1f} rows/s; "
+          f"suite ({', '.join(suite.metrics)}): {len(rewrites) / suite_s:.1f} rows/s, {suite_s / floor_s:.2f}x one MiniLM pass")
+    return {"loop": "rewrite", "rows": len(rewrites), "rewrite_rows_per_s": len(rewrites) / rewrite_s,
+            "suite_rows_per_s": len(rewrites) / suite_s, "suite_vs_minilm_pass": suite_s / floor_s}
 
 
 if __name__ == "__main__":

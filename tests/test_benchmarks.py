@@ -15,7 +15,9 @@ def test_bench_vs_trl_runs_with_the_tiny_leader(data_dir):
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
     rows = bench.main(["--leaders", "tiny", "--objectives", "grpo", "--updates", "1", "--batch", "2", "--k", "2",
-                       "--max-new-tokens", "4", "--data-dir", str(data_dir)])
-    assert [r["loop"] for r in rows] == ["trl GRPOTrainer", "harness grpo"]
-    assert all(r["inputs_per_s"] > 0 for r in rows) and rows[1]["ratio_vs_trl"] > 0
+                       "--max-new-tokens", "4", "--rewrite-leader", "tiny", "--rewrite-rows", "8",
+                       "--suite-metrics", "bleu,chrf", "--data-dir", str(data_dir)])
+    assert [r["loop"] for r in rows] == ["trl GRPOTrainer", "harness grpo", "rewrite"]
+    assert rows[2]["rows"] == 8 and rows[2]["rewrite_rows_per_s"] > 0 and rows[2]["suite_vs_minilm_pass"] > 0
+    assert all(r["inputs_per_s"] > 0 for r in rows[:2]) and rows[1]["ratio_vs_trl"] > 0
     assert set(rows[1]["parts"]) >= {"generate", "screen", "backward", "optimizer"}
