@@ -9,6 +9,11 @@ class UserError(Exception):
     """Bad input or options. ``str(error)`` is the whole message shown to the user."""
 
 
+def one_line(exc: BaseException) -> str:
+    """A user error's own message; anything else with its type (for failed.json and failed grid cells)."""
+    return str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
+
+
 class DataError(UserError):
     """A data file that cannot be read as documented."""
 

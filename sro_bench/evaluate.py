@@ -11,7 +11,7 @@ from .errors import DataError, UserError
 from .files import atomic_write_text
 from .paths import resolve_cache_dir, resolve_data_dir
 from .progress import busy
-from .records import new_record, split_scores, write_json
+from .records import figures_text, new_record, split_scores, write_json
 
 
 def read_aligned_lines(path: Path, *, allow_empty: bool) -> list[str]:
@@ -89,8 +89,8 @@ def evaluate_files(
         try:
             write_json(json_out, record)
         except OSError as exc:
-            figures = ", ".join(f"{k} {v:.4g}" for k, v in scores["metrics"].items() if isinstance(v, float))
-            raise UserError(f"--json {json_out}: cannot write ({exc.strerror}); the scores were {figures}") from None
+            raise UserError(f"--json {json_out}: cannot write ({exc.strerror}); "
+                            f"the scores were {figures_text(scores['metrics'])}") from None
         record["_path"] = str(json_out)
     else:
         record["_path"] = "-"
@@ -100,7 +100,6 @@ def evaluate_files(
 def rewrite_file(run_dir: Path, input_file: Path, output: Path, batch_size: int = 64) -> int:
     """Rewrite every line of ``input_file`` with the leader saved in ``run_dir``; returns the count."""
     from .leaders import load_leader
-
     from .preflight import check_output
 
     leader_dir = Path(run_dir) / "leader"

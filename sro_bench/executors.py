@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .errors import UserError
+from .errors import UserError, one_line
 
 EXECUTORS = ("local", "ray")
 
@@ -49,7 +49,7 @@ def run_cell(task: CellTask, progress: bool = False) -> CellResult:
     except KeyboardInterrupt:
         raise
     except Exception as exc:  # reported with the cell; the grid goes on
-        return CellResult(task.run_id, error=str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}")
+        return CellResult(task.run_id, error=one_line(exc))
     return CellResult(task.run_id, record=record["_path"])
 
 

@@ -193,6 +193,8 @@ def publish(paths: list[Path], out: Path, *, title: str | None = None, command: 
     tables: dict[tuple[str, str], list[dict]] = {}
     for r in rows:
         tables.setdefault((r["eval_key"], r["judges"]), []).append(r)
+    groups = [Group(f"{members[0]['eval_set']}, judges {judges}", seed_means(members, list(formats)))
+              for (_, judges), members in tables.items()]
     columns = ["method", "leader", "follower", "perturbation", "seed", "steps", "rows",
                *formats, "record"]
     md = io.StringIO()
@@ -203,7 +205,7 @@ def publish(paths: list[Path], out: Path, *, title: str | None = None, command: 
     if len(tables) > 1:
         md.write(f"\nThe records were scored on {len(tables)} different evaluation sets or by different judges: "
                  "one table each, never ranked together.\n")
-    for (_, judges), members in tables.items():
+    for ((_, judges), members), group in zip(tables.items(), groups):
         eval_set = members[0]["eval_set"]
         level = "##" if len(tables) > 1 else ""
         if level:
@@ -211,7 +213,7 @@ def publish(paths: list[Path], out: Path, *, title: str | None = None, command: 
         else:
             md.write(f"\nEvaluation set: {eval_set}; judges: {judges}.\n")
         sub = level + "#" if level else "##"
-        means = seed_means(members, list(formats))
+        means = group.rows
         md.write("\n")
         if any(m["seeds"] > 1 for m in means):
             md.write(f"{sub} Mean over seeds\n\n")
@@ -224,8 +226,6 @@ def publish(paths: list[Path], out: Path, *, title: str | None = None, command: 
                             lineterminator="\n", extrasaction="ignore")
     writer.writeheader()
     writer.writerows(r for members in tables.values() for r in members)
-    groups = [Group(f"{members[0]['eval_set']}, judges {judges}", seed_means(members, list(formats)))
-              for (_, judges), members in tables.items()]
     means_buffer = io.StringIO()
     fields = ["eval_set", "judges", *TEXT_COLUMNS[:-1], "seeds", *(x for c in formats for x in (c, f"{c}_std")), "records"]
     writer = csv.DictWriter(means_buffer, fieldnames=fields, lineterminator="\n", extrasaction="ignore")

@@ -13,7 +13,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Iterator
 
-from .errors import UserError
+from .errors import UserError, one_line
 from .files import atomic_write_text
 from .paths import REPO_ROOT
 
@@ -101,7 +101,7 @@ FAILED = "failed.json"  # in a run directory: the run stopped with an error (rem
 
 def mark_failed(run_dir: Path, exc: BaseException) -> None:
     interrupted = isinstance(exc, KeyboardInterrupt)
-    error = "interrupted" if interrupted else (str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}")
+    error = "interrupted" if interrupted else one_line(exc)
     write_json(run_dir / FAILED, {"error": error, "interrupted": interrupted, "when": now(),
                                   "resume": f"sro-bench run --resume {run_dir}"})
 
@@ -145,6 +145,11 @@ def find_records(paths: list[Path]) -> list[Path]:
         else:
             raise UserError(f"{path}: no such file or directory")
     return found
+
+
+def figures_text(metrics: dict) -> str:
+    """``STA 0.7, J 0.41, ...``: a record's figures in one line (for errors that must not lose them)."""
+    return ", ".join(f"{k} {v:.4g}" for k, v in metrics.items() if isinstance(v, float))
 
 
 def split_scores(suite: dict) -> dict:

@@ -22,7 +22,7 @@ from .paths import resolve_data_dir
 from .plugins import registry
 from .preflight import check_run
 from .files import atomic_write_text
-from .records import FAILED, jsonable, mark_failed, new_record, read_failure, split_scores, timed, write_json
+from .records import FAILED, figures_text, jsonable, mark_failed, new_record, read_failure, split_scores, timed, write_json
 from .progress import busy, game_progress, notice
 from .tracking import TRACKING_DIR, Tracking, scalars
 
@@ -195,9 +195,8 @@ def run(config: RunConfig, *, resume: Path | None = None, progress: bool = True,
         try:
             write_json(run_dir / "record.json", {k: v for k, v in record.items() if k != "_path"})
         except OSError as exc:
-            figures = ", ".join(f"{k} {v:.4g}" for k, v in record["metrics"].items() if isinstance(v, float))
             raise UserError(f"{run_dir / 'record.json'}: cannot write ({exc.strerror}); the rewrites are in "
-                            f"{run_dir / 'rewrites.tsv'} and the scores were {figures}") from None
+                            f"{run_dir / 'rewrites.tsv'} and the scores were {figures_text(record['metrics'])}") from None
         # A finished run is never resumed; its optimizer state is the largest thing in the directory.
         shutil.rmtree(run_dir / CHECKPOINT, ignore_errors=True)
     return record
