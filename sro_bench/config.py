@@ -11,7 +11,7 @@ from typing import Any
 from .errors import UserError
 from .leaders.base import LeaderConfig
 from .objectives.config import ObjectiveConfig
-from .settings import setting, tracks_explicit
+from .settings import flag_of, setting, tracks_explicit
 
 
 UNENDED = ("keep", "fail")
@@ -127,10 +127,6 @@ def apply_preset(game: GameConfig, preset: str, overrides: dict[str, Any] | None
 SEED_LIMIT = 2**32  # numpy's generators take seeds in [0, 2**32)
 
 
-def _flag(name: str) -> str:
-    return "--" + name.replace("_", "-")
-
-
 def validate(config: RunConfig) -> None:
     """Every value in range; inf and nan are never valid settings (they pass a bare ``> 0``)."""
     g, o = config.game, config.objective
@@ -138,7 +134,7 @@ def validate(config: RunConfig) -> None:
         for f in dataclasses.fields(section):
             value = getattr(section, f.name)
             if isinstance(value, float) and not math.isfinite(value):
-                raise UserError(f"{_flag(f.name)} must be a finite number, got {value}")
+                raise UserError(f"{flag_of(f).split('/')[0]} must be a finite number, got {value}")
     if not 0 <= config.seed < SEED_LIMIT:
         raise UserError(f"--seed must be in [0, 2**32), got {config.seed}")
     if config.eval_limit is not None and config.eval_limit < 1:
