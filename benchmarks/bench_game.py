@@ -26,7 +26,7 @@ from sro_bench.config import GameConfig  # noqa: E402
 from sro_bench.data import load_dataset  # noqa: E402
 from sro_bench.followers import FollowerContext, build_follower  # noqa: E402
 from sro_bench.game import Game, make_optimizer  # noqa: E402
-from sro_bench.leaders import LeaderConfig, build_leader  # noqa: E402
+from sro_bench.leaders import LeaderConfig, LeaderContext, build_leader  # noqa: E402
 from sro_bench.objectives import SRO, LossTerms  # noqa: E402
 from sro_bench.paths import resolve_data_dir  # noqa: E402
 
@@ -84,8 +84,8 @@ def main() -> None:
 
     console = Console(width=150)
     data_dir = resolve_data_dir(args.data_dir)
-    config = LeaderConfig(name=args.leader, lora_r=args.lora_r, precision=args.precision, device=args.device,
-                          data_dir=data_dir)
+    config = LeaderConfig(name=args.leader, lora_r=args.lora_r, precision=args.precision, device=args.device)
+    context = LeaderContext(data_dir=data_dir)
     follower = build_follower("nblr", FollowerContext(data_dir=data_dir))
     dirty = load_dataset("dirty", data_dir)
     batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
@@ -96,7 +96,7 @@ def main() -> None:
     results, parts = {}, {}
     for b in batch_sizes:
         torch.manual_seed(0)
-        leader = build_leader(config)
+        leader = build_leader(config, context)
         game = Game(leader, follower, objective, data, GameConfig(batch_size=b, max_steps=None, epochs=1.0,
                                                                    max_new_tokens=args.max_new_tokens), seed=0)
         game.play_step(0)  # warm-up: kernels, allocator, the reference copy
@@ -110,7 +110,7 @@ def main() -> None:
 
     n1 = args.batch1_inputs or n
     torch.manual_seed(0)
-    leader = build_leader(config)
+    leader = build_leader(config, context)
     timings: dict[str, float] = {}
     seed_style_loop(leader, follower, objective, dirty.inputs[n : n + 2], 2e-5, args.max_new_tokens, {})  # warm-up
     seconds = seed_style_loop(leader, follower, objective, dirty.inputs[:n1], 2e-5, args.max_new_tokens, timings)

@@ -36,7 +36,7 @@ from sro_bench import data as datamod  # noqa: E402
 from sro_bench.config import GameConfig  # noqa: E402
 from sro_bench.followers import FollowerContext, build_follower  # noqa: E402
 from sro_bench.game import Game  # noqa: E402
-from sro_bench.leaders import LeaderConfig, build_leader  # noqa: E402
+from sro_bench.leaders import LeaderConfig, LeaderContext, build_leader  # noqa: E402
 from sro_bench.objectives import SRO, ObjectiveConfig  # noqa: E402
 from sro_bench.objectives.group import GRPO  # noqa: E402
 from sro_bench.paths import resolve_data_dir  # noqa: E402
@@ -46,7 +46,7 @@ PARTS = ("generate", "screen", "judge", "reference_forward", "policy_forward", "
 
 
 def leader(shape: str, texts: list[str]):
-    return build_leader(LeaderConfig(name="tiny-causal", seed=0, extra={**SHAPES[shape], "texts": texts}))
+    return build_leader(LeaderConfig(name="tiny-causal", extra={**SHAPES[shape], "texts": texts}), LeaderContext(seed=0))
 
 
 def harness(shape: str, objective: str, inputs: list[str], follower, args) -> dict:
@@ -144,14 +144,15 @@ def rewrite_and_score(args, data_dir: Path) -> dict:
     from sro_bench.metrics.embed import get_encoder
     from sro_bench.rewriting import rewrite
 
-    config = LeaderConfig(name=args.rewrite_leader, data_dir=data_dir, cache_dir=args.cache_dir)
-    if args.rewrite_leader == "minilm" and not (cache_path(config) / "leader.json").is_file():
+    config = LeaderConfig(name=args.rewrite_leader)
+    context = LeaderContext(data_dir=data_dir, cache_dir=args.cache_dir)
+    if args.rewrite_leader == "minilm" and not (cache_path(config, context) / "leader.json").is_file():
         print("rewrite/suite: skipped, the minilm copier is not prepared (sro-bench leader prepare minilm)")
         return {"loop": "rewrite", "skipped": True}
     dev = datamod.load_dataset("paradetox-dev", data_dir)
     dev = dev.subset(range(min(args.rewrite_rows, len(dev))))
     game = apply_preset(GameConfig(), "cpu")
-    policy = build_leader(config)
+    policy = build_leader(config, context)
     start = time.perf_counter()
     rewrites = rewrite(policy, dev.inputs, game)
     rewrite_s = time.perf_counter() - start

@@ -21,7 +21,7 @@ _EXPORTS = {
     "run": "runner", "evaluate_files": "evaluate", "RunConfig": "config", "GameConfig": "config",
     # the plugin contract
     "hookimpl": "hookspecs", "UserError": "errors", "DataError": "errors",
-    "Leader": "leaders.base", "LeaderConfig": "leaders.base", "Sample": "leaders.base",
+    "Leader": "leaders.base", "LeaderConfig": "leaders.base", "LeaderContext": "leaders.base", "Sample": "leaders.base",
     "Follower": "followers.base", "FollowerContext": "followers.base",
     "Objective": "objectives.base", "LossTerms": "objectives.base", "ObjectiveConfig": "objectives.config",
     "masked_mean": "objectives.base", "smoothed_sigmoid_loss": "objectives.base",

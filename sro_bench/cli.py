@@ -20,7 +20,7 @@ from rich.table import Table
 from .cli_options import options_for, take
 from .config import GameConfig, RunConfig
 from .errors import UserError
-from .leaders.base import LeaderConfig
+from .leaders.base import LeaderConfig, LeaderContext
 from .objectives.config import ObjectiveConfig
 from .settings import help_of
 
@@ -285,10 +285,10 @@ def leader_prepare(name, time_budget, force, data_dir, cache_dir):
     from .leaders.minilm import prepare_minilm
     from .paths import resolve_data_dir
 
-    config = LeaderConfig(name="minilm", data_dir=resolve_data_dir(data_dir), cache_dir=cache_dir)
-    meta = prepare_minilm(config, time_budget_s=time_budget, force=force, progress=True)
+    context = LeaderContext(data_dir=resolve_data_dir(data_dir), cache_dir=cache_dir)
+    meta = prepare_minilm(LeaderConfig(name="minilm"), context, time_budget_s=time_budget, force=force, progress=True)
     console.print(f"minilm copier: copy-BLEU {meta.get('copy_bleu', float('nan')):.1f} on "
-                  f"{meta.get('heldout_sentences', 200)} held-out clean sentences "
+                  f"{meta.get('holdout_sentences', 200)} held-out clean sentences "
                   f"({meta.get('steps', '?')} steps, {meta.get('train_seconds', 0):.0f} s)")
 
 

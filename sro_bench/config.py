@@ -172,8 +172,26 @@ def validate(config: RunConfig) -> None:
             raise UserError(message)
 
 
+def read_run_config(run_dir: Path) -> RunConfig:
+    """The resolved configuration a run directory was made with (its config.json)."""
+    import json
+
+    path = Path(run_dir) / "config.json"
+    if not path.exists():
+        raise UserError(f"{run_dir}: not a run directory (no config.json)")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise UserError(f"{path}: unreadable run configuration ({exc})") from None
+    missing = [key for key in ("method", "leader", "game", "objective", "seed") if key not in data] if isinstance(data, dict) else []
+    if missing:
+        raise UserError(f"{path}: not a complete run configuration (no {missing[0]!r} setting)")
+    return from_dict(data, str(path))
+
+
 def from_dict(data: Any, where: str = "run configuration") -> RunConfig:
     """A RunConfig back from its JSON form (as saved in a run directory); ``where`` names it in errors."""
     from .dataclass_json import from_json
+    from .records import without_retired
 
-    return from_json(RunConfig, data, where)
+    return from_json(RunConfig, without_retired(data), where)

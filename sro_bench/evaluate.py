@@ -98,18 +98,23 @@ def evaluate_files(
 
 
 def rewrite_file(run_dir: Path, input_file: Path, output: Path, batch_size: int = 64) -> int:
-    """Rewrite every line of ``input_file`` with the leader saved in ``run_dir``; returns the count."""
+    """Rewrite every line of ``input_file`` with the leader saved in ``run_dir``, under the run's token
+    budgets (as its own evaluation was rewritten); returns the count."""
+    import dataclasses
+
+    from .config import read_run_config
     from .leaders import load_leader
     from .preflight import check_output
+    from .rewriting import rewrite
 
     leader_dir = Path(run_dir) / "leader"
     if not leader_dir.is_dir():
         raise UserError(f"{run_dir}: no trained leader here (only runs of training methods save one)")
     check_output(output, "--output")
+    game = dataclasses.replace(read_run_config(Path(run_dir)).game, eval_batch_size=batch_size)
     sources = read_aligned_lines(input_file, allow_empty=False)
     leader = load_leader(leader_dir)
-    leader.model.eval()
-    rewrites = leader.generate(sources, do_sample=False, batch_size=batch_size)
+    rewrites = rewrite(leader, sources, game)
     try:
         atomic_write_text(output, "".join(f"{' '.join(r.split())}\n" for r in rewrites))
     except OSError as exc:

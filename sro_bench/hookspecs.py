@@ -16,7 +16,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 @hookspec
 def register_leaders(register):
-    """Leaders: ``factory(config: LeaderConfig) -> sro_bench.leaders.Leader``."""
+    """Leaders: ``factory(config: LeaderConfig, context: LeaderContext) -> sro_bench.leaders.Leader``."""
 
 
 @hookspec

@@ -18,7 +18,7 @@ from rich.table import Table
 from .errors import UserError
 from .files import atomic_write_text
 from .table_formats import TEXT_COLUMNS, Group, html_page, latex
-from .records import FAILED, eval_set_key, find_records, judges_of, read_failure, read_record
+from .records import FAILED, eval_set_key, find_records, judges_of, read_failure, read_record, without_retired
 
 # (column, key in the record's metrics)
 SCORES = (("STA", "STA"), ("SIM", "SIM"), ("FL", "FL"), ("J", "J"), ("J-chrF", "J_chrF"),
@@ -112,7 +112,7 @@ def config_key(record: dict) -> str:
             return {k: strip(v) for k, v in value.items() if k not in _NOT_CONFIG}
         return value
 
-    config = strip(record.get("config") or {}) if record.get("kind") == "run" else {"method": record.get("method")}
+    config = strip(without_retired(record.get("config") or {})) if record.get("kind") == "run" else {"method": record.get("method")}
     return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:8]
 
 

@@ -21,6 +21,18 @@ SCHEMA = "sro-bench/run-record/v1"
 PACKAGES = ("sro-bench", "torch", "transformers", "trl", "peft", "accelerate", "sacrebleu", "scikit-learn", "numpy")
 
 
+# Copies of run settings that run directories written before LeaderContext kept under "leader".
+RETIRED_LEADER_FIELDS = ("seed", "data_dir", "cache_dir", "max_new_tokens")
+
+
+def without_retired(data: Any) -> Any:
+    """A saved configuration less the leader fields that were only copies of the run's (older runs have them)."""
+    if isinstance(data, dict) and isinstance(data.get("leader"), dict):
+        leader = {k: v for k, v in data["leader"].items() if k not in RETIRED_LEADER_FIELDS}
+        return {**data, "leader": leader}
+    return data
+
+
 def jsonable(value: Any) -> Any:
     """Dataclasses, paths, numpy scalars and tuples made plain for JSON."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):

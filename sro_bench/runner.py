@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
-import json
 import re
 import shutil
 import time
@@ -15,8 +14,9 @@ from typing import Any
 
 from . import data as datamod
 from . import meter
-from .config import DEFAULT_FOLLOWER, GameConfig, RunConfig, apply_preset, from_dict, preset_run_settings
+from .config import DEFAULT_FOLLOWER, GameConfig, RunConfig, apply_preset, preset_run_settings, read_run_config
 from .errors import UserError
+from .leaders.base import LeaderContext
 from .distributed import CHECKPOINT, world
 from .paths import resolve_data_dir
 from .plugins import registry
@@ -41,16 +41,16 @@ def resolve(config: RunConfig, game_overrides: dict[str, Any] | None = None) -> 
         train_dataset=config.train_dataset or chosen.get("train_dataset"),
     )
     config.data_dir = resolve_data_dir(config.data_dir)
-    config.leader.data_dir = config.leader.data_dir or config.data_dir
-    config.leader.cache_dir = config.leader.cache_dir or config.cache_dir
-    config.leader.seed = config.seed
     if config.leader.device == "auto" and world()[1] > 1:
         from accelerate import PartialState
 
         config.leader.device = str(PartialState().device)  # each process its own GPU
-    config.leader.max_new_tokens = config.game.max_new_tokens
     check_run(config)  # every name, value and path: fail now, not after an hour of training
     return config
+
+
+def leader_context(config: RunConfig) -> LeaderContext:
+    return LeaderContext(seed=config.seed, data_dir=config.data_dir, cache_dir=config.cache_dir)
 
 
 def load_eval_set(config: RunConfig) -> datamod.Dataset:
@@ -231,7 +231,7 @@ def _play_and_score(config: RunConfig, run_dir: Path, method, objective, eval_se
 
         train_set, counts = training
         with timed(timings, "leader_build"):
-            leader = build_leader(config.leader)
+            leader = build_leader(config.leader, leader_context(config))
         on_policy = objective.source == "samples"
         game = build_loop(
             objective, leader, train_set, config.game, config.seed, follower=get_follower() if on_policy else None,
@@ -292,16 +292,8 @@ def _play_and_score(config: RunConfig, run_dir: Path, method, objective, eval_se
 
 
 def load_run_config(run_dir: Path) -> tuple[RunConfig, Path]:
-    path = run_dir / "config.json"
-    if not path.exists():
-        raise UserError(f"{run_dir}: not a run directory (no config.json)")
+    """An unfinished run's configuration, to resume it."""
+    config = read_run_config(run_dir)
     if (run_dir / "record.json").exists():
         raise UserError(f"{run_dir}: this run has already finished")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise UserError(f"{path}: unreadable run configuration ({exc})") from None
-    missing = [key for key in ("method", "leader", "game", "objective", "seed") if key not in data] if isinstance(data, dict) else []
-    if missing:
-        raise UserError(f"{path}: not a complete run configuration (no {missing[0]!r} setting)")
-    return from_dict(data, str(path)), run_dir
+    return config, run_dir

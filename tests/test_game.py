@@ -10,7 +10,7 @@ from sro_bench.config import GameConfig
 from sro_bench.data import Dataset
 from sro_bench.followers.base import Follower
 from sro_bench.game import Game, batch_indices, total_steps
-from sro_bench.leaders import LeaderConfig, build_leader
+from sro_bench.leaders import LeaderConfig, LeaderContext, build_leader
 from sro_bench.objectives import DPO, KTO, SRO, LossTerms, ObjectiveConfig, RejectionSamplingSFT, RobustSRO
 
 TOXIC = ["you are a total idiot and everyone knows it .", "this is the dumbest idea i have ever heard .",
@@ -33,7 +33,7 @@ class WordFollower(Follower):
 
 def tiny(seed: int = 0):
     torch.manual_seed(seed)
-    return build_leader(LeaderConfig(name="tiny", seed=seed))
+    return build_leader(LeaderConfig(name="tiny"), LeaderContext(seed=seed))
 
 
 def one_step(leader, objective, x: str, y: str, fails: float, lr: float = 1e-2):

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from sro_bench.errors import UserError
-from sro_bench.leaders import HFLeader, LeaderConfig, build_leader, load_leader
+from sro_bench.leaders import HFLeader, LeaderConfig, LeaderContext, build_leader, load_leader
 from sro_bench.leaders import device as dev
 from sro_bench.leaders.tokens import DECODERS, length_groups, row_sums, token_logprobs
 
@@ -136,8 +136,11 @@ def test_batched_generation_equals_one_by_one(name):
     assert batched == [leader.generate([x], max_new_tokens=8)[0] for x in INPUTS]
 
 
-def test_generation_defaults_to_config_max_new_tokens():
-    leader = make("tiny-causal", max_new_tokens=3)
+def test_generation_without_a_budget_uses_the_default(monkeypatch):
+    from sro_bench.leaders import hf_generation
+
+    monkeypatch.setattr(hf_generation, "DEFAULT_MAX_NEW_TOKENS", 3)
+    leader = make("tiny-causal")
     torch.manual_seed(0)
     assert all(len(t.split()) <= 3 for t in leader.generate(INPUTS, do_sample=True, num_return_sequences=4))
 
@@ -401,23 +404,25 @@ def test_minilm_holdout_is_fixed_and_disjoint():
 def test_prepare_minilm_resumes_and_caches(tmp_path, monkeypatch):
     from sro_bench.leaders import minilm as m
 
-    config = LeaderConfig(cache_dir=tmp_path, extra={"copier": {"checkpoint_every": 2, "threads": 1}})
+    config = LeaderConfig(extra={"copier": {"checkpoint_every": 2, "threads": 1}})
+    context = LeaderContext(cache_dir=tmp_path)
 
     def crash(*args, **kwargs):
         raise RuntimeError("boom")
 
     monkeypatch.setattr(m, "copy_bleu", crash)  # dies after training, before caching
     with pytest.raises(RuntimeError, match="boom"):
-        m.prepare_minilm(config, time_budget_s=None, max_steps=2, progress=False)
-    state = json.loads((m.cache_path(config).with_name(m.cache_path(config).name + ".partial") / "state.json").read_text())
+        m.prepare_minilm(config, context, time_budget_s=None, max_steps=2, progress=False)
+    final = m.cache_path(config, context)
+    state = json.loads((final.with_name(final.name + ".partial") / "state.json").read_text())
     assert state["step"] == 2
 
     monkeypatch.setattr(m, "copy_bleu", lambda *a, **k: 12.5)
-    meta = m.prepare_minilm(config, time_budget_s=None, max_steps=3, progress=False)
+    meta = m.prepare_minilm(config, context, time_budget_s=None, max_steps=3, progress=False)
     assert meta["steps"] == 3 and meta["resumed"] == 1 and meta["copy_bleu"] == 12.5
-    assert not m.cache_path(config).with_name(m.cache_path(config).name + ".partial").exists()
-    assert m.prepare_minilm(config, max_steps=99) == meta  # cached: no training
-    leader = build_leader(dataclasses.replace(config, name="minilm", lora_r=4))
+    assert not final.with_name(final.name + ".partial").exists()
+    assert m.prepare_minilm(config, context, max_steps=99) == meta  # cached: no training
+    leader = build_leader(dataclasses.replace(config, name="minilm", lora_r=4), context)
     assert leader.lora and leader.metadata["steps"] == 3
     assert len(leader.generate(["hello there ."], max_new_tokens=4)) == 1
 
@@ -448,7 +453,7 @@ def test_t5_base_shaped_leader_scores_and_generates_at_a_test_size():
     from sro_bench.leaders.tiny import build_t5_base_sized
 
     small = {"d_model": 32, "d_ff": 64, "layers": 1, "heads": 2}
-    leader = build_t5_base_sized(LeaderConfig(name="t5-base-config", extra=small))
+    leader = build_t5_base_sized(LeaderConfig(name="t5-base-config", extra=small), LeaderContext())
     assert leader.is_encoder_decoder and leader.describe()["metadata"]["shape"] == "t5-base"
     lp = leader.sequence_logprobs(INPUTS, TARGETS)
     assert lp.shape == (3,) and bool(torch.isfinite(lp).all())
@@ -458,7 +463,7 @@ def test_t5_base_shaped_leader_scores_and_generates_at_a_test_size():
 
 
 def test_sampling_temperature_reaches_the_leader_and_bad_values_are_refused():
-    leader = build_leader(LeaderConfig(name="tiny", seed=0))
+    leader = build_leader(LeaderConfig(name="tiny"))
     torch.manual_seed(0)
     cold = leader.sample(INPUTS, num_return_sequences=4, max_new_tokens=6, temperature=0.05)
     # Near temperature 0 the k samples of an input are its greedy rewrite.
@@ -471,10 +476,10 @@ def test_sampling_temperature_reaches_the_leader_and_bad_values_are_refused():
 def test_minilm_cache_key_follows_the_copier_recipe_and_seed(tmp_path):
     from sro_bench.leaders.minilm import VERSION, cache_path
 
-    def path(copier):
-        return cache_path(LeaderConfig(name="minilm", cache_dir=tmp_path, extra={"copier": copier}))
+    def path(copier, seed=0):
+        return cache_path(LeaderConfig(name="minilm", extra={"copier": copier}), LeaderContext(seed=seed, cache_dir=tmp_path))
 
     assert path({}).name == VERSION and path({"threads": 1}).name == VERSION  # threads change speed only
     named = {path({"lr": 1e-4}).name, path({"seed": 1}).name, path({"lr": 1e-4, "seed": 1}).name}
     assert len(named) == 3 and not named & {VERSION}
-    assert LeaderConfig(name="minilm", seed=5).seed == 5 and path({}).name == VERSION  # a run's seed never matters
+    assert path({}, seed=5).name == VERSION  # a run's seed never matters

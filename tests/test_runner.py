@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from sro_bench.config import GameConfig, RunConfig
+from sro_bench.errors import UserError
 from sro_bench.leaders import LeaderConfig
 from sro_bench.records import SCHEMA
 from sro_bench.runner import run
@@ -167,6 +168,26 @@ def test_eval_and_leaderboard_from_the_cli(base, tmp_path):
     assert len(rewritten.read_text().splitlines()) == 2
 
 
+def test_rewrite_uses_the_runs_token_budgets(base, tmp_path, monkeypatch):
+    from sro_bench.evaluate import rewrite_file
+    from sro_bench.leaders import HFLeader
+
+    base.method = "sro"
+    base.game.length_budget = 0.25  # budgets under max_new_tokens
+    record = run(base, progress=False)
+    budgets, generate = [], HFLeader.generate
+
+    def spy(self, inputs, **options):
+        budgets.append(options.get("max_new_tokens"))
+        return generate(self, inputs, **options)
+
+    monkeypatch.setattr(HFLeader, "generate", spy)
+    inputs = tmp_path / "in.txt"
+    inputs.write_text("one two three four five six seven eight\nshort\n")
+    assert rewrite_file(Path(record["_path"]).parent, inputs, tmp_path / "out.txt") == 2
+    assert budgets == [[4, 3]]  # ceil(0.25 x tokens) + 2, as the run rewrote its evaluation set
+
+
 def test_robustness_grid_runs_and_resumes(base, tmp_path):
     from sro_bench.records import read_record
     from sro_bench.robustness import RobustnessConfig, publish
@@ -189,6 +210,19 @@ def test_robustness_grid_runs_and_resumes(base, tmp_path):
     statuses.clear()
     publish(config, "sro-bench robustness (test)", progress=False, on_cell=lambda cell, status: statuses.append(status))
     assert sorted(statuses) == ["resumed", "skipped (done)", "skipped (done)", "skipped (done)"]
+
+
+def test_configurations_saved_before_leader_context_still_load_and_group(base):
+    from sro_bench.config import from_dict
+    from sro_bench.leaderboard import config_key
+    from sro_bench.records import jsonable
+
+    now = jsonable(base)
+    before = {**now, "leader": {**now["leader"], "seed": 1, "data_dir": "/d", "cache_dir": None, "max_new_tokens": 8}}
+    assert from_dict(before) == from_dict(now)
+    assert config_key({"kind": "run", "config": before}) == config_key({"kind": "run", "config": now})
+    with pytest.raises(UserError, match="unknown setting leader.sede"):
+        from_dict({**now, "leader": {**now["leader"], "sede": 1}})
 
 
 def test_leaderboard_averages_seeds_per_configuration():

@@ -10,7 +10,7 @@ import torch
 from sro_bench.config import GameConfig, RunConfig
 from sro_bench.data import Dataset
 from sro_bench.errors import UserError
-from sro_bench.leaders import LeaderConfig, build_leader
+from sro_bench.leaders import LeaderConfig, LeaderContext, build_leader
 from sro_bench.objectives import DPO, LossTerms, ObjectiveConfig
 from sro_bench.objectives.base import smoothed_sigmoid_loss
 from sro_bench.trl_dpo import TrlDPOGame, chosen_references, conservative_dpo_losses, preference_rows
@@ -24,7 +24,7 @@ DATA = Dataset("toy", ["you are a total idiot .", "shut up , moron .", "this is 
 
 def causal(seed: int = 0):
     torch.manual_seed(seed)
-    return build_leader(LeaderConfig(name="tiny-causal", seed=seed))
+    return build_leader(LeaderConfig(name="tiny-causal"), LeaderContext(seed=seed))
 
 
 @pytest.mark.parametrize("eps", [0.0, 0.1, 0.3])

@@ -247,7 +247,6 @@ class HFLeader(Scoring, Generation, Leader):
             "lora": self._lora_info(),
             "input_prefix": self.config.input_prefix,
             "max_input_length": self.config.max_input_length,
-            "max_new_tokens": self.config.max_new_tokens,
             "metadata": self.metadata,
         }
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from .base import Budget, Sample
+from .base import DEFAULT_MAX_NEW_TOKENS, Budget, Sample
 from .tokens import DECODERS, GumbelTopK, plain_top_k
 
 
@@ -48,7 +48,7 @@ class Generation:
 
     def _budgets(self, max_new_tokens: Budget, n: int) -> list[int]:
         if max_new_tokens is None:
-            max_new_tokens = self.config.max_new_tokens
+            max_new_tokens = DEFAULT_MAX_NEW_TOKENS
         if isinstance(max_new_tokens, int):
             return [max_new_tokens] * n
         budgets = [int(b) for b in max_new_tokens]

@@ -26,7 +26,7 @@ import torch
 from ..errors import UserError
 from ..files import new_directory_beside, replace_directory
 from ..paths import minilm_dir, resolve_cache_dir, resolve_data_dir
-from .base import LeaderConfig
+from .base import LeaderConfig, LeaderContext
 from .copier import NoisyCopies, copier_threads, train_copier
 from .hf import HFLeader
 from .saved import LEADER_JSON, load_leader
@@ -155,12 +155,13 @@ def recipe_of(config: LeaderConfig) -> CopierRecipe:
     return from_json(CopierRecipe, config.extra.get("copier", {}), "the leader's extra['copier']")
 
 
-def cache_path(config: LeaderConfig) -> Path:
-    return resolve_cache_dir(config.cache_dir) / "leaders" / cache_name(recipe_of(config))
+def cache_path(config: LeaderConfig, context: LeaderContext | None = None) -> Path:
+    return resolve_cache_dir((context or LeaderContext()).cache_dir) / "leaders" / cache_name(recipe_of(config))
 
 
 def prepare_minilm(
     config: LeaderConfig | None = None,
+    context: LeaderContext | None = None,
     *,
     time_budget_s: float | None = 600,
     max_steps: int | None = None,
@@ -174,10 +175,10 @@ def prepare_minilm(
     ``checkpoint_every`` steps (and on Ctrl-C) to ``<cache>/leaders/<VERSION>.partial``;
     calling again continues from it. ``force`` discards both the cache and any checkpoint.
     """
-    config = config or LeaderConfig()
+    config, context = config or LeaderConfig(), context or LeaderContext()
     if time_budget_s is None and max_steps is None:
         raise UserError("prepare_minilm needs a time budget or a step count")
-    final = cache_path(config)
+    final = cache_path(config, context)
     partial = final.with_name(final.name + ".partial")
     if force:
         shutil.rmtree(final, ignore_errors=True)
@@ -189,16 +190,16 @@ def prepare_minilm(
     threads, previous_threads = copier_threads(recipe.threads), torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        return _prepare(config, recipe, final, partial, time_budget_s, max_steps, progress)
+        return _prepare(context, recipe, final, partial, time_budget_s, max_steps, progress)
     finally:
         torch.set_num_threads(previous_threads)
 
 
-def _prepare(config, recipe, final, partial, time_budget_s, max_steps, progress) -> dict:
+def _prepare(context, recipe, final, partial, time_budget_s, max_steps, progress) -> dict:
     import transformers
 
     wall_start = time.monotonic()
-    sentences, used = load_clean_sentences(resolve_data_dir(config.data_dir))
+    sentences, used = load_clean_sentences(resolve_data_dir(context.data_dir))
     train, holdout = split_holdout(sentences)
     model, tokenizer = build_warm_started(recipe.seed)
     if recipe.freeze_embeddings:
@@ -228,7 +229,7 @@ def _prepare(config, recipe, final, partial, time_budget_s, max_steps, progress)
         "transformers": transformers.__version__,
         "prepared_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
-    leader_config = LeaderConfig(name="minilm", max_input_length=64, seed=recipe.seed)
+    leader_config = LeaderConfig(name="minilm", max_input_length=64)
     leader = HFLeader(model, tokenizer, leader_config, postprocess=POSTPROCESS, metadata=metadata)
     eval_start = time.monotonic()
     leader.metadata["copy_bleu"] = copy_bleu(leader, holdout, recipe.max_new_tokens)
@@ -242,9 +243,9 @@ def _prepare(config, recipe, final, partial, time_budget_s, max_steps, progress)
     return leader.metadata
 
 
-def build_minilm(config: LeaderConfig) -> HFLeader:
+def build_minilm(config: LeaderConfig, context: LeaderContext) -> HFLeader:
     """The ``minilm`` leader: the cached copier (prepared on first use), with ``config`` applied."""
-    path = cache_path(config)
+    path = cache_path(config, context)
     if not (path / LEADER_JSON).is_file():
-        prepare_minilm(config, time_budget_s=config.extra.get("time_budget_s", 600))
+        prepare_minilm(config, context, time_budget_s=config.extra.get("time_budget_s", 600))
     return load_leader(path, config)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from ..errors import UserError
-from .base import LeaderConfig
+from .base import LeaderConfig, LeaderContext
 
 if TYPE_CHECKING:
     from .hf import HFLeader
@@ -85,8 +85,9 @@ def load_leader(path: str | Path, config: LeaderConfig | None = None) -> HFLeade
     )
 
 
-def build_hf_leader(config: LeaderConfig) -> HFLeader:
-    """``hf:<hub-id-or-dir>``: a saved sro-bench leader, or any seq2seq/causal HF checkpoint."""
+def build_hf_leader(config: LeaderConfig, context: LeaderContext | None = None) -> HFLeader:
+    """``hf:<hub-id-or-dir>``: a saved sro-bench leader, or any seq2seq/causal HF checkpoint (it needs no
+    ``context``: the weights are given)."""
     source = config.name.split(":", 1)[1] if config.name.startswith("hf:") else config.name
     if not source:
         raise UserError("hf: leader needs a hub id or a directory, e.g. hf:t5-small")

@@ -12,7 +12,7 @@ import dataclasses
 import torch
 
 from ..errors import UserError
-from .base import LeaderConfig
+from .base import LeaderConfig, LeaderContext
 from .hf import HFLeader
 
 PAD, EOS, UNK = "<pad>", "</s>", "<unk>"
@@ -80,26 +80,26 @@ def build_tiny_model(arch: str, vocab_size: int, *, d_model=64, layers=2, heads=
     raise UserError(f"tiny leader: unknown arch {arch!r} (seq2seq or causal)")
 
 
-def build_tiny(config: LeaderConfig) -> HFLeader:
+def build_tiny(config: LeaderConfig, context: LeaderContext) -> HFLeader:
     """The ``tiny`` leader; ``extra["arch"]`` picks seq2seq (default) or causal."""
     extra = config.extra
     tokenizer = build_tokenizer(extra.get("texts", ()))
     model = build_tiny_model(
         extra.get("arch", "seq2seq"), len(tokenizer),
         d_model=extra.get("d_model", 64), layers=extra.get("layers", 2),
-        heads=extra.get("heads", 4), seed=config.seed,
+        heads=extra.get("heads", 4), seed=context.seed,
     )
     # The texts live on in the tokenizer's vocabulary; keep them out of saved configs.
     config = dataclasses.replace(config, extra={k: v for k, v in extra.items() if k != "texts"})
     return HFLeader(model, tokenizer, config, metadata={"arch": extra.get("arch", "seq2seq")})
 
 
-def build_tiny_causal(config: LeaderConfig) -> HFLeader:
+def build_tiny_causal(config: LeaderConfig, context: LeaderContext) -> HFLeader:
     """The ``tiny-causal`` leader: ``tiny`` with ``extra["arch"] = "causal"``."""
-    return build_tiny(dataclasses.replace(config, extra={**config.extra, "arch": "causal"}))
+    return build_tiny(dataclasses.replace(config, extra={**config.extra, "arch": "causal"}), context)
 
 
-def build_t5_base_sized(config: LeaderConfig) -> HFLeader:
+def build_t5_base_sized(config: LeaderConfig, context: LeaderContext) -> HFLeader:
     """A randomly initialised T5 with T5-base's shape (about 220M weights) and MiniLM's WordPiece vocabulary.
 
     For throughput benchmarks (the GPU half of ``benchmarks/bench_game.py``) without a hub download; its
@@ -112,7 +112,7 @@ def build_t5_base_sized(config: LeaderConfig) -> HFLeader:
     extra = config.extra
     tokenizer = AutoTokenizer.from_pretrained(str(minilm_dir()), local_files_only=True)
     d_model, heads = extra.get("d_model", 768), extra.get("heads", 12)
-    torch.manual_seed(config.seed)
+    torch.manual_seed(context.seed)
     model = T5ForConditionalGeneration(T5Config(
         vocab_size=len(tokenizer), d_model=d_model, d_kv=d_model // heads, d_ff=extra.get("d_ff", 3072),
         num_layers=extra.get("layers", 12), num_heads=heads, feed_forward_proj="relu", tie_word_embeddings=True,
