@@ -8,7 +8,6 @@ cannot drift from the dataclasses. Values are only converted here; ranges are ch
 from __future__ import annotations
 
 import dataclasses
-import json
 import types
 import typing
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any, Callable
 
 import click
 
+from .dataclass_json import value_from_text
 from .settings import flag_of
 
 SEP = "__"  # click parameter names are PREFIX__FIELD, so fields of different classes never collide
@@ -47,10 +47,7 @@ def _key_values(ctx, param, values):
         key, eq, raw = text.partition("=")
         if not eq or not key.strip():
             raise click.BadParameter(f"expected KEY=VALUE, got {text!r}")
-        try:
-            out[key.strip()] = json.loads(raw)
-        except json.JSONDecodeError:
-            out[key.strip()] = raw
+        out[key.strip()] = value_from_text(raw)
     return out or None
 
 

@@ -7,6 +7,7 @@ another version; every problem becomes a one-line error naming the file and the 
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import types
 import typing
@@ -16,6 +17,18 @@ from typing import Any, TypeVar
 from .errors import UserError
 
 T = TypeVar("T")
+
+
+def value_from_text(text: str) -> Any:
+    """A value typed on the command line (``KEY=VALUE``): JSON where it parses (4, 0.5, true, [1, 2]), ``none``
+    for None as ``--help`` shows it, else the text itself; ``from_json`` then checks it against the field."""
+    text = text.strip()
+    if text in ("none", "None"):
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
 
 
 def from_json(cls: type[T], data: Any, where: str, *, strict: bool = True, prefix: str = "") -> T:

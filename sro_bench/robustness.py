@@ -76,31 +76,18 @@ def grid(methods: list[str], axes: list[str], seeds: list[int]) -> list[Cell]:
 def parse_method_setting(text: str) -> tuple[str, str, Any]:
     """``grpo-keep:samples_per_input=4`` -> ("grpo-keep", "samples_per_input", 4), typed as the GameConfig field."""
     from .config import GameConfig
+    from .dataclass_json import from_json, value_from_text
 
     method, sep, assignment = text.partition(":")
     name, eq, raw = assignment.partition("=")
     name = name.strip().replace("-", "_")
     if not (sep and eq and method.strip() and raw.strip()):
         raise UserError(f"bad --set {text!r}: expected METHOD:FIELD=VALUE, e.g. grpo-keep:samples_per_input=4")
-    fields = {f.name: f for f in dataclasses.fields(GameConfig)}
+    fields = [f.name for f in dataclasses.fields(GameConfig)]
     if name not in fields:
         raise UserError(f"bad --set {text!r}: {name!r} is not a game setting (known: {', '.join(fields)})")
-    kind = str(fields[name].type)  # the annotation's text, e.g. "int | None"
-    raw = raw.strip()
-    try:
-        if "bool" in kind:
-            if raw.lower() not in ("true", "false", "1", "0"):
-                raise ValueError
-            value: Any = raw.lower() in ("true", "1")
-        elif "int" in kind:
-            value = int(raw)
-        elif "float" in kind:
-            value = float(raw)
-        else:
-            value = raw
-    except ValueError:
-        raise UserError(f"bad --set {text!r}: {raw!r} is not a valid value for {name}") from None
-    return method.strip(), name, value
+    typed = from_json(GameConfig, {name: value_from_text(raw)}, f"bad --set {text!r}")
+    return method.strip(), name, getattr(typed, name)
 
 
 def combined_flip(p_own: float, p_screen: float) -> float:

@@ -271,8 +271,12 @@ def test_grid_settings_per_method_are_typed_and_checked():
     assert parse_method_setting("sro:temperature=0.7") == ("sro", "temperature", 0.7)
     assert parse_method_setting("sro:fail-repeats=true") == ("sro", "fail_repeats", True)
     assert parse_method_setting("sro:max_train_inputs=50") == ("sro", "max_train_inputs", 50)
+    assert parse_method_setting("sro:max_train_inputs=none") == ("sro", "max_train_inputs", None)
+    assert parse_method_setting("sro:unended=fail") == ("sro", "unended", "fail")
     for bad, problem in (("sro", "expected METHOD:FIELD=VALUE"), ("sro:bogus=1", "not a game setting"),
-                         ("sro:batch_size=x", "not a valid value"), ("sro:fail_repeats=maybe", "not a valid value")):
+                         ("sro:batch_size=x", "batch_size must be int, got str 'x'"),
+                         ("sro:batch_size=2.5", "batch_size must be int, got float"),
+                         ("sro:fail_repeats=maybe", "fail_repeats must be bool")):
         with pytest.raises(UserError, match=problem):
             parse_method_setting(bad)
 
@@ -329,3 +333,18 @@ def test_run_help_shows_every_setting_with_its_default_and_choices():
                 assert f"{flag} " in text, flag
                 assert f.metadata["help"] in text, flag
     assert "[cpu|paper|smoke]" in text and "[auto|fp32|bf16|fp16]" in text and "[default: 100, or the preset's]" in text
+
+
+def test_objective_options_reach_the_objective_typed(monkeypatch):
+    from click.testing import CliRunner
+
+    from sro_bench import runner
+    from sro_bench.cli import cli as command
+
+    seen = []
+    monkeypatch.setattr(runner, "run", lambda config, **kwargs: seen.append(config) or {"_path": "-", "metrics": {}})
+    monkeypatch.setattr("sro_bench.cli.print_metrics", lambda record: None)
+    result = CliRunner().invoke(command, ["run", "--objective-option", "margin=0.5", "--objective-option", "mode=hard",
+                                          "--objective-option", "cap=none", "--objective-option", "ks=[1, 2]"])
+    assert result.exit_code == 0, result.output
+    assert seen[0].objective.options == {"margin": 0.5, "mode": "hard", "cap": None, "ks": [1, 2]}
