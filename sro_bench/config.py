@@ -174,16 +174,13 @@ def validate(config: RunConfig) -> None:
 
 def read_run_config(run_dir: Path) -> RunConfig:
     """The resolved configuration a run directory was made with (its config.json)."""
-    import json
+    from .files import read_json_object
 
     path = Path(run_dir) / "config.json"
     if not path.exists():
         raise UserError(f"{run_dir}: not a run directory (no config.json)")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise UserError(f"{path}: unreadable run configuration ({exc})") from None
-    missing = [key for key in ("method", "leader", "game", "objective", "seed") if key not in data] if isinstance(data, dict) else []
+    data = read_json_object(path, "run configuration")
+    missing = [key for key in ("method", "leader", "game", "objective", "seed") if key not in data]
     if missing:
         raise UserError(f"{path}: not a complete run configuration (no {missing[0]!r} setting)")
     return from_dict(data, str(path))

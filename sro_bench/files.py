@@ -1,13 +1,29 @@
-"""Writing files so that no reader ever sees half of one, with the user's umask."""
+"""Writing files so that no reader ever sees half of one, with the user's umask; reading back what was written."""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import tempfile
 from pathlib import Path
 from typing import IO, Callable
+
+
+def read_json_object(path: Path, what: str) -> dict:
+    """A JSON object from ``path``; anything else is a one-line error naming the file and ``what`` it should be."""
+    from .errors import UserError
+
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"{path}: no {what} here") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise UserError(f"{path}: not a readable {what} ({exc})") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: not a {what} (expected a JSON object)")
+    return data
 
 
 def _umask() -> int:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from .errors import UserError, one_line
-from .files import atomic_write_text
+from .files import atomic_write_text, read_json_object
 from .paths import REPO_ROOT
 
 SCHEMA = "sro-bench/run-record/v1"
@@ -56,13 +56,8 @@ def read_record(path: Path) -> dict:
     path = Path(path)
     if path.is_dir():
         path = path / "record.json"
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UserError(f"{path}: no run record here") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise UserError(f"{path}: not a JSON run record ({exc})") from None
-    if not isinstance(record, dict) or record.get("schema") != SCHEMA:
+    record = read_json_object(path, "run record")
+    if record.get("schema") != SCHEMA:
         raise UserError(f"{path}: not a sro-bench run record (schema {SCHEMA!r} expected)")
     problem = record_problem(record)
     if problem:

@@ -121,7 +121,7 @@ def test_a_run_that_fails_is_marked_and_resumes(base, tmp_path, monkeypatch, cap
 
     real = leaders.build_leader
 
-    def broken(config):
+    def broken(config, context):
         raise RuntimeError("out of memory (simulated)")
 
     monkeypatch.setattr(leaders, "build_leader", broken)
@@ -239,9 +239,9 @@ def test_leaderboard_never_ranks_different_eval_sets_or_judges_together(tmp_path
 # -- 4. what is read back is checked as strictly as what is typed in --------------------------------
 
 @pytest.mark.parametrize("content, message", [
-    ('"hello"', "expected a JSON object, got str"),
+    ('"hello"', "not a run configuration (expected a JSON object)"),
     ("{}", "not a complete run configuration (no 'method' setting)"),
-    ("{not json", "unreadable run configuration"),
+    ("{not json", "not a readable run configuration"),
 ])
 def test_resume_with_a_bad_config_is_one_line(capsys, tmp_path, content, message):
     (tmp_path / "r").mkdir()

@@ -4,13 +4,13 @@ any seq2seq or causal checkpoint, saved by sro-bench or not."""
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import torch
 
 from ..errors import UserError
+from ..files import read_json_object
 from .base import LeaderConfig, LeaderContext
 
 if TYPE_CHECKING:
@@ -61,12 +61,7 @@ def load_leader(path: str | Path, config: LeaderConfig | None = None) -> HFLeade
     info_path = path / LEADER_JSON
     if not info_path.is_file():
         raise UserError(f"{path}: not a saved leader (no {LEADER_JSON})")
-    try:
-        info = json.loads(info_path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise UserError(f"{info_path}: not a readable leader description ({exc})") from None
-    if not isinstance(info, dict):
-        raise UserError(f"{info_path}: expected a JSON object")
+    info = read_json_object(info_path, "leader description")
     saved = config_from_json(info.get("config", {}), str(info_path))
     if config is None:
         config = saved
