@@ -68,6 +68,13 @@ def new_directory_beside(final: Path) -> Path:
     return Path(tempfile.mkdtemp(prefix=f".{final.name}-", dir=final.parent))
 
 
+def remove_leftovers(final: Path) -> None:
+    """Remove the hidden build directories that interrupted writes left beside ``final``. Only for a
+    directory that one process writes (a run's checkpoint): elsewhere they may be another's work in progress."""
+    for stale in Path(final).parent.glob(f".{Path(final).name}-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+
+
 def replace_directory(tmp: Path, final: Path) -> Path:
     """Put the finished directory ``tmp`` in place of ``final``: a reader finds the old one or the new one, whole.
 

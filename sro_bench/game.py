@@ -25,7 +25,7 @@ from .data import Dataset
 from .distributed import CHECKPOINT, world
 from .rewriting import token_budgets
 from .errors import UserError
-from .files import new_directory_beside, replace_directory
+from .files import new_directory_beside, remove_leftovers, replace_directory
 from .followers.base import Follower
 from .leaders.base import Leader, Sample
 from .objectives.base import LossTerms, Objective
@@ -310,6 +310,7 @@ class Game:
     def save_checkpoint(self, run_dir: Path) -> None:
         """Trainable weights (safetensors), optimizer state and history, swapped in atomically."""
         final = Path(run_dir) / CHECKPOINT
+        remove_leftovers(final)
         tmp = new_directory_beside(final)
         named = {n: p.detach().cpu().contiguous() for n, p in self.leader.model.named_parameters() if p.requires_grad}
         save_file(named, str(tmp / "trainable.safetensors"))

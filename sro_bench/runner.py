@@ -49,8 +49,8 @@ def resolve(config: RunConfig, game_overrides: dict[str, Any] | None = None) -> 
     return config
 
 
-def leader_context(config: RunConfig) -> LeaderContext:
-    return LeaderContext(seed=config.seed, data_dir=config.data_dir, cache_dir=config.cache_dir)
+def leader_context(config: RunConfig, progress: bool = True) -> LeaderContext:
+    return LeaderContext(seed=config.seed, data_dir=config.data_dir, cache_dir=config.cache_dir, progress=progress)
 
 
 def load_eval_set(config: RunConfig) -> datamod.Dataset:
@@ -231,7 +231,7 @@ def _play_and_score(config: RunConfig, run_dir: Path, method, objective, eval_se
 
         train_set, counts = training
         with timed(timings, "leader_build"):
-            leader = build_leader(config.leader, leader_context(config))
+            leader = build_leader(config.leader, leader_context(config, progress))
         on_policy = objective.source == "samples"
         game = build_loop(
             objective, leader, train_set, config.game, config.seed, follower=get_follower() if on_policy else None,

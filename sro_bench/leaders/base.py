@@ -37,6 +37,7 @@ class LeaderContext:
     seed: int = 0  # the run's --seed: anything random in building the leader
     data_dir: Path | None = None  # ../shared/data, for leaders prepared from data
     cache_dir: Path | None = None  # where prepared leaders are cached (None: the sro-bench cache)
+    progress: bool = True  # progress bars for long preparation (off under --quiet)
 
 
 #: New tokens a leader generates when its caller gives no budget (the paper's 20). Runs always give one.

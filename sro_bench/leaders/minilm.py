@@ -247,5 +247,5 @@ def build_minilm(config: LeaderConfig, context: LeaderContext) -> HFLeader:
     """The ``minilm`` leader: the cached copier (prepared on first use), with ``config`` applied."""
     path = cache_path(config, context)
     if not (path / LEADER_JSON).is_file():
-        prepare_minilm(config, context, time_budget_s=config.extra.get("time_budget_s", 600))
+        prepare_minilm(config, context, time_budget_s=config.extra.get("time_budget_s", 600), progress=context.progress)
     return load_leader(path, config)
