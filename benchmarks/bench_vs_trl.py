@@ -1,9 +1,10 @@
 """The harness's game against trl's GRPOTrainer: the same causal leader, inputs, batch, samples per input,
 generation length, precision and number of updates, the follower as trl's reward function.
 
-Prints inputs/s for each loop, the harness/trl ratio, and the harness's per-part breakdown (generate, screen,
-forward passes, backward, optimizer), in one run on one machine; then the rates of rewriting the dev split
-with ``--rewrite-leader`` (the prepared minilm copier by default; skipped when it is not prepared) under the
+Prints inputs/s for each loop, the harness/trl ratio, each loop's per-part breakdown (generate, screen,
+forward passes, backward, optimizer, and the rest as "other") and the tokens it generated per sample (random
+weights end samples at random lengths, and the length is the work), in one run on one machine; then the rates
+of rewriting the dev split with ``--rewrite-leader`` (the prepared minilm copier by default; skipped when it is not prepared) under the
 cpu preset's budgets, and of scoring it with the suite, against one MiniLM pass over the same rewrites.
 
     python benchmarks/bench_vs_trl.py [--leaders tiny,minilm-size] [--updates 8] [--batch 8] [--k 4]
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import io
 import os
 import sys
@@ -49,6 +51,40 @@ def leader(shape: str, texts: list[str]):
     return build_leader(LeaderConfig(name="tiny-causal", extra={**SHAPES[shape], "texts": texts}), LeaderContext(seed=0))
 
 
+class Parts:
+    """Seconds per part of a loop, from timers around the loop's own methods, and tokens generated per sample."""
+
+    def __init__(self):
+        self.seconds = dict.fromkeys(PARTS, 0.0)
+        self.lengths: list[int] = []
+
+    @contextlib.contextmanager
+    def timing(self, part: str):
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[part] += time.perf_counter() - start
+
+    def wrap(self, part: str, method):
+        @functools.wraps(method)
+        def timed(*args, **kwargs):
+            with self.timing(part):
+                return method(*args, **kwargs)
+
+        return timed
+
+    def result(self, seconds: float, args) -> dict:
+        parts = {**self.seconds, "other": seconds - sum(self.seconds.values())}
+        return {"seconds": seconds, "inputs_per_s": args.updates * args.batch / seconds, "parts": parts,
+                "tokens_per_sample": sum(self.lengths) / max(1, len(self.lengths))}
+
+
+def parts_text(row: dict) -> str:
+    parts = "  ".join(f"{p} {s:.1f}s" for p, s in row["parts"].items() if s)
+    return f"{parts}; {row['tokens_per_sample']:.1f} tokens/sample"
+
+
 def harness(shape: str, objective: str, inputs: list[str], follower, args) -> dict:
     torch.manual_seed(0)
     policy = leader(shape, inputs)
@@ -56,11 +92,20 @@ def harness(shape: str, objective: str, inputs: list[str], follower, args) -> di
                         max_new_tokens=args.max_new_tokens, lr=1e-5, checkpoint_every=0, max_grad_norm=1.0)
     loss = GRPO(ObjectiveConfig()) if objective == "grpo" else SRO(ObjectiveConfig())
     game = Game(policy, follower, loss, datamod.Dataset("bench", inputs), config, seed=0)
+    parts = Parts()
+    sample = policy.sample
+
+    def counted(*args, **kwargs):  # tokens as trl counts them: the ids, and the end token when generated
+        samples = sample(*args, **kwargs)
+        parts.lengths += [len(s.ids) + s.ended for s in samples]
+        return samples
+
+    policy.sample = counted
     start = time.perf_counter()
     game.play()
     seconds = time.perf_counter() - start
-    return {"seconds": seconds, "inputs_per_s": args.updates * args.batch / seconds,
-            "parts": {p: game.timings.get(p, 0.0) for p in PARTS}}
+    parts.seconds.update({p: game.timings.get(p, 0.0) for p in PARTS})
+    return parts.result(seconds, args)
 
 
 def trl_grpo(shape: str, inputs: list[str], follower, args) -> dict:
@@ -78,20 +123,68 @@ def trl_grpo(shape: str, inputs: list[str], follower, args) -> dict:
         # trl builds its KL reference from a path: the same initial weights, saved
         policy.model.save_pretrained(Path(out) / "model")
         tokenizer.save_pretrained(Path(out) / "model")
+        # trl's defaults otherwise, but for gradient checkpointing (on by default: its backward recomputes the
+        # forward to save memory, which the harness does not do); --trl-gradient-checkpointing measures trl as shipped.
         config = GRPOConfig(
             output_dir=out, per_device_train_batch_size=args.batch * args.k, num_generations=args.k,
             max_completion_length=args.max_new_tokens, max_steps=args.updates, learning_rate=1e-5, beta=0.04,
             temperature=1.0, top_k=50, max_grad_norm=1.0, logging_strategy="no", save_strategy="no", report_to=[],
             use_cpu=True, bf16=False, disable_tqdm=True, seed=0, dataloader_num_workers=0,
-            model_init_kwargs={"dtype": torch.float32},
+            model_init_kwargs={"dtype": torch.float32}, gradient_checkpointing=args.trl_gradient_checkpointing,
         )
         trainer = GRPOTrainer(model=str(Path(out) / "model"), reward_funcs=reward, args=config, processing_class=tokenizer,
                               train_dataset=Dataset.from_dict({"prompt": inputs}))
+        parts = timed_trl(trainer)
         start = time.perf_counter()
         with contextlib.redirect_stdout(io.StringIO()):  # trl prints its summary dict; the table below says it
             trainer.train()
         seconds = time.perf_counter() - start
-    return {"seconds": seconds, "inputs_per_s": args.updates * args.batch / seconds}
+    return parts.result(seconds, args)
+
+
+def timed_trl(trainer) -> Parts:
+    """Parts for a GRPOTrainer, timed by wrapping its methods on the instance (the installed trl is untouched):
+    generate = ``_generate`` (tokenise, sample, decode), screen = ``_calculate_rewards``, reference_forward =
+    ``_get_per_token_logps_and_entropies`` on the reference model, policy_forward = ``compute_loss`` (the policy's
+    forward and the loss), backward = ``accelerator.backward``, optimizer = from ``training_step``'s return to the
+    ``on_step_end`` callback (clipping, the optimizer and scheduler steps, zeroing the gradients)."""
+    from transformers import TrainerCallback
+
+    parts = Parts()
+    generate, logps = trainer._generate, trainer._get_per_token_logps_and_entropies
+    training_step = trainer.training_step
+
+    def generated(prompts):
+        out = generate(prompts)
+        parts.lengths += [len(ids) for ids in out[1]]  # completion ids, cut after the first end token
+        return out
+
+    def scored(model, *args, **kwargs):
+        if model is not trainer.ref_model:
+            return logps(model, *args, **kwargs)
+        with parts.timing("reference_forward"):
+            return logps(model, *args, **kwargs)
+
+    stepped = 0.0
+
+    def step(*args, **kwargs):
+        nonlocal stepped
+        loss = training_step(*args, **kwargs)
+        stepped = time.perf_counter()
+        return loss
+
+    class Optimizer(TrainerCallback):  # the Trainer steps the optimizer inline: no method of its own to wrap
+        def on_step_end(self, args, state, control, **kwargs):
+            parts.seconds["optimizer"] += time.perf_counter() - stepped
+
+    trainer._generate = parts.wrap("generate", generated)
+    trainer._calculate_rewards = parts.wrap("screen", trainer._calculate_rewards)
+    trainer._get_per_token_logps_and_entropies = scored
+    trainer.compute_loss = parts.wrap("policy_forward", trainer.compute_loss)
+    trainer.accelerator.backward = parts.wrap("backward", trainer.accelerator.backward)
+    trainer.training_step = step
+    trainer.add_callback(Optimizer)
+    return parts
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
@@ -102,6 +195,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--k", type=int, default=4)
     parser.add_argument("--max-new-tokens", type=int, default=16)
+    parser.add_argument("--trl-gradient-checkpointing", action="store_true",
+                        help="leave trl's gradient checkpointing on, its default (the harness does not checkpoint)")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     parser.add_argument("--rewrite-leader", default="minilm", help="leader for the rewrite/suite rates (none: skip)")
     parser.add_argument("--rewrite-rows", type=int, default=671, help="dev rows to rewrite and score")
@@ -120,18 +215,19 @@ def main(argv: list[str] | None = None) -> list[dict]:
     follower = build_follower("nblr", FollowerContext(data_dir=data_dir))
     rows = []
     print(f"# {args.updates} updates, B={args.batch} inputs x k={args.k} samples, {args.max_new_tokens} new tokens, "
-          f"fp32, {torch.get_num_threads()} torch threads")
+          f"fp32, {torch.get_num_threads()} torch threads, trl gradient checkpointing "
+          f"{'on' if args.trl_gradient_checkpointing else 'off'}")
     for shape in args.leaders.split(","):
         peer = trl_grpo(shape, inputs, follower, args)
         rows.append({"leader": shape, "loop": "trl GRPOTrainer", **peer})
-        print(f"{shape:12s} trl GRPOTrainer   {peer['inputs_per_s']:7.2f} inputs/s ({peer['seconds']:.1f} s)")
+        print(f"{shape:12s} trl GRPOTrainer   {peer['inputs_per_s']:7.2f} inputs/s ({peer['seconds']:.1f} s); "
+              f"{parts_text(peer)}")
         for objective in args.objectives.split(","):
             ours = harness(shape, objective, inputs, follower, args)
             rows.append({"leader": shape, "loop": f"harness {objective}", **ours,
                          "ratio_vs_trl": ours["inputs_per_s"] / peer["inputs_per_s"]})
-            parts = "  ".join(f"{p} {s:.1f}s" for p, s in ours["parts"].items() if s)
             print(f"{shape:12s} harness {objective:9s} {ours['inputs_per_s']:7.2f} inputs/s ({ours['seconds']:.1f} s), "
-                  f"{ours['inputs_per_s'] / peer['inputs_per_s']:.2f}x trl; {parts}")
+                  f"{ours['inputs_per_s'] / peer['inputs_per_s']:.2f}x trl; {parts_text(ours)}")
     if args.rewrite_leader != "none":
         rows.append(rewrite_and_score(args, data_dir))
     return rows

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from sro_bench.errors import UserError
-from sro_bench.leaders import HFLeader, LeaderConfig, LeaderContext, build_leader, load_leader
+from sro_bench.leaders import HFLeader, LeaderConfig, LeaderContext, Sample, build_leader, load_leader
 from sro_bench.leaders import device as dev
 from sro_bench.leaders.tokens import DECODERS, length_groups, row_sums, token_logprobs
 
@@ -104,6 +104,56 @@ def test_grouped_scoring_with_shared_inputs_matches_rows_scored_alone(name, shif
         assert (g is None) == (w is None)
         if g is not None:
             torch.testing.assert_close(g, w, atol=1e-5, rtol=1e-4)
+
+
+@pytest.mark.parametrize("lora_r", [0, 4])
+@pytest.mark.parametrize("shifted", [True, False])
+def test_causal_prompts_shared_by_their_samples_score_as_rows_alone(monkeypatch, lora_r, shifted):
+    """k samples (and the input itself) after each prompt: the prompt is encoded once and its cache extended
+    to every target; values and gradients are those of each row scored alone, for the policy and the reference."""
+    from sro_bench.leaders import hf_scoring
+
+    leader = make("tiny-causal", lora_r=lora_r, lora_dropout=0.0)  # dropout would make the two passes differ
+    torch.manual_seed(0)
+    samples = leader.sample(INPUTS, num_return_sequences=4, max_new_tokens=6)
+    inputs = [x for x in INPUTS for _ in range(4)] + INPUTS[:2]
+    targets = [*samples, samples[0], *INPUTS[:2]]  # a repeated (input, target) pair and two x|x rows
+    inputs.insert(12, INPUTS[0])
+    shared = []
+    monkeypatch.setattr(hf_scoring.Scoring, "_causal_shared",
+                        lambda self, *a, real=hf_scoring.Scoring._causal_shared: shared.append(1) or real(self, *a))
+    params = [p for p in leader.model.parameters() if p.requires_grad]
+    got = leader.sequence_logprobs(inputs, targets, shifted=shifted)
+    assert shared  # the layout that pads least here
+    grads = torch.autograd.grad(got.sum(), params)
+    alone = torch.cat([leader.sequence_logprobs([x], [y], shifted=shifted) for x, y in zip(inputs, targets)])
+    torch.testing.assert_close(got, alone, atol=1e-4, rtol=1e-5)
+    for g, w in zip(grads, torch.autograd.grad(alone.sum(), params)):
+        torch.testing.assert_close(g, w, atol=1e-5, rtol=1e-4)
+    with torch.no_grad(), leader.reference():
+        reference = leader.sequence_logprobs(inputs, targets, shifted=shifted)
+        torch.testing.assert_close(reference, torch.cat([leader.sequence_logprobs([x], [y], shifted=shifted)
+                                                         for x, y in zip(inputs, targets)]), atol=1e-4, rtol=1e-5)
+
+
+@pytest.mark.parametrize("lora_r", [0, 4])
+def test_sampling_with_each_prompt_encoded_once_draws_the_same_samples(monkeypatch, lora_r):
+    from sro_bench.leaders.hf_generation import Generation
+
+    leader = make("tiny-causal", lora_r=lora_r)
+    leader.model.eval()
+    torch.manual_seed(1)
+    shared = leader.sample(INPUTS, num_return_sequences=4, max_new_tokens=8)
+    monkeypatch.setattr(Generation, "_shared_prompt_cache", lambda self, *args: {})
+    torch.manual_seed(1)
+    assert leader.sample(INPUTS, num_return_sequences=4, max_new_tokens=8) == shared
+
+
+def test_an_empty_target_is_scored_in_the_grouped_layout():
+    leader = make("tiny-causal")
+    empty = Sample("", ids=(), ended=False)
+    values = leader.sequence_logprobs([INPUTS[0]] * 3, [empty, empty, TARGETS[0]])
+    assert values[:2].tolist() == [0.0, 0.0] and values[2] < 0
 
 
 @pytest.mark.parametrize("name", ARCHS)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from .base import DEFAULT_MAX_NEW_TOKENS, Budget, Sample
+from .kv_cache import cache_keyword, cache_of, prompt_positions
 from .tokens import DECODERS, GumbelTopK, plain_top_k
 
 
@@ -84,6 +85,8 @@ class Generation:
                 new = out[:, 1:]  # drop the decoder start token
             else:
                 ids, attention = self._pad([s + [self.eos_token_id] for s in sources], left=True)
+                if copies > 1 and top_k is not None:  # each prompt's copies follow each other
+                    options.update(self._shared_prompt_cache(model, ids[::copies], attention[::copies], copies))
                 out = model.generate(input_ids=ids, attention_mask=attention, **options)
                 new = out[:, ids.shape[1] :]
         row_budgets = [b for b in budgets for _ in range(copies)]
@@ -91,6 +94,16 @@ class Generation:
         if copies != n:
             samples = [s for s in samples for _ in range(n)]
         return samples
+
+    @torch.no_grad()
+    def _shared_prompt_cache(self, model, ids, attention, copies: int) -> dict:
+        """Each distinct prompt encoded once (all but its last token, which generation still needs to feed),
+        its cache repeated for its copies: generation then encodes only what the cache lacks."""
+        prefix = model(input_ids=ids[:, :-1], attention_mask=attention[:, :-1],
+                       position_ids=prompt_positions(attention)[:, :-1], use_cache=True)
+        cache = cache_of(prefix)
+        cache.batch_repeat_interleave(copies)
+        return {cache_keyword(model): cache}
 
     def _sample_of(self, row: list[int], budget: int) -> Sample:
         row = row[:budget]

@@ -6,7 +6,34 @@ from typing import Sequence
 
 import torch
 
-from .tokens import length_groups, row_sums, token_logprobs
+from .kv_cache import cache_keyword, cache_of
+from .tokens import CALL_OVERHEAD, length_groups, padded_cost, row_sums, token_logprobs
+
+
+class SharedPrompts:
+    """Rows of (prompt, target) as distinct prompts and distinct (prompt, target) pairs."""
+
+    def __init__(self, prompts: list[list[int]], targets: list[list[int]]):
+        prompt_index: dict[tuple[int, ...], int] = {}
+        pair_index: dict[tuple[tuple[int, ...], tuple[int, ...]], int] = {}
+        self.prompt_of: list[int] = []  # per distinct pair
+        self.targets: list[list[int]] = []  # per distinct pair
+        self.pair_of: list[int] = []  # per row
+        for prompt, target in zip(prompts, targets):
+            key = (tuple(prompt), tuple(target))
+            if key not in pair_index:
+                pair_index[key] = len(self.targets)
+                self.prompt_of.append(prompt_index.setdefault(key[0], len(prompt_index)))
+                self.targets.append(list(target))
+            self.pair_of.append(pair_index[key])
+        self.prompts = [list(p) for p in prompt_index]
+
+    def cost(self) -> float:
+        """Positions the shared layout runs (two calls); never chosen with an empty target (nothing to extend)."""
+        if min((len(t) for t in self.targets), default=0) == 0:
+            return float("inf")
+        return (len(self.prompts) * max(map(len, self.prompts)) + len(self.targets) * max(map(len, self.targets))
+                + 2 * CALL_OVERHEAD)
 
 
 class Scoring:
@@ -42,7 +69,11 @@ class Scoring:
                                                         [labels[r] for r in rows], shifted))
             return out
         prompts = [s + [self.eos_token_id] for s in sources]
-        for rows in length_groups([len(p) + len(t) for p, t in zip(prompts, labels)]):
+        groups = length_groups([len(p) + len(t) for p, t in zip(prompts, labels)])
+        shared = SharedPrompts(prompts, labels)
+        if shared.cost() < padded_cost(groups, [len(p) + len(t) for p, t in zip(prompts, labels)]):
+            return self._causal_shared(model, shared, shifted)
+        for rows in groups:
             out = out.index_add(0, torch.tensor(rows, device=self.device),
                                 self._causal_group(model, [prompts[r] for r in rows], [labels[r] for r in rows], shifted))
         return out
@@ -101,8 +132,43 @@ class Scoring:
         logits = self._selected_logits(model, selected, input_ids=ids, attention_mask=attention, use_cache=False)
         return row_sums(token_logprobs(logits, ids[target_mask]), selected)
 
+    def _causal_shared(self, model, shared: SharedPrompts, shifted: bool) -> torch.Tensor:
+        """Each distinct prompt encoded once; its key/value cache extends to every distinct target after it."""
+        prompt_ids, prompt_mask = self._pad(shared.prompts)
+        prompt_lengths = prompt_mask.sum(1)
+        last = torch.zeros_like(prompt_mask, dtype=torch.bool)
+        last[torch.arange(len(shared.prompts)), prompt_lengths - 1] = True
+        # The prompt's last position predicts the first target token (shifted scoring only).
+        keyword = cache_keyword(model)
+        prefix = self._forward_selected(model, last if shifted else torch.zeros_like(last),
+                                        input_ids=prompt_ids, attention_mask=prompt_mask, use_cache=True)
+        cache = cache_of(prefix)
+        prompt_of = torch.tensor(shared.prompt_of, device=self.device)
+        cache.batch_select_indices(prompt_of)
+        target_ids, target_mask = self._pad(shared.targets)
+        positions = prompt_lengths[prompt_of].unsqueeze(1) + torch.arange(target_ids.shape[1], device=self.device)
+        if shifted:  # target position j predicts target token j + 1
+            selected = torch.zeros_like(target_mask, dtype=torch.bool)
+            selected[:, :-1] = target_mask[:, 1:].bool()
+            scored = target_ids[:, 1:][selected[:, :-1]]
+        else:
+            selected, scored = target_mask.bool(), target_ids[target_mask.bool()]
+        logits = self._forward_selected(
+            model, selected, input_ids=target_ids, attention_mask=torch.cat([prompt_mask[prompt_of], target_mask], 1),
+            position_ids=positions, use_cache=True, **{keyword: cache},
+        ).logits
+        values = row_sums(token_logprobs(logits, scored), selected)
+        if shifted:
+            values = values + token_logprobs(prefix.logits[prompt_of], target_ids[:, 0])
+        return values[torch.tensor(shared.pair_of, device=self.device)]
+
     def _selected_logits(self, model, selected: torch.Tensor, **batch) -> torch.Tensor:
-        """``[M, V]`` logits at the ``selected`` positions of ``[N, T]``, in row-major order.
+        """``[M, V]`` logits at the ``selected`` positions of ``[N, T]``, in row-major order."""
+        return self._forward_selected(model, selected, **batch).logits
+
+    def _forward_selected(self, model, selected: torch.Tensor, **batch):
+        """The model's output with ``logits`` only at the ``selected`` positions of ``[N, T]`` (``[M, V]``, in
+        row-major order).
 
         The output layer is most of a small model's cost and most positions are padding, so its
         input is cut to the selected positions on the way in; models whose head is not the output
@@ -116,10 +182,12 @@ class Scoring:
             )
         try:
             with self.autocast():
-                logits = model(**batch).logits
+                output = model(**batch)
         finally:
             if hook is not None:
                 hook.remove()
-        return logits[selected] if logits.shape[:2] == selected.shape else logits
+        if output.logits.shape[:2] == selected.shape:
+            output.logits = output.logits[selected]
+        return output
 
     # -- generation ------------------------------------------------------------------------------

@@ -59,7 +59,15 @@ def plain_top_k(generation_config) -> int | None:
     return top_k if top_k > 0 else None
 
 
-def length_groups(lengths: Sequence[int], overhead: int = 32) -> list[list[int]]:
+CALL_OVERHEAD = 32  # a forward call's cost, in padded positions
+
+
+def padded_cost(groups: list[list[int]], lengths: Sequence[int]) -> int:
+    """Positions a grouped layout runs: each group padded to its longest row, plus each call's overhead."""
+    return sum(len(g) * max(lengths[r] for r in g) + CALL_OVERHEAD for g in groups)
+
+
+def length_groups(lengths: Sequence[int], overhead: int = CALL_OVERHEAD) -> list[list[int]]:
     """Row indices cut into groups of similar length, to pad as little as possible.
 
     Rows are sorted by length and split where it pays: a group costs its padded size
