@@ -54,7 +54,7 @@ def test_presets_choose_follower_training_set_and_rules(data_dir):
 
     cpu = resolve(RunConfig(data_dir=data_dir))
     assert (cpu.follower, cpu.train_dataset) == ("nblr-char", "paradetox-train")
-    assert cpu.game.unended == "fail" and cpu.game.freeze_embeddings and cpu.game.chosen_nll == 1.0
+    assert cpu.game.unended == "fail" and cpu.game.freeze_embeddings and cpu.game.chosen_nll == 1.0 and cpu.game.fail_repeats
     paper = resolve(RunConfig(preset="paper", data_dir=data_dir))
     assert (paper.follower, paper.train_dataset) == ("nblr", None)  # None: dirty.csv for on-policy methods
     g = paper.game
