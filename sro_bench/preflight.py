@@ -6,11 +6,13 @@ is checked here, so a mistake costs seconds, not a trained leader.
 
 from __future__ import annotations
 
+import inspect
 import os
 from pathlib import Path
 
 from .config import RunConfig, validate
 from .errors import UserError
+from .leaders.base import LeaderConfig, LeaderContext
 from .files import output_problem
 from .paths import resolve_cache_dir
 from .plugins import registry
@@ -76,9 +78,17 @@ def check_leader(name: str) -> None:
             raise UserError(f"--leader {name}: {problem}")
         return
     reg = registry()
-    if reg.find("leader", name) is None:
+    component = reg.find("leader", name)
+    if component is None:
         raise UserError(f"--leader: unknown leader {name!r} (known: {', '.join(reg.names('leader'))}, "
                         "or hf:<hub-id-or-directory>)")
+    try:
+        inspect.signature(component.factory).bind(LeaderConfig(), LeaderContext())
+    except TypeError:
+        raise UserError(f"--leader {name}: the factory registered by {component.distribution!r} does not take "
+                        "(config, context), the leader factory contract since LeaderContext (docs/PLUGINS.md)") from None
+    except ValueError:  # a builtin or C callable without a signature: nothing to check
+        pass
 
 
 def check_run(config: RunConfig) -> None:

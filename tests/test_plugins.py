@@ -146,3 +146,24 @@ def test_the_documented_objective_runs_as_written():
     loss.backward()
     assert loss.item() > 0 and set(figures) == {"loss_fail"}
     assert terms.policy_chosen.grad[1] == 0 and terms.policy_chosen.grad[0] > 0  # only the failing sample moves
+
+
+def test_a_leader_factory_on_the_old_one_argument_contract_is_named_before_any_work(monkeypatch):
+    from sro_bench import preflight
+    from sro_bench.errors import UserError
+
+    module = types.ModuleType("plugin_old_leader")
+
+    @hookimpl
+    def register_leaders(register):
+        register("old-style", lambda config: None, "a leader factory written before LeaderContext")
+        register("new-style", lambda config, context: None, "a leader factory on today's contract")
+
+    module.register_leaders = register_leaders
+    reg = Registry()
+    reg.load_entry_points()
+    reg.add_plugin(module, "old-leader-plugin")
+    monkeypatch.setattr(preflight, "registry", lambda: reg)
+    with pytest.raises(UserError, match="factory registered by 'old-leader-plugin' does not take \\(config, context\\)"):
+        preflight.check_leader("old-style")
+    preflight.check_leader("new-style")
