@@ -42,6 +42,7 @@ from sro_bench.leaders import LeaderConfig, LeaderContext, build_leader  # noqa:
 from sro_bench.objectives import SRO, ObjectiveConfig  # noqa: E402
 from sro_bench.objectives.group import GRPO  # noqa: E402
 from sro_bench.paths import resolve_data_dir  # noqa: E402
+from sro_bench.records import timed  # noqa: E402
 
 SHAPES = {"tiny": {}, "minilm-size": {"d_model": 384, "layers": 6, "heads": 12}}
 PARTS = ("generate", "screen", "judge", "reference_forward", "policy_forward", "backward", "optimizer")
@@ -58,13 +59,8 @@ class Parts:
         self.seconds = dict.fromkeys(PARTS, 0.0)
         self.lengths: list[int] = []
 
-    @contextlib.contextmanager
     def timing(self, part: str):
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.seconds[part] += time.perf_counter() - start
+        return timed(self.seconds, part)
 
     def wrap(self, part: str, method):
         @functools.wraps(method)

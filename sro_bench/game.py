@@ -7,7 +7,6 @@ checkpoint replays exactly the draws of an uninterrupted one.
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 import json
 import math
@@ -28,6 +27,7 @@ from .errors import UserError
 from .files import new_directory_beside, remove_leftovers, replace_directory
 from .followers.base import Follower
 from .leaders.base import Leader, Sample
+from .records import timed
 from .objectives.base import LossTerms, Objective
 from . import meter
 from .rewards import kept_share
@@ -160,13 +160,8 @@ class Game:
 
     # --- one step ------------------------------------------------------------------------------
 
-    @contextlib.contextmanager
     def _timed(self, name: str):
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - start
+        return timed(self.timings, name)
 
     def _autocast(self):
         return self.leader.autocast()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import torch
+
 from .base import Leader, LeaderConfig, LeaderContext, Sample
 from .hf import HFLeader
 from .saved import build_hf_leader, load_leader
@@ -12,8 +14,6 @@ __all__ = ["HFLeader", "Leader", "LeaderConfig", "LeaderContext", "Sample", "bui
 def build_leader(config: LeaderConfig, context: LeaderContext | None = None) -> Leader:
     """``hf:<hub-id-or-dir>`` directly; any other name through the plugin registry."""
     context = context or LeaderContext()
-    import torch
-
     torch.manual_seed(context.seed)  # LoRA's and fresh models' initial weights follow the run's seed
     if config.name.startswith("hf:"):
         return build_hf_leader(config, context)

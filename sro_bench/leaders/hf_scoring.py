@@ -69,9 +69,10 @@ class Scoring:
                                                         [labels[r] for r in rows], shifted))
             return out
         prompts = [s + [self.eos_token_id] for s in sources]
-        groups = length_groups([len(p) + len(t) for p, t in zip(prompts, labels)])
+        lengths = [len(p) + len(t) for p, t in zip(prompts, labels)]
+        groups = length_groups(lengths)
         shared = SharedPrompts(prompts, labels)
-        if shared.cost() < padded_cost(groups, [len(p) + len(t) for p, t in zip(prompts, labels)]):
+        if shared.cost() < padded_cost(groups, lengths):
             return self._causal_shared(model, shared, shifted)
         for rows in groups:
             out = out.index_add(0, torch.tensor(rows, device=self.device),
