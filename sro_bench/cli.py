@@ -96,13 +96,14 @@ def run(resume, quiet, **options):
 def print_metrics(record: dict) -> None:
     from .leaderboard import metric_table
 
-    from .meter import final_warning
+    from .meter import deletion_note, final_warning
 
     console.print(metric_table([record]))
-    console.print(f"record: {record['_path']}")
-    warning = final_warning(record.get("game", {}).get("history", []))
-    if warning:
-        console.print(f"[yellow]{warning}[/yellow]")
+    if record.get("_path") not in (None, "-"):
+        console.print(f"record: {record['_path']}")
+    for line in (deletion_note(record.get("metrics", {})), final_warning(record.get("game", {}).get("history", []))):
+        if line:
+            console.print(f"[yellow]{line}[/yellow]")
 
 
 @cli.command("eval")
@@ -121,11 +122,7 @@ def eval_cmd(inputs, predictions, references, json_out, name, metrics, data_dir,
     record = evaluate_files(inputs, predictions, references, name=name, json_out=json_out,
                             metrics=[m.strip() for m in metrics.split(",")] if metrics else None,
                             data_dir=data_dir, cache_dir=cache_dir, progress=True)
-    from .leaderboard import metric_table
-
-    console.print(metric_table([record]))
-    if json_out:
-        console.print(f"record: {json_out}")
+    print_metrics(record)
 
 
 @cli.command("rewrite")
@@ -274,11 +271,11 @@ def leader():
 
 @leader.command("prepare")
 @click.argument("name", default="minilm")
-@click.option("--time-budget", type=float, default=600, show_default=True, callback=_positive,
-              help="seconds of copier pre-training")
+@click.option("--steps", type=int, default=None, callback=_positive,
+              help="copier training steps (default: the recipe's; another count is another cached copier)")
 @click.option("--force", is_flag=True, help="prepare again even if a cached leader exists")
 @common_paths
-def leader_prepare(name, time_budget, force, data_dir, cache_dir):
+def leader_prepare(name, steps, force, data_dir, cache_dir):
     """Pre-train the minilm leader as a denoising copier on clean sentences; prints copy-BLEU."""
     if name != "minilm":
         raise UserError(f"only the minilm leader needs preparing, not {name!r}")
@@ -286,7 +283,8 @@ def leader_prepare(name, time_budget, force, data_dir, cache_dir):
     from .paths import resolve_data_dir
 
     context = LeaderContext(data_dir=resolve_data_dir(data_dir), cache_dir=cache_dir)
-    meta = prepare_minilm(LeaderConfig(name="minilm"), context, time_budget_s=time_budget, force=force, progress=True)
+    config = LeaderConfig(name="minilm", extra={} if steps is None else {"copier": {"steps": steps}})
+    meta = prepare_minilm(config, context, force=force, progress=True)
     console.print(f"minilm copier: copy-BLEU {meta.get('copy_bleu', float('nan')):.1f} on "
                   f"{meta.get('holdout_sentences', 200)} held-out clean sentences "
                   f"({meta.get('steps', '?')} steps, {meta.get('train_seconds', 0):.0f} s)")

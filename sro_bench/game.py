@@ -199,15 +199,23 @@ class Game:
         )
         return repeated, samples, verdicts, figures
 
-    def _reference(self, xs: list[str], ys: list[str], xs_rejected: list[str], shifted: bool):
-        """(l_ref(y|x) per sample, l_ref(x|x) per rejected row); l_ref(x|x) is cached per input and the
-        missing ones are scored in the same call as y, so the reference encodes each x once."""
+    def _reference(self, xs: list[str], ys: list, xs_rejected: list[str], shifted: bool):
+        """(l_ref(y|x) per sample, l_ref(x|x) per rejected row, l_ref(y|y) per sample or None); l_ref(x|x)
+        is cached per input and the missing ones are scored in the same call as y, so the reference
+        encodes each x once. l_ref(y|y) is scored, in the same call, only for objectives that use it."""
         missing = sorted({x for x in xs_rejected if x not in self._ref_rejected})
+        selves = [y.text if isinstance(y, Sample) else str(y) for y in ys] if self.objective.uses_fluency else []
         with torch.no_grad(), self.leader.reference(), self._autocast():
-            values = self.leader.sequence_logprobs(xs + missing, ys + missing, shifted=shifted).float()
-        self._ref_rejected.update(zip(missing, values[len(ys):].cpu().tolist()))
+            values = self.leader.sequence_logprobs(xs + missing + selves, ys + missing + ys[: len(selves)],
+                                                   shifted=shifted).float()
+        n, m = len(ys), len(missing)
+        self._ref_rejected.update(zip(missing, values[n : n + m].cpu().tolist()))
         cached = torch.tensor([self._ref_rejected[x] for x in xs_rejected], dtype=torch.float32)
-        return values[: len(ys)], cached.to(values.device)
+        fluency = None
+        if selves:
+            lengths = _scored_lengths(ys, values.device)
+            fluency = values[n + m :] / (lengths.clamp(min=1.0) if lengths is not None else 1.0)
+        return values[:n], cached.to(values.device), fluency
 
     def play_step(self, step: int) -> dict:
         cfg, objective, leader = self.config, self.objective, self.leader
@@ -224,7 +232,7 @@ class Game:
         rejected = np.flatnonzero(self._rejected_rows(verdicts))
         xs_rejected = [xs[i] for i in rejected]
         with self._timed("reference_forward"):
-            ref_chosen, ref_rejected_rows = self._reference(xs, ys, xs_rejected, shifted)
+            ref_chosen, ref_rejected_rows, fluency = self._reference(xs, ys, xs_rejected, shifted)
         leader.model.train(cfg.train_mode_sampling)
         with self._timed("policy_forward"), self._autocast():
             # One call for both sides (the leader encodes each x once): rows [0, n) score y, the rest x.
@@ -243,6 +251,7 @@ class Game:
             group_size=self._group_size,
             chosen_lengths=_scored_lengths(ys, policy.device),
             kept=_kept(xs, ys, policy.device),
+            fluency=fluency,
         )
         loss, logs = objective.loss(terms)
         if cfg.chosen_nll:

@@ -22,7 +22,8 @@ from .records import FAILED, eval_set_key, find_records, judges_of, read_failure
 
 # (column, key in the record's metrics)
 SCORES = (("STA", "STA"), ("SIM", "SIM"), ("FL", "FL"), ("J", "J"), ("J-chrF", "J_chrF"),
-          ("chrF", "chrF"), ("BLEU", "BLEU"), ("self-BLEU", "self-BLEU"))
+          ("chrF", "chrF"), ("BLEU", "BLEU"), ("self-BLEU", "self-BLEU"),
+          ("deletion", "deletion"), ("addition", "addition"), ("identical", "identical"))
 
 
 # (column, key in the record's rewrite_quality): readability beside the judges
@@ -45,7 +46,8 @@ def score_columns(records: list[dict]) -> list[tuple[str, str, str]]:
 
 
 LOWER_IS_BETTER = {c for c, _ in QUALITY}
-NO_DIRECTION = {"self-BLEU"}  # copying: neither more nor less is better in itself
+# copying and the kinds of edit: neither more nor less is better in itself (the reference row is the yardstick)
+NO_DIRECTION = {"self-BLEU", "deletion", "addition", "identical"}
 
 
 def directions(records: list[dict], columns: list[tuple[str, str, str]]) -> dict[str, bool | None]:

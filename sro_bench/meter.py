@@ -14,6 +14,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from .edits import EDIT_FIGURES, edit_figures, words
 from .files import atomic_write
 from .paths import resolve_data_dir
 
@@ -25,21 +26,6 @@ REPEAT_WINDOW = 3  # trigrams: long enough that ordinary sentences ("i think i c
 QUALITY_THRESHOLD = 0.05  # nonword / repetition / empty rates above this are flagged by final_warning
 
 _LETTERS = re.compile(r"[^\W\d_]+")  # runs of letters (any script)
-
-
-def words(text: str) -> list[str]:
-    """Whitespace tokens, lowercased, surrounding punctuation stripped; tokens without a letter dropped."""
-    out = []
-    for token in text.lower().split():
-        start, end = 0, len(token)
-        while start < end and not token[start].isalnum():
-            start += 1
-        while end > start and not token[end - 1].isalnum():
-            end -= 1
-        word = token[start:end]
-        if _LETTERS.search(word):
-            out.append(word)
-    return out
 
 
 def is_known(word: str, lexicon: frozenset[str]) -> bool:
@@ -97,6 +83,7 @@ def sample_figures(
         "gap": None if judge_pass is None else screener_pass - judge_pass,
         "cut_rate": float(cut_mask.mean()),
         **text_figures(inputs, samples, lexicon),
+        **edit_figures(inputs, samples),
     }
 
 
@@ -159,6 +146,7 @@ def _cached_lexicon(data_dir: str) -> frozenset[str]:
 PANELS = (
     ("pass rates", ("screener_pass", "judge_pass", "gap")),
     ("output quality", ("cut_rate", "length_ratio", "nonword_rate", "repetition_rate", "empty_rate")),
+    ("edits", EDIT_FIGURES),
     ("log-ratio", ("log_ratio",)),
 )
 
@@ -213,6 +201,17 @@ def _recent_mean(history: Sequence[dict], key: str, window: int) -> tuple[float,
     _, ys = _series(history, key)
     ys = ys[-window:]
     return (float(np.mean(ys)), len(ys)) if ys else None
+
+
+def deletion_note(metrics: dict, threshold: float = 0.5) -> str | None:
+    """One line when most final rewrites are pure deletions: a word filter, not a rewriter."""
+    deletion = metrics.get("deletion")
+    if deletion is None or not deletion > threshold:
+        return None
+    addition = metrics.get("addition")
+    added = "" if addition is None else f"; {addition:.0%} add a word the input lacks"
+    return (f"note: {deletion:.0%} of the rewrites are pure deletions of their input{added}: "
+            "this system mostly deletes words rather than rewriting")
 
 
 def final_warning(history: Sequence[dict], window: int = 10, threshold: float = 0.15,

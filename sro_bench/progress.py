@@ -78,7 +78,8 @@ def step_status(entry: dict) -> str:
         parts.append(f"log-ratio {entry['log_ratio']:+.2f}")
     # Reward-hacking meter (sro_bench.meter), compact: the bar column is narrow.
     meter = [(name, entry.get(key)) for name, key in (("cut", "cut_rate"), ("len", "length_ratio"),
-                                                      ("nonword", "nonword_rate"), ("rep", "repetition_rate"))]
+                                                      ("nonword", "nonword_rate"), ("rep", "repetition_rate"),
+                                                      ("del", "deletion_rate"), ("add", "addition_rate"))]
     if any(value is not None for _, value in meter):
         parts.append(" ".join(f"{name} {value:.2f}" for name, value in meter if value is not None))
     return "  ".join(parts)

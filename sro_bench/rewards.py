@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from .meter import words
+from .edits import words
 
 
 def lcs_length(a: Sequence[str], b: Sequence[str]) -> int:

@@ -407,7 +407,8 @@ def test_minilm_noisy_copies_are_reproducible(minilm):
 
     _, tokenizer = minilm
     sentences = [f"sentence number {i} is about the weather today ." for i in range(40)]
-    data = NoisyCopies(sentences, tokenizer, CopierRecipe(batch_size=8, word_dropout=0.3, swap_prob=0.2, insert_prob=0, substitute_prob=0), seed=3)
+    data = NoisyCopies(sentences, tokenizer, CopierRecipe(batch_size=8, word_dropout=0.3, swap_prob=0.2, insert_prob=0, substitute_prob=0,
+                                                          clean_share=0, neighbour_prob=0, mask_prob=0), seed=3)
     batches = data.epoch_batches(0)
     assert sorted(i for b in batches for i in b) == list(range(40))
     assert batches == data.epoch_batches(0) and batches != data.epoch_batches(1)
@@ -429,16 +430,82 @@ def test_minilm_noise_inserts_and_substitutes_clean_words_only(minilm):
 
     _, tokenizer = minilm
     sentences = ["the weather is nice today .", "we walked to the river after lunch ."]
-    recipe = CopierRecipe(word_dropout=0, swap_prob=0, insert_prob=0.5, substitute_prob=0.3)
+    recipe = CopierRecipe(word_dropout=0, swap_prob=0, insert_prob=0.5, substitute_prob=0.3, clean_share=0,
+                          neighbour_prob=0, mask_prob=0)
     data = NoisyCopies(sentences, tokenizer, recipe, seed=0)
     clean = {tuple(w) for s in data.words for w in s}
     rng = random.Random(0)
-    noisy = [data._noisy(words, rng) for words in data.words for _ in range(50)]
+    noisy = [data._noisy(words, rng) for words in data.words for _ in range(500)]
     assert all(tuple(w) in clean for sentence in noisy for w in sentence)  # noise words come from the sentences
-    assert any(len(s) > len(data.words[0]) + 1 for s in noisy[:50])  # insertions: the target is shorter
-    originals = [data.words[0]] * 50 + [data.words[1]] * 50
+    assert any(len(s) > len(data.words[0]) + 1 for s in noisy[:500])  # insertions: the target is shorter
+    originals = [data.words[0]] * 500 + [data.words[1]] * 500
     substituted = sum(len(s) == len(o) and s != o for s, o in zip(noisy, originals))
     assert substituted > 0
+
+
+def _only_noise(**noise):
+    from sro_bench.leaders.minilm import CopierRecipe
+
+    off = dict(clean_share=0, word_dropout=0, swap_prob=0, insert_prob=0, substitute_prob=0, neighbour_prob=0, mask_prob=0)
+    return CopierRecipe(**{**off, **noise})
+
+
+def test_minilm_noise_masks_spans_for_infilling(minilm):
+    import random
+
+    from sro_bench.leaders.copier import NoisyCopies
+
+    _, tokenizer = minilm
+    data = NoisyCopies(["we walked to the old river after a long lunch ."], tokenizer, _only_noise(mask_prob=0.3, mask_span=3), seed=0)
+    words, rng, mask = data.words[0], random.Random(0), [tokenizer.mask_token_id]
+    noisy = [data._noisy(words, rng) for _ in range(200)]
+    assert all(mask in n for n in noisy[:20] if n != words) and sum(mask in n for n in noisy) > 150
+    for n in noisy:  # what is not masked is the sentence, in order; each mask stands for 1-3 words
+        rest = [w for w in n if w != mask]
+        it = iter(words)
+        assert all(any(w == v for v in it) for w in rest)
+        assert len(rest) + n.count(mask) <= len(words) <= len(rest) + 3 * n.count(mask)
+    assert {len(words) - len([w for w in n if w != mask]) for n in noisy if n.count(mask) == 1} == {1, 2, 3}
+
+
+def test_minilm_noise_swaps_words_for_near_neighbours(minilm):
+    import random
+
+    from sro_bench.leaders.copier import NoisyCopies
+
+    _, tokenizer = minilm
+    ids = tokenizer.convert_tokens_to_ids
+    neighbours = {ids("good"): [ids("great"), ids("nice")], ids("movie"): [ids("film")]}
+    data = NoisyCopies(["a good movie ."], tokenizer, _only_noise(neighbour_prob=1.0), seed=0, neighbours=neighbours)
+    rng = random.Random(0)
+    seen = {tuple(tokenizer.convert_ids_to_tokens([w[0] for w in data._noisy(data.words[0], rng)])) for _ in range(100)}
+    assert seen == {("a", good, film, ".") for good in ("great", "nice") for film in ("film",)}  # others stay
+
+
+def test_minilm_noise_leaves_a_share_of_sentences_clean(minilm):
+    import random
+
+    from sro_bench.leaders.copier import NoisyCopies
+
+    _, tokenizer = minilm
+    data = NoisyCopies(["we walked to the old river after a long lunch ."], tokenizer,
+                       _only_noise(clean_share=0.5, word_dropout=0.5), seed=0)
+    rng = random.Random(0)
+    clean = sum(data._noisy(data.words[0], rng) == data.words[0] for _ in range(1000))
+    assert 450 < clean < 560  # 0.5 clean, plus the rare draw where dropout dropped nothing
+
+
+def test_near_neighbours_are_similar_frequent_words(minilm):
+    from sro_bench.leaders.copier import near_neighbours
+
+    model, tokenizer = minilm
+    sentences = ["the film was good and the movie was great , nice and fine ."] * 3 + ["a rare word zebra ."]
+    table = near_neighbours(sentences, tokenizer, model.encoder.embeddings.word_embeddings.weight, k=3, min_count=3)
+    names = {tokenizer.convert_ids_to_tokens(w): tokenizer.convert_ids_to_tokens(n) for w, n in table.items()}
+    assert "zebra" not in names and "," not in names  # too rare; not a word
+    assert "good" not in names["good"] and len(names["good"]) == 3
+    assert set(names["good"]) & {"great", "nice", "fine"}
+    assert near_neighbours(sentences, tokenizer, model.encoder.embeddings.word_embeddings.weight, k=50, min_count=3) == {}
 
 
 def test_minilm_holdout_is_fixed_and_disjoint():
@@ -454,27 +521,41 @@ def test_minilm_holdout_is_fixed_and_disjoint():
 def test_prepare_minilm_resumes_and_caches(tmp_path, monkeypatch):
     from sro_bench.leaders import minilm as m
 
-    config = LeaderConfig(extra={"copier": {"checkpoint_every": 2, "threads": 1}})
+    config = LeaderConfig(extra={"copier": {"steps": 3, "checkpoint_every": 2, "threads": 1}})
     context = LeaderContext(cache_dir=tmp_path)
-
-    def crash(*args, **kwargs):
-        raise RuntimeError("boom")
-
-    monkeypatch.setattr(m, "copy_bleu", crash)  # dies after training, before caching
-    with pytest.raises(RuntimeError, match="boom"):
-        m.prepare_minilm(config, context, time_budget_s=None, max_steps=2, progress=False)
     final = m.cache_path(config, context)
-    state = json.loads((final.with_name(final.name + ".partial") / "state.json").read_text())
-    assert state["step"] == 2
+    partial = final.with_name(final.name + ".partial")
 
+    train = m.train_copier
+
+    def interrupt(model, data, recipe, partial, progress):  # Ctrl-C after the first checkpoint
+        train(model, data, dataclasses.replace(recipe, steps=2), partial, progress)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(m, "train_copier", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        m.prepare_minilm(config, context, progress=False)
+    assert json.loads((partial / "state.json").read_text())["step"] == 2
+
+    monkeypatch.undo()
     monkeypatch.setattr(m, "copy_bleu", lambda *a, **k: 12.5)
-    meta = m.prepare_minilm(config, context, time_budget_s=None, max_steps=3, progress=False)
-    assert meta["steps"] == 3 and meta["resumed"] == 1 and meta["copy_bleu"] == 12.5
-    assert not final.with_name(final.name + ".partial").exists()
-    assert m.prepare_minilm(config, context, max_steps=99) == meta  # cached: no training
+    meta = m.prepare_minilm(config, context, progress=False)
+    assert meta["steps"] == 3 and meta["resumed"] == 1 and meta["copy_bleu"] == 12.5  # 2 + 1 more, not 3 again
+    assert meta["neighbour_words"] > 0 and "time_budget_s" not in meta
+    assert not partial.exists()
+    assert m.prepare_minilm(config, context) == meta  # cached: no training
     leader = build_leader(dataclasses.replace(config, name="minilm", lora_r=4), context)
     assert leader.lora and leader.metadata["steps"] == 3
     assert len(leader.generate(["hello there ."], max_new_tokens=4)) == 1
+
+
+def test_copier_is_defined_by_its_steps_not_the_clock():
+    from sro_bench.leaders.minilm import VERSION, CopierRecipe, cache_name
+
+    assert cache_name(CopierRecipe()) == VERSION
+    assert cache_name(CopierRecipe(threads=1)) == VERSION  # threads change speed only
+    assert cache_name(CopierRecipe(steps=500)) != VERSION  # another step count is another copier
+    assert "time_budget_s" not in CopierRecipe.__dataclass_fields__
 
 
 def test_gumbel_top_k_draws_from_softmax_over_the_top_k():

@@ -9,6 +9,7 @@ import pytest
 
 from sro_bench.meter import (
     build_lexicon,
+    deletion_note,
     final_warning,
     is_known,
     load_lexicon,
@@ -17,6 +18,7 @@ from sro_bench.meter import (
     sample_figures,
     words,
 )
+from sro_bench.edits import edit_figures, edit_flags, is_subsequence
 from sro_bench.progress import step_status
 
 GARBLED = ("throbbingtura", "dumbization", "costacastic")
@@ -188,3 +190,42 @@ def test_step_status_shows_meter_compactly():
              "cut_rate": 0.25, "length_ratio": 1.1, "nonword_rate": 0.02, "repetition_rate": None}
     assert step_status(entry) == "pass 0.50->0.40  judge 0.30  loss 0.7000  log-ratio +0.10  cut 0.25 len 1.10 nonword 0.02"
     assert step_status({"loss": 0.69}) == "loss 0.6900"
+
+
+# -- kinds of edit ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("source, rewrite, flags", [
+    ("you are a stupid man .", "You are a stupid man", (True, False, False)),  # case and punctuation aside
+    ("you are a stupid man .", "you are a man .", (False, True, False)),
+    ("you are a stupid man .", "man .", (False, True, False)),
+    ("you are a stupid man .", "", (False, True, False)),  # everything left out is still a deletion
+    ("you are a stupid man .", "you are a silly man .", (False, False, True)),  # a substitution adds a word
+    ("you are a stupid man .", "you are a man indeed", (False, False, True)),
+    ("you are a stupid man .", "a man you are", (False, False, False)),  # reordered: neither
+    ("the cat the dog", "the dog the cat", (False, False, False)),
+    ("the the cat", "the cat the", (False, False, False)),  # same words, a subsequence it is not
+])
+def test_edit_flags_by_hand(source, rewrite, flags):
+    assert edit_flags(source, rewrite) == flags
+
+
+def test_edit_figures_are_shares_of_rows():
+    inputs = ["a b c", "a b c", "a b c", "a b c"]
+    figures = edit_figures(inputs, ["a b c", "a c", "a x c", "c a"])
+    assert figures == {"identical_rate": 0.25, "deletion_rate": 0.25, "addition_rate": 0.25}
+    assert is_subsequence([], ["a"]) and is_subsequence(["a", "a"], ["a", "b", "a"])
+    assert not is_subsequence(["a", "a"], ["a", "b"])
+
+
+def test_sample_figures_carry_the_edit_shares():
+    figures = sample_figures(["the cat sat", "the cat sat"], ["the cat", "the dog sat"],
+                             ended=[True, True], screener_fails=[0, 0])
+    assert figures["deletion_rate"] == 0.5 and figures["addition_rate"] == 0.5 and figures["identical_rate"] == 0.0
+
+
+def test_deletion_note_only_when_most_rewrites_delete():
+    assert deletion_note({"deletion": 0.5, "addition": 0.2}) is None
+    assert deletion_note({"J": 0.4}) is None
+    note = deletion_note({"deletion": 0.62, "addition": 0.1})
+    assert "62% of the rewrites are pure deletions" in note and "10% add a word" in note

@@ -170,8 +170,20 @@ def test_registered_builtins():
     from sro_bench.plugins import registry
 
     names = registry().names("metric")
-    for name in ("sta", "sim", "fl", "bleu", "chrf", "self-bleu"):
+    for name in ("sta", "sim", "fl", "bleu", "chrf", "self-bleu", "edits"):
         assert name in names
+
+
+def test_edits_metric_figures_and_names():
+    from sro_bench.metrics.edits import EditsMetric
+
+    suite = Suite(MetricContext(), ["edits"], metrics={"edits": EditsMetric()})
+    result = suite.score(["you are a stupid man", "you are a stupid man", "go away now"],
+                         ["you are a man", "you are a silly man", "go away now"])
+    assert result.corpus == {"identical": pytest.approx(1 / 3), "deletion": pytest.approx(1 / 3),
+                             "addition": pytest.approx(1 / 3)}
+    assert result.sentence["deletion"].tolist() == [1.0, 0.0, 0.0]
+    assert result.figures["addition"]["higher_is_better"] is None
 
 
 # -- text normalisation, the n-gram LM and the cache ---------------------------------------------

@@ -74,3 +74,51 @@ def test_the_game_gives_each_sample_its_kept_share():
     assert len(seen) == 2 and all(k.shape == (4,) and ((k >= 0) & (k <= 1)).all() for k in seen)
     assert [h["kept"] for h in history] == pytest.approx([float(k.mean()) for k in seen], abs=1e-4)
     assert all(np.isfinite(h["loss"]) for h in history)
+
+
+def test_grpo_fluent_weighs_each_pass_by_the_reference_confidence():
+    from sro_bench.objectives.group import GRPOFluent
+
+    t = keep_terms([0.0, 0.0, 0.0, 1.0], [0.8, 0.9, 0.8, 1.0])
+    t.fluency = torch.log(torch.tensor([0.9, 0.5, 0.9, 0.9]))  # the second keeps more but reads badly
+    expected = torch.tensor([0.8 * 0.9, 0.9 * 0.5, 0.8 * 0.9, 0.0])
+    objective = GRPOFluent(ObjectiveConfig(grpo_kl=0.0))
+    assert torch.allclose(objective.rewards(t), expected)
+    loss, logs = objective.loss(t)
+    loss.backward()
+    assert t.policy_chosen.grad[0] < 0 < t.policy_chosen.grad[1]  # grpo-keep would rank them the other way
+    assert logs["fluency"] == pytest.approx(0.8)
+    with pytest.raises(ValueError, match="fluency"):
+        objective.loss(keep_terms([0.0, 1.0], [0.5, 0.5]))
+
+
+def test_the_game_scores_l_ref_y_given_y_only_for_objectives_that_use_it():
+    from sro_bench.objectives.group import GRPOFluent
+
+    seen = []
+
+    class Spy(GRPOFluent):
+        def loss(self, t):
+            seen.append(t.fluency.clone())
+            return super().loss(t)
+
+    leader = tiny()
+    game = Game(leader, WordFollower(), Spy(), DATA, GameConfig(max_steps=1, batch_size=2, samples_per_input=2,
+                                                                  checkpoint_every=0))
+    calls = []
+    original = leader.sequence_logprobs
+    leader.sequence_logprobs = lambda inputs, targets, **kw: calls.append((list(inputs), list(targets))) or original(inputs, targets, **kw)
+    game.play()
+    (fluency,) = seen
+    reference_inputs, reference_targets = calls[0]
+    samples = reference_targets[:4]
+    assert reference_inputs[-4:] == [s.text for s in samples] and reference_targets[-4:] == samples
+    with torch.no_grad(), leader.reference():
+        direct = original([s.text for s in samples], samples)
+    lengths = torch.tensor([max(1, len(s.ids) + s.ended) for s in samples], dtype=torch.float32)
+    assert torch.allclose(fluency, direct / lengths, atol=1e-5)
+    assert (fluency <= 0).all()
+    calls.clear()
+    Game(leader, WordFollower(), GRPOKeep(), DATA, GameConfig(max_steps=1, batch_size=2, samples_per_input=2,
+                                                             checkpoint_every=0)).play()
+    assert len(calls[0][0]) == 4  # grpo-keep: y|x only

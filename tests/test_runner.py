@@ -37,13 +37,23 @@ def valid_record(record: dict) -> None:
     assert rewrites[0].startswith("input\trewrite\treference1") and len(rewrites) == 1 + on_disk["evaluation"]["rows"]
 
 
-@pytest.mark.parametrize("method", ["sro", "sro-robust", "kto", "rs-sft", "dpo", "bok", "grpo"])
+@pytest.mark.parametrize("method", ["sro", "sro-robust", "kto", "rs-sft", "dpo", "bok", "grpo", "grpo-fluent"])
 def test_every_training_method_runs_end_to_end(base, method):
     base.method = method
-    base.game.samples_per_input = 2 if method in ("bok", "grpo") else 1
+    base.game.samples_per_input = 2 if method in ("bok", "grpo", "grpo-fluent") else 1
     record = run(base, progress=False)
     valid_record(record)
     assert record["game"]["steps"] == 3 and len(record["game"]["history"]) == 3
+    # the kinds of edit: in the record's figures for the final rewrites, and per step for the samples
+    from sro_bench.edits import edit_figures
+    rows = [line.split("\t") for line in (Path(record["_path"]).parent / "rewrites.tsv").read_text().splitlines()[1:]]
+    by_hand = edit_figures([r[0] for r in rows], [r[1] for r in rows])
+    for key in ("identical", "deletion", "addition"):
+        assert record["metrics"][key] == pytest.approx(by_hand[f"{key}_rate"])
+    if method != "dpo":
+        assert all(0 <= h["deletion_rate"] <= 1 and 0 <= h["addition_rate"] <= 1 for h in record["game"]["history"])
+    if method == "grpo-fluent":
+        assert all(0 < h["fluency"] <= 1 for h in record["game"]["history"])
     assert record["training_data"]["dataset"] == "paradetox-train"  # the cpu preset's, for every method
     assert record["training_data"]["rows_used"] == 24
     assert (Path(record["_path"]).parent / "leader" / "leader.json").exists()

@@ -1,5 +1,5 @@
-"""Training the minilm copier: noisy copies of clean sentences, a resumable time-budgeted loop, its
-checkpoints and progress bar. What is trained, and where it is cached, is sro_bench.leaders.minilm."""
+"""Training the minilm copier: noisy copies of clean sentences, a resumable loop of a fixed number of
+steps, its checkpoints and progress bar. What is trained, and where it is cached, is sro_bench.leaders.minilm."""
 
 from __future__ import annotations
 
@@ -24,9 +24,11 @@ class NoisyCopies:
 
     Each sentence is kept as a list of words, each word as its word pieces, so noise acts on whole
     words without re-tokenising. Batch order and noise depend only on (seed, epoch, step).
+    ``neighbours`` maps a one-piece word to the words it may be replaced by (``near_neighbours``).
     """
 
-    def __init__(self, sentences: list[str], tokenizer, recipe: CopierRecipe, seed: int):
+    def __init__(self, sentences: list[str], tokenizer, recipe: CopierRecipe, seed: int,
+                 neighbours: dict[int, list[int]] | None = None):
         self.recipe, self.seed = recipe, seed
         self.cls, self.sep, self.pad = tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id
         vocab = sorted({w for s in sentences for w in s.split()})
@@ -40,6 +42,8 @@ class NoisyCopies:
         self.lengths = [sum(map(len, w)) for w in self.words]
         # Noise words are drawn by frequency from the same clean sentences: no toxic lists, no pairs.
         self.noise_words = [pieces[w] for s in sentences for w in s.split() if pieces[w]]
+        self.mask = tokenizer.mask_token_id
+        self.neighbours = neighbours or {}
 
     def epoch_batches(self, epoch: int) -> list[list[int]]:
         """Index batches for one epoch: shuffled, sorted by length within pools, pools shuffled."""
@@ -55,18 +59,39 @@ class NoisyCopies:
         return batches
 
     def _noisy(self, words: list[list[int]], rng: random.Random) -> list[list[int]]:
+        """One noisy version of a sentence, which the copier learns to undo.
+
+        Undoing each kind of noise is an edit the game can later explore: a masked span is filled in
+        (infilling), a near neighbour is put back (substitution), an inserted word is removed (deletion),
+        a dropped word is restored, a swapped pair is reordered. A share of sentences stays clean, so
+        that copying what needs no edit stays the most likely output.
+        """
         r = self.recipe
-        kept = []
-        for w in words:
+        if rng.random() < r.clean_share:
+            return list(words)
+        kept, i = [], 0
+        while i < len(words):
+            w = words[i]
+            if r.mask_prob and rng.random() < r.mask_prob:
+                kept.append([self.mask])
+                i += rng.randint(1, r.mask_span)
+                continue
+            i += 1
             if r.insert_prob and rng.random() < r.insert_prob:
                 kept.append(rng.choice(self.noise_words))
             if rng.random() < r.word_dropout:
                 continue
-            kept.append(rng.choice(self.noise_words) if r.substitute_prob and rng.random() < r.substitute_prob else w)
+            near = self.neighbours.get(w[0]) if len(w) == 1 else None
+            if near and rng.random() < r.neighbour_prob:
+                kept.append([rng.choice(near)])
+            elif r.substitute_prob and rng.random() < r.substitute_prob:
+                kept.append(rng.choice(self.noise_words))
+            else:
+                kept.append(w)
         kept = kept or words[:1]
         i = 0
         while i < len(kept) - 1:
-            if rng.random() < self.recipe.swap_prob:
+            if rng.random() < r.swap_prob:
                 kept[i], kept[i + 1] = kept[i + 1], kept[i]
                 i += 1  # a word moves at most one place
             i += 1
@@ -99,6 +124,32 @@ def _pad(seqs, pad_id):
     return ids, mask
 
 
+def near_neighbours(sentences: list[str], tokenizer, embeddings: torch.Tensor, k: int, min_count: int) -> dict[int, list[int]]:
+    """For each alphabetic one-piece word seen ``min_count`` times in ``sentences``, the ``k`` such words
+    nearest to it by cosine of the encoder's input embeddings ("great" -> "good", "terrible", ...).
+
+    Generic word similarity from the pretrained vocabulary over clean text: no toxic list goes in.
+    """
+    from collections import Counter
+
+    counts = Counter(w for s in sentences for w in s.split() if w.isalpha())
+    ids = sorted({i for w, c in counts.items() if c >= min_count
+                  for i in [tokenizer.convert_tokens_to_ids(w)] if i != tokenizer.unk_token_id})
+    if len(ids) <= k:
+        return {}
+    vectors = F.normalize(embeddings.detach()[ids].float(), dim=1)
+    index = torch.tensor(ids)
+    out = {}
+    for start in range(0, len(ids), 2048):
+        similarity = vectors[start : start + 2048] @ vectors.T
+        rows = torch.arange(similarity.shape[0])
+        similarity[rows, rows + start] = -2.0  # never itself
+        nearest = similarity.topk(k, dim=1).indices
+        for row, word in enumerate(ids[start : start + 2048]):
+            out[word] = index[nearest[row]].tolist()
+    return out
+
+
 # -- evaluation ----------------------------------------------------------------------------------
 
 
@@ -115,7 +166,7 @@ def _busy_cores(samples: int = 5, interval: float = 0.1) -> int:
     """Other processes running right now (the fewest over a few looks).
 
     Not the load average: it lags by a minute, so right after a pip install or a test run it
-    reports an idle machine as busy and the copier trains on one core for its whole budget.
+    reports an idle machine as busy and the copier trains on one core throughout.
     """
     try:
         counts = []
@@ -128,9 +179,9 @@ def _busy_cores(samples: int = 5, interval: float = 0.1) -> int:
         return round(os.getloadavg()[0]) if hasattr(os, "getloadavg") else 0
 
 
-def _lr_factor(step: int, progress: float, recipe: CopierRecipe) -> float:
+def _lr_factor(step: int, recipe: CopierRecipe) -> float:
     warmup = min(1.0, (step + 1) / max(1, recipe.warmup_steps))
-    return warmup * max(0.0, 1.0 - progress)
+    return warmup * max(0.0, 1.0 - step / recipe.steps)
 
 
 def _save_checkpoint(partial: Path, model, optimizer, state: dict) -> None:
@@ -154,8 +205,9 @@ def _load_checkpoint(partial: Path, model, optimizer) -> dict | None:
     return json.loads((partial / "state.json").read_text())
 
 
-def train_copier(model, data: NoisyCopies, recipe: CopierRecipe, partial: Path, budget, steps_cap, progress) -> dict:
-    """The copier's training loop, resumed from ``partial`` when a checkpoint is there."""
+def train_copier(model, data: NoisyCopies, recipe: CopierRecipe, partial: Path, progress) -> dict:
+    """The copier's training loop: ``recipe.steps`` updates, resumed from ``partial`` when a checkpoint is
+    there. The copier is defined by its steps, never by a time budget: every machine trains the same one."""
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=recipe.lr, weight_decay=recipe.weight_decay)
     state = _load_checkpoint(partial, model, optimizer) or {
@@ -171,17 +223,13 @@ def train_copier(model, data: NoisyCopies, recipe: CopierRecipe, partial: Path, 
         _save_checkpoint(partial, model, optimizer, state)
 
     with make_progress(disable=not progress) as bar:
-        task = bar.add_task("minilm copier (% of budget)", total=100, status="")
+        task = bar.add_task("minilm copier", total=recipe.steps, completed=state["step"], status="")
         try:
-            while True:
-                elapsed = base_seconds + time.monotonic() - started
-                done = max(elapsed / budget, state["step"] / steps_cap)
-                if done >= 1.0:
-                    break
+            while state["step"] < recipe.steps:
                 if state["batch"] >= len(batches):
                     state["epoch"], state["batch"] = state["epoch"] + 1, 0
                     batches = data.epoch_batches(state["epoch"])
-                lr = recipe.lr * _lr_factor(state["step"], done, recipe)
+                lr = recipe.lr * _lr_factor(state["step"], recipe)
                 for group in optimizer.param_groups:
                     group["lr"] = lr
                 src, src_mask, dec, dec_mask, labels = data.tensors(batches[state["batch"]], state["step"])
@@ -198,13 +246,11 @@ def train_copier(model, data: NoisyCopies, recipe: CopierRecipe, partial: Path, 
                 state["batch"] += 1
                 value = loss.item()
                 state["loss"] = value if state["loss"] is None else 0.98 * state["loss"] + 0.02 * value
-                bar.update(task, completed=round(100 * min(done, 1.0)),
-                           status=f"step {state['step']}  loss {state['loss']:.3f}  lr {lr:.1e}")
+                bar.update(task, completed=state["step"], status=f"loss {state['loss']:.3f}  lr {lr:.1e}")
                 if state["step"] % recipe.checkpoint_every == 0:
                     checkpoint()
         except KeyboardInterrupt:
             checkpoint()
             raise
-        bar.update(task, completed=100)
     state["train_seconds"] = base_seconds + time.monotonic() - started
     return state

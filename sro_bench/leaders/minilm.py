@@ -4,10 +4,10 @@ Both sides are warm-started from all-MiniLM-L6-v2 (shipped offline by ``gt-all-m
 Three changes make it learn fast on a CPU: each decoder layer's cross-attention starts as a copy of
 its own self-attention (instead of random), the decoder head's transform starts as the identity
 (the checkpoint has no MLM head), and targets carry no leading [CLS]. It is then trained to copy
-clean sentences from word-dropped / swapped versions of them (never ParaDetox pairs), within a
-time budget, resumably, and cached as a standard ``save_pretrained`` directory. The noise also inserts
-and substitutes random words of the same clean sentences, so the copier learns to delete and replace
-words, not only to restore dropped ones (an on-policy game explores only the edits its start can make).
+clean sentences from noisy versions of them (never ParaDetox pairs), for a fixed number of steps,
+resumably, and cached as a standard ``save_pretrained`` directory. The noise masks spans, swaps words
+for near neighbours, inserts and drops words, so the copier learns to infill, substitute and delete,
+not only to copy (an on-policy game explores only the edits its start can make).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import math
 import random
 import shutil
 import time
@@ -27,11 +26,11 @@ from ..errors import UserError
 from ..files import new_directory_beside, replace_directory
 from ..paths import minilm_dir, resolve_cache_dir, resolve_data_dir
 from .base import LeaderConfig, LeaderContext
-from .copier import NoisyCopies, copier_threads, train_copier
+from .copier import NoisyCopies, copier_threads, near_neighbours, train_copier
 from .hf import HFLeader
 from .saved import LEADER_JSON, load_leader
 
-VERSION = "minilm-copier-v2"
+VERSION = "minilm-copier-v3"
 CLEAN_FILES = ("detox_emnlp2021_dev_normal.txt", "detox_emnlp2021_test_10k_normal.txt")
 HOLDOUT_SIZE = 200
 HOLDOUT_SEED = 1234  # fixed so every preparation reports BLEU on the same 200 sentences
@@ -42,15 +41,22 @@ POSTPROCESS = "wordpiece-contractions"  # decode like the data sets: "i don 't k
 class CopierRecipe:
     """How the copier is trained. Overridable with ``extra["copier"]`` (a dict of these fields)."""
 
+    steps: int = 2000  # the copier is defined by its steps: every machine trains the same one
     batch_size: int = 16
-    lr: float = 6e-4  # peak; linear warmup, then linear decay over the budget
+    lr: float = 6e-4  # peak; linear warmup, then linear decay to 0 at the last step
     warmup_steps: int = 100
     weight_decay: float = 0.01
     max_length: int = 48  # word pieces incl. special tokens; longer sentences are skipped
-    word_dropout: float = 0.1
-    swap_prob: float = 0.05  # chance that a word swaps places with its right neighbour
-    insert_prob: float = 0.1  # chance of a random clean word inserted before each word (teaches deletion)
-    substitute_prob: float = 0.05  # chance that a word is replaced by a random clean word (teaches substitution)
+    clean_share: float = 0.2  # sentences given unchanged: copying what needs no edit stays the likeliest output
+    word_dropout: float = 0.1  # a word is dropped (teaches restoring it)
+    swap_prob: float = 0.03  # chance that a word swaps places with its right neighbour
+    insert_prob: float = 0.05  # chance of a random clean word inserted before each word (teaches deletion)
+    substitute_prob: float = 0.02  # chance that a word is replaced by a random clean word
+    neighbour_prob: float = 0.1  # chance that a word is replaced by a near neighbour (teaches substitution)
+    neighbours: int = 10  # how many nearest words a word may be replaced by
+    neighbour_min_count: int = 3  # a neighbour is a one-piece word seen this often in the clean sentences
+    mask_prob: float = 0.04  # chance that a span starting at a word becomes one [MASK] (teaches infilling)
+    mask_span: int = 3  # the longest masked span, in words
     bucket_batches: int = 50  # batches per length-sorted pool (less padding, still shuffled)
     freeze_embeddings: bool = True  # keep the (tied) word embeddings fixed: faster steps
     checkpoint_every: int = 200
@@ -163,21 +169,16 @@ def prepare_minilm(
     config: LeaderConfig | None = None,
     context: LeaderContext | None = None,
     *,
-    time_budget_s: float | None = 600,
-    max_steps: int | None = None,
     force: bool = False,
     progress: bool = True,
 ) -> dict:
     """Train (or resume, or just read) the cached minilm copier; returns its metadata.
 
-    Training stops at ``time_budget_s`` seconds of training (summed over resumed runs) or
-    ``max_steps`` steps, whichever comes first. A checkpoint is written every
-    ``checkpoint_every`` steps (and on Ctrl-C) to ``<cache>/leaders/<VERSION>.partial``;
-    calling again continues from it. ``force`` discards both the cache and any checkpoint.
+    Training runs the recipe's ``steps`` (summed over resumed runs). A checkpoint is written every
+    ``checkpoint_every`` steps (and on Ctrl-C) to ``<cache>/leaders/<name>.partial``; calling again
+    continues from it. ``force`` discards both the cache and any checkpoint.
     """
     config, context = config or LeaderConfig(), context or LeaderContext()
-    if time_budget_s is None and max_steps is None:
-        raise UserError("prepare_minilm needs a time budget or a step count")
     final = cache_path(config, context)
     partial = final.with_name(final.name + ".partial")
     if force:
@@ -187,15 +188,17 @@ def prepare_minilm(
         return json.loads((final / LEADER_JSON).read_text())["metadata"]
 
     recipe = recipe_of(config)
+    if recipe.steps < 1:
+        raise UserError(f"the copier recipe's steps must be >= 1, got {recipe.steps}")
     threads, previous_threads = copier_threads(recipe.threads), torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        return _prepare(context, recipe, final, partial, time_budget_s, max_steps, progress)
+        return _prepare(context, recipe, final, partial, progress)
     finally:
         torch.set_num_threads(previous_threads)
 
 
-def _prepare(context, recipe, final, partial, time_budget_s, max_steps, progress) -> dict:
+def _prepare(context, recipe, final, partial, progress) -> dict:
     import transformers
 
     wall_start = time.monotonic()
@@ -205,9 +208,10 @@ def _prepare(context, recipe, final, partial, time_budget_s, max_steps, progress
     if recipe.freeze_embeddings:
         model.encoder.embeddings.word_embeddings.weight.requires_grad_(False)
         model.decoder.get_input_embeddings().weight.requires_grad_(False)  # tied to the output
-    data = NoisyCopies(train, tokenizer, recipe, recipe.seed)
-    budget = math.inf if time_budget_s is None else float(time_budget_s)
-    state = train_copier(model, data, recipe, partial, budget, math.inf if max_steps is None else max_steps, progress)
+    neighbours = (near_neighbours(train, tokenizer, model.encoder.embeddings.word_embeddings.weight,
+                                  recipe.neighbours, recipe.neighbour_min_count) if recipe.neighbour_prob else {})
+    data = NoisyCopies(train, tokenizer, recipe, recipe.seed, neighbours)
+    state = train_copier(model, data, recipe, partial, progress)
 
     metadata = {
         "version": VERSION,
@@ -215,14 +219,13 @@ def _prepare(context, recipe, final, partial, time_budget_s, max_steps, progress
         "steps": state["step"],
         "epochs": round(state["step"] * recipe.batch_size / len(data.words), 3),
         "train_seconds": round(state["train_seconds"], 1),
-        "time_budget_s": None if time_budget_s is None else float(time_budget_s),
-        "max_steps": max_steps,
         "resumed": state["resumed"],
         "final_loss": None if state["loss"] is None else round(state["loss"], 4),
         "threads": torch.get_num_threads(),
         "seed": recipe.seed,
         "data": used,
         "train_sentences": len(data.words),
+        "neighbour_words": len(neighbours),
         "holdout_sentences": len(holdout),
         "holdout_seed": HOLDOUT_SEED,
         "torch": torch.__version__,
@@ -247,5 +250,5 @@ def build_minilm(config: LeaderConfig, context: LeaderContext) -> HFLeader:
     """The ``minilm`` leader: the cached copier (prepared on first use), with ``config`` applied."""
     path = cache_path(config, context)
     if not (path / LEADER_JSON).is_file():
-        prepare_minilm(config, context, time_budget_s=config.extra.get("time_budget_s", 600), progress=context.progress)
+        prepare_minilm(config, context, progress=context.progress)
     return load_leader(path, config)

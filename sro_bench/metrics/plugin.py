@@ -18,6 +18,8 @@ BUILTINS = (
      'sacrebleu corpus chrF against the human references, plus sentence chrF for J_chrF'),
     ('self-bleu', 'sro_bench.metrics.overlap', 'self_bleu_factory',
      'sacrebleu corpus BLEU of the rewrites against the inputs (copying)'),
+    ('edits', 'sro_bench.metrics.edits', 'edits_factory',
+     'Kinds of edit: shares of rewrites identical to the input, pure deletions of it, and adding a word'),
 )
 
 

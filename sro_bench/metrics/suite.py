@@ -18,13 +18,14 @@ import numpy as np
 from ..errors import UserError
 from .base import Metric, MetricContext, MetricResult
 
-BUILTINS = ("sta", "sim", "fl", "bleu", "chrf", "self-bleu")
+BUILTINS = ("sta", "sim", "fl", "bleu", "chrf", "self-bleu", "edits")
 # (metric, key) -> the figure's name in SuiteResult, run records and leaderboards
 _NAMES = {
     ("sta", "sta"): "STA", ("sta", "sta_soft"): "STA_soft", ("sim", "sim"): "SIM", ("fl", "fl"): "FL",
     ("bleu", "bleu"): "BLEU", ("chrf", "chrf"): "chrF", ("self-bleu", "self_bleu"): "self-BLEU",
+    ("edits", "identical"): "identical", ("edits", "deletion"): "deletion", ("edits", "addition"): "addition",
 }
-ORDER = ("STA", "STA_soft", "SIM", "FL", "J", "J_chrF", "BLEU", "chrF", "self-BLEU")
+ORDER = ("STA", "STA_soft", "SIM", "FL", "J", "J_chrF", "BLEU", "chrF", "self-BLEU", "identical", "deletion", "addition")
 JOINT = {
     "J": "mean over sentences of STA (binary) * SIM * FL (ParaDetox's sentence-level product)",
     "J_chrF": "mean over sentences of STA (binary) * SIM * sentence chrF / 100 (the PAN-2024 variant)",

@@ -25,6 +25,9 @@ class LossTerms:
     shape [N]); None means 1 for every row (objectives then work on summed log-likelihoods).
     ``kept`` is the share of its input's words each y keeps, in order (:func:`sro_bench.rewards.kept_share`,
     float in [0, 1], shape [N]); None where the game did not compute it (pairs).
+    ``fluency`` is the frozen reference's token-mean log-likelihood of each y as its own target,
+    l_ref(y|y) / |y| (shape [N]): a denoising leader's confidence that y needs no repair. None unless the
+    objective asks for it (:attr:`Objective.uses_fluency`).
     """
 
     policy_chosen: torch.Tensor
@@ -35,14 +38,17 @@ class LossTerms:
     group_size: int = 1
     chosen_lengths: torch.Tensor | None = None
     kept: torch.Tensor | None = None
+    fluency: torch.Tensor | None = None
 
     def __post_init__(self):
         n = self.policy_chosen.shape[0] if self.policy_chosen.dim() else 1
         check_group_size(n, self.group_size)
         if self.chosen_lengths is not None and tuple(self.chosen_lengths.shape) != (n,):
             raise ValueError(f"chosen_lengths must have shape ({n},), got {tuple(self.chosen_lengths.shape)}")
-        if self.kept is not None and tuple(self.kept.shape) != (n,):
-            raise ValueError(f"kept must have shape ({n},), got {tuple(self.kept.shape)}")
+        for name in ("kept", "fluency"):
+            value = getattr(self, name)
+            if value is not None and tuple(value.shape) != (n,):
+                raise ValueError(f"{name} must have shape ({n},), got {tuple(value.shape)}")
 
     @property
     def lengths(self) -> torch.Tensor:
@@ -75,6 +81,8 @@ class Objective(abc.ABC):
     source: str = "samples"
     #: whether the game must compute l(x|x) for the rejected side.
     uses_rejected: bool = True
+    #: whether the game must score l_ref(y|y) for every sample (``LossTerms.fluency``).
+    uses_fluency: bool = False
     #: probability with which the game flips each verdict before the loss (SRO's own noise), unless
     #: ``--p-flip`` says otherwise; the instance's ``p_flip`` is the one in force.
     default_p_flip: float = 0.0

@@ -151,4 +151,29 @@ class GRPOKeep(GRPO):
         return (1 - t.fails.float()) * t.kept.float()
 
 
-__all__ = ["BestOfK", "GRPO", "GRPOKeep"]
+class GRPOFluent(GRPOKeep):
+    """``grpo-keep`` whose reward for a pass is also weighed by how fluent the sample reads to the frozen
+    reference leader: r = (1 - s) * kept_share(x, y) * exp(l_ref(y|y) / |y|).
+
+    The default leader is a denoiser: it was taught to repair dropped, inserted, swapped and masked words,
+    so it copies a sentence it finds well formed with confidence and one with a hole in it ("who gives a
+    idea if ...") without. A deletion that breaks the sentence then pays less than a substitution that
+    keeps it whole, which the kept share alone cannot tell apart. The signal comes from the harness's own
+    leader, not from the FL judge.
+    """
+
+    name = "grpo-fluent"
+    uses_fluency = True
+
+    def rewards(self, t: LossTerms) -> torch.Tensor:
+        if t.fluency is None:
+            raise ValueError("grpo-fluent needs each sample's l_ref(y|y) (LossTerms.fluency); the game gives it "
+                             "when the objective's uses_fluency is set")
+        return super().rewards(t) * torch.exp(t.fluency.float())
+
+    def loss(self, t: LossTerms) -> tuple[torch.Tensor, dict[str, float]]:
+        loss, logs = super().loss(t)
+        return loss, {**logs, "fluency": torch.exp(t.fluency.float()).mean().item()}
+
+
+__all__ = ["BestOfK", "GRPO", "GRPOFluent", "GRPOKeep"]

@@ -1,7 +1,7 @@
 """Built-in objectives, registered through the same hook a third-party plugin would use."""
 
 from ..hookspecs import hookimpl
-from .group import GRPO, BestOfK, GRPOKeep
+from .group import GRPO, BestOfK, GRPOFluent, GRPOKeep
 from .comparisons import DPO, KTO, RejectionSamplingSFT
 from .sro import SRO, RobustSRO
 
@@ -16,3 +16,4 @@ def register_objectives(register):
     register("bok", BestOfK, "Best-of-k pairs: DPO of passing vs failing samples of one input; SRO where all agree")
     register("grpo", GRPO, "GRPO: group-normalised pass/fail reward as advantage, k3 KL to the reference (k >= 2)")
     register("grpo-keep", GRPOKeep, "GRPO rewarding a pass by the share of the input it keeps: the least edit that passes wins (k >= 2)")
+    register("grpo-fluent", GRPOFluent, "grpo-keep with the reward also weighed by the reference leader's confidence in the sample, l_ref(y|y) (k >= 2)")

@@ -1,0 +1,53 @@
+"""The words of a text, and what kind of edit a rewrite makes of its input: a copy, a pure deletion, or
+one that adds a word. Word-level and model-free, so the game's meter, the suite and rewards share it."""
+
+from __future__ import annotations
+
+import re
+from typing import Sequence
+
+import numpy as np
+
+_LETTERS = re.compile(r"[^\W\d_]+")  # runs of letters (any script)
+
+
+def words(text: str) -> list[str]:
+    """Whitespace tokens, lowercased, surrounding punctuation stripped; tokens without a letter dropped."""
+    out = []
+    for token in text.lower().split():
+        start, end = 0, len(token)
+        while start < end and not token[start].isalnum():
+            start += 1
+        while end > start and not token[end - 1].isalnum():
+            end -= 1
+        word = token[start:end]
+        if _LETTERS.search(word):
+            out.append(word)
+    return out
+
+
+def is_subsequence(short: Sequence[str], long: Sequence[str]) -> bool:
+    """Whether ``short`` is ``long`` with some words left out (in order)."""
+    rest = iter(long)
+    return all(any(w == x for x in rest) for w in short)
+
+
+def edit_flags(source: str, rewrite: str) -> tuple[bool, bool, bool]:
+    """(identical, pure deletion, adds a word) for one rewrite, over ``words``.
+
+    A pure deletion leaves out at least one word of the source and adds none, in order; a rewrite adds a
+    word when it has one the source does not. A rewrite that only reorders is neither.
+    """
+    s, r = words(source), words(rewrite)
+    identical = s == r
+    return identical, not identical and is_subsequence(r, s), bool(set(r) - set(s))
+
+
+EDIT_FIGURES = ("identical_rate", "deletion_rate", "addition_rate")
+
+
+def edit_figures(inputs: Sequence[str], texts: Sequence[str]) -> dict:
+    """Shares of rewrites identical to their input, pure deletions of it, and adding a word it lacks."""
+    flags = np.array([edit_flags(x, t) for x, t in zip(inputs, texts)], dtype=np.float64).reshape(-1, 3)
+    means = flags.mean(axis=0) if len(flags) else [float("nan")] * 3
+    return dict(zip(EDIT_FIGURES, map(float, means)))
