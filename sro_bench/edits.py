@@ -32,13 +32,22 @@ def is_subsequence(short: Sequence[str], long: Sequence[str]) -> bool:
     return all(any(w == x for x in rest) for w in short)
 
 
+def edit_words(text: str) -> list[str]:
+    """The words compared by :func:`edit_flags`: :func:`sro_bench.metrics.text.tokens` (clitics joined and
+    apostrophes dropped, so "don 't", "don't" and "dont" are one word) that have a letter."""
+    from .metrics.text import tokens
+
+    return [t for t in tokens(text) if _LETTERS.search(t)]
+
+
 def edit_flags(source: str, rewrite: str) -> tuple[bool, bool, bool]:
-    """(identical, pure deletion, adds a word) for one rewrite, over ``words``.
+    """(identical, pure deletion, adds a word) for one rewrite, over :func:`edit_words`.
 
     A pure deletion leaves out at least one word of the source and adds none, in order; a rewrite adds a
-    word when it has one the source does not. A rewrite that only reorders is neither.
+    word when it has one the source does not. A rewrite that only reorders is neither. Spelling a
+    contraction another way ("i 'm" -> "I'm" or "im") is no edit; expanding it ("i am") adds a word.
     """
-    s, r = words(source), words(rewrite)
+    s, r = edit_words(source), edit_words(rewrite)
     identical = s == r
     return identical, not identical and is_subsequence(r, s), bool(set(r) - set(s))
 

@@ -205,6 +205,9 @@ def test_step_status_shows_meter_compactly():
     ("you are a stupid man .", "a man you are", (False, False, False)),  # reordered: neither
     ("the cat the dog", "the dog the cat", (False, False, False)),
     ("the the cat", "the cat the", (False, False, False)),  # same words, a subsequence it is not
+    ("i 'm sure you don 't", "I'm sure you dont .", (True, False, False)),  # contractions spelled otherwise
+    ("i 'm sure you don 't", "i am sure you don 't", (False, False, True)),  # expanded: "am" is new
+    ("it 's a damn shame", "its a shame", (False, True, False)),
 ])
 def test_edit_flags_by_hand(source, rewrite, flags):
     assert edit_flags(source, rewrite) == flags

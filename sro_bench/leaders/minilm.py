@@ -41,7 +41,7 @@ POSTPROCESS = "wordpiece-contractions"  # decode like the data sets: "i don 't k
 class CopierRecipe:
     """How the copier is trained. Overridable with ``extra["copier"]`` (a dict of these fields)."""
 
-    steps: int = 2000  # the copier is defined by its steps: every machine trains the same one
+    steps: int = 1500  # the copier is defined by its steps: every machine trains the same one
     batch_size: int = 16
     lr: float = 6e-4  # peak; linear warmup, then linear decay to 0 at the last step
     warmup_steps: int = 100
