@@ -30,7 +30,7 @@ from .leaders.base import Leader, Sample
 from .records import timed
 from .objectives.base import LossTerms, Objective
 from . import meter
-from .rewards import kept_share
+from .rewards import KEPT_MEASURES
 
 
 
@@ -250,7 +250,7 @@ class Game:
             ref_rejected=ref_rejected,
             group_size=self._group_size,
             chosen_lengths=_scored_lengths(ys, policy.device),
-            kept=_kept(xs, ys, policy.device),
+            kept=_kept(xs, ys, policy.device, KEPT_MEASURES[objective.kept_measure]),
             fluency=fluency,
         )
         loss, logs = objective.loss(terms)
@@ -388,8 +388,8 @@ def _scored_lengths(targets: list, device) -> torch.Tensor | None:
     return torch.tensor([len(t.ids) + t.ended for t in targets], dtype=torch.float32, device=device)
 
 
-def _kept(inputs: list[str], targets: list, device) -> torch.Tensor | None:
-    """Each sample's kept share of its input's words; None for human references (pairs)."""
+def _kept(inputs: list[str], targets: list, device, measure) -> torch.Tensor | None:
+    """Each sample's kept share of its input's words (by ``measure``); None for human references (pairs)."""
     if not targets or not all(isinstance(t, Sample) for t in targets):
         return None
-    return torch.tensor([kept_share(x, t.text) for x, t in zip(inputs, targets)], dtype=torch.float32, device=device)
+    return torch.tensor([measure(x, t.text) for x, t in zip(inputs, targets)], dtype=torch.float32, device=device)

@@ -35,3 +35,19 @@ def kept_share(source: str, rewrite: str) -> float:
     if not s or not r:
         return 0.0
     return 2 * lcs_length(s, r) / (len(s) + len(r))
+
+
+def kept_overlap(source: str, rewrite: str) -> float:
+    """The words a rewrite keeps from its source, in order, over the longer of the two: LCS / max(|source|, |rewrite|).
+
+    1.0 for a copy; deleting d of n words and substituting d of n words both score (n - d) / n, so a
+    substitution is not charged more than a deletion (``kept_share`` charges it slightly more); inserted
+    words cost. 0.0 when either side has no words.
+    """
+    s, r = words(source), words(rewrite)
+    if not s or not r:
+        return 0.0
+    return lcs_length(s, r) / max(len(s), len(r))
+
+
+KEPT_MEASURES = {"f1": kept_share, "overlap": kept_overlap}

@@ -122,3 +122,43 @@ def test_the_game_scores_l_ref_y_given_y_only_for_objectives_that_use_it():
     Game(leader, WordFollower(), GRPOKeep(), DATA, GameConfig(max_steps=1, batch_size=2, samples_per_input=2,
                                                              checkpoint_every=0)).play()
     assert len(calls[0][0]) == 4  # grpo-keep: y|x only
+
+
+@pytest.mark.parametrize("source, rewrite, expected", [
+    ("you are an idiot .", "you are an idiot .", 1.0),
+    ("you are an idiot .", "you are an .", 3 / 4),  # one of four words deleted
+    ("you are an idiot .", "you are an oaf .", 3 / 4),  # one of four substituted: the same charge
+    ("you are an idiot", "you are an idiot and i like it", 4 / 8),  # padding costs
+    ("you are an idiot", "", 0.0),
+])
+def test_kept_overlap_charges_a_substitution_what_it_charges_a_deletion(source, rewrite, expected):
+    from sro_bench.rewards import kept_overlap
+
+    assert kept_overlap(source, rewrite) == pytest.approx(expected)
+    if rewrite.endswith("oaf ."):
+        assert kept_share(source, "you are an .") > kept_share(source, rewrite)  # F1 prefers the deletion
+
+
+def test_the_game_measures_kept_as_the_objective_asks():
+    from sro_bench.objectives.group import GRPOFluent
+    from sro_bench.rewards import kept_overlap
+
+    seen = []
+
+    class Spy(GRPOKeep):
+        def loss(self, t):
+            seen.append(t.kept.clone())
+            return super().loss(t)
+
+    calls = []
+    leader = tiny()
+    original = leader.sample
+    leader.sample = lambda inputs, **k: calls.append((list(inputs), out := original(inputs, **k))) or out
+    objective = Spy(ObjectiveConfig(kept_measure="overlap"))
+    assert objective.kept_measure == "overlap" and GRPOKeep().kept_measure == "f1" and GRPOFluent().kept_measure == "overlap"
+    Game(leader, WordFollower(), objective, DATA, GameConfig(max_steps=1, batch_size=2, samples_per_input=2,
+                                                             checkpoint_every=0)).play()
+    ((inputs, samples),) = calls
+    expected = [kept_overlap(x, s.text) for x, s in zip([x for x in inputs for _ in range(2)], samples)]
+    assert seen[0].tolist() == pytest.approx(expected)
+    assert GRPOKeep(ObjectiveConfig(kept_measure="overlap")).describe()["kept_measure"] == "overlap"

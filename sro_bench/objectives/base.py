@@ -23,8 +23,9 @@ class LossTerms:
     ``group_size`` is k, the samples drawn per input: rows i*k .. i*k+k-1 are the samples of input i
     (N must be a multiple of k). ``chosen_lengths`` is the number of scored tokens of each y (float,
     shape [N]); None means 1 for every row (objectives then work on summed log-likelihoods).
-    ``kept`` is the share of its input's words each y keeps, in order (:func:`sro_bench.rewards.kept_share`,
-    float in [0, 1], shape [N]); None where the game did not compute it (pairs).
+    ``kept`` is the share of its input's words each y keeps, in order (by the objective's ``kept_measure``:
+    :func:`sro_bench.rewards.kept_share` or :func:`~sro_bench.rewards.kept_overlap`, float in [0, 1],
+    shape [N]); None where the game did not compute it (pairs).
     ``fluency`` is the frozen reference's token-mean log-likelihood of each y as its own target,
     l_ref(y|y) / |y| (shape [N]): a denoising leader's confidence that y needs no repair. None unless the
     objective asks for it (:attr:`Objective.uses_fluency`).
@@ -83,6 +84,9 @@ class Objective(abc.ABC):
     uses_rejected: bool = True
     #: whether the game must score l_ref(y|y) for every sample (``LossTerms.fluency``).
     uses_fluency: bool = False
+    #: how the game measures ``LossTerms.kept`` (a key of :data:`sro_bench.rewards.KEPT_MEASURES`), unless
+    #: ``--kept-measure`` says otherwise; the instance's ``kept_measure`` is the one in force.
+    default_kept_measure: str = "f1"
     #: probability with which the game flips each verdict before the loss (SRO's own noise), unless
     #: ``--p-flip`` says otherwise; the instance's ``p_flip`` is the one in force.
     default_p_flip: float = 0.0
@@ -92,6 +96,7 @@ class Objective(abc.ABC):
     def __init__(self, config: ObjectiveConfig | None = None):
         self.config = config or ObjectiveConfig()
         self.p_flip = self.default_p_flip if self.config.p_flip is None else self.config.p_flip
+        self.kept_measure = self.config.kept_measure or self.default_kept_measure
 
     def rejected_rows(self, fails: np.ndarray, group_size: int = 1) -> np.ndarray:
         """Which samples' losses use l(x|x) (a bool mask over the verdicts); the game scores x only there.

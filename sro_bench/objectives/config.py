@@ -20,6 +20,10 @@ class ObjectiveConfig:
     kto_desirable_weight: float = setting(1.0, 'kto: lambda_D')
     kto_undesirable_weight: float = setting(1.0, 'kto: lambda_U')
     grpo_kl: float = setting(0.04, 'grpo: weight of the k3 KL penalty to the frozen reference')
+    kept_measure: str | None = setting(
+        None, "grpo-keep, grpo-fluent: how the share of the input a sample keeps is measured: f1 (2 LCS / (|x| + |y|): "
+        "a deleted word costs less than a substituted one) | overlap (LCS / max(|x|, |y|): they cost alike); "
+        "None: the objective's default (f1 for grpo-keep, overlap for grpo-fluent)", choices=("f1", "overlap"))
     dpo_backend: str = setting("auto", "dpo: auto (trl's DPOTrainer for causal leaders, the game for seq2seq) | trl | game", choices=('auto', 'trl', 'game'))
     options: dict = setting(default_factory=dict, help="a third-party objective's own settings (KEY=VALUE)",
                             flag="--objective-option")

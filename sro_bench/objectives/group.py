@@ -150,20 +150,26 @@ class GRPOKeep(GRPO):
             raise ValueError("grpo-keep needs each sample's kept share (LossTerms.kept); the game gives it for on-policy samples")
         return (1 - t.fails.float()) * t.kept.float()
 
+    def describe(self) -> dict:
+        return {**super().describe(), "kept_measure": self.kept_measure}
+
 
 class GRPOFluent(GRPOKeep):
     """``grpo-keep`` whose reward for a pass is also weighed by how fluent the sample reads to the frozen
-    reference leader: r = (1 - s) * kept_share(x, y) * exp(l_ref(y|y) / |y|).
+    reference leader: r = (1 - s) * kept_overlap(x, y) * exp(l_ref(y|y) / |y|).
 
     The default leader is a denoiser: it was taught to repair dropped, inserted, swapped and masked words,
     so it copies a sentence it finds well formed with confidence and one with a hole in it ("who gives a
     idea if ...") without. A deletion that breaks the sentence then pays less than a substitution that
-    keeps it whole, which the kept share alone cannot tell apart. The signal comes from the harness's own
-    leader, not from the FL judge.
+    keeps it whole. Its kept share is ``kept_overlap`` (LCS over the longer text), which charges a
+    substituted word what it charges a deleted one; ``kept_share``'s F1 charges the substitution slightly
+    more, and over 150 steps that drifted the leader back to deleting. The signal comes from the harness's
+    own leader, not from the FL judge.
     """
 
     name = "grpo-fluent"
     uses_fluency = True
+    default_kept_measure = "overlap"
 
     def rewards(self, t: LossTerms) -> torch.Tensor:
         if t.fluency is None:
