@@ -8,6 +8,8 @@ from typing import Sequence
 
 import numpy as np
 
+from .metrics.text import tokens
+
 _LETTERS = re.compile(r"[^\W\d_]+")  # runs of letters (any script)
 
 
@@ -35,8 +37,6 @@ def is_subsequence(short: Sequence[str], long: Sequence[str]) -> bool:
 def edit_words(text: str) -> list[str]:
     """The words compared by :func:`edit_flags`: :func:`sro_bench.metrics.text.tokens` (clitics joined and
     apostrophes dropped, so "don 't", "don't" and "dont" are one word) that have a letter."""
-    from .metrics.text import tokens
-
     return [t for t in tokens(text) if _LETTERS.search(t)]
 
 
