@@ -19,7 +19,7 @@ from rich.table import Table
 
 from .cli_options import options_for, take
 from .config import GameConfig, RunConfig
-from .errors import UserError
+from .errors import Interrupted, UserError
 from .leaders.base import LeaderConfig, LeaderContext
 from .objectives.config import ObjectiveConfig
 from .settings import help_of
@@ -80,7 +80,9 @@ def list_cmd():
 @options_for(ObjectiveConfig, "objective")
 @options_for(RunConfig, "run", only=("eval_file", "eval_limit", "exclude", "metrics", "data_dir", "cache_dir",
                                      "runs_dir", "run_id", "seed", "report_to"))
-@click.option("--resume", type=existing_dir, help="continue an interrupted run directory with its saved settings")
+@click.option("--resume", type=existing_dir,
+              help="continue an interrupted run directory with its saved settings (--steps may extend it; "
+                   "other options given must match them)")
 @click.option("--quiet", is_flag=True, help="no progress bars")
 def run(resume, quiet, **options):
     """Train a leader with METHOD (or apply a training-free rewriter), rewrite the evaluation set, score it."""
@@ -119,8 +121,10 @@ def eval_cmd(inputs, predictions, references, json_out, name, metrics, data_dir,
     """Score any system's outputs against the inputs (and references)."""
     from .evaluate import evaluate_files
 
-    record = evaluate_files(inputs, predictions, references, name=name, json_out=json_out,
-                            metrics=[m.strip() for m in metrics.split(",")] if metrics else None,
+    names = None if metrics is None else [m.strip() for m in metrics.split(",") if m.strip()]
+    if names == []:
+        raise UserError(f"--metrics: no metric in {metrics!r}; leave the option out for every metric")
+    record = evaluate_files(inputs, predictions, references, name=name, json_out=json_out, metrics=names,
                             data_dir=data_dir, cache_dir=cache_dir, progress=True)
     print_metrics(record)
 
@@ -145,16 +149,43 @@ def rewrite_cmd(run_dir, input_file, output, batch_size):
 @click.option("--title", default=None, help="the table's title (default: from the file name)")
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path),
               help="a PNG to embed in the HTML page (e.g. a robustness grid's robustness.png)")
-def leaderboard_cmd(records, out, title, plot):
-    """Publish a leaderboard from run records (markdown, CSV, LaTeX, HTML), sorted by J; never trains or scores."""
+@click.option("--reports", is_flag=True,
+              help="also write each run's report.html beside its record (the HTML board's rows link to them)")
+@common_paths
+def leaderboard_cmd(records, out, title, plot, reports, data_dir, cache_dir):
+    """Publish a leaderboard from run records (markdown, CSV, LaTeX, HTML), sorted by J; never trains."""
     from .leaderboard import publish
 
-    result = publish(list(records), out, title=title, command=shlex.join(["sro-bench", *sys.argv[1:]]), plot=plot)
+    result = publish(list(records), out, title=title, command=shlex.join(["sro-bench", *sys.argv[1:]]), plot=plot,
+                     reports=reports, data_dir=data_dir, cache_dir=cache_dir)
     tables = f" in {result['tables']} tables (different evaluation sets or judges)" if result["tables"] > 1 else ""
     written = ", ".join(str(out.with_name(out.stem + suffix)) for suffix in (".csv", "-means.csv", ".tex", ".html"))
     console.print(f"{result['rows']} rows{tables} -> {out}, {written}")
     for run_dir, error in result["failed"]:
         console.print(f"[yellow]skipped a failed run: {run_dir} ({error})[/yellow]", highlight=False)
+
+
+@cli.command("report")
+@click.argument("runs", nargs=-1, required=True, type=existing_dir)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="a directory for the pages, one RUN-ID.html each (default: report.html in each run directory)")
+@common_paths
+def report_cmd(runs, out, data_dir, cache_dir):
+    """One self-contained HTML page per finished run: figures beside the baselines, curves, rewrites, settings."""
+    from .preflight import check_output
+    from .records import read_record
+    from .report import REPORT, write_run_report
+
+    names = [run.resolve().name for run in runs]
+    if out is not None and len(set(names)) < len(names):
+        raise UserError(f"--out {out}: two runs share a directory name; give them separate --out directories")
+    pages = [Path(run) / REPORT if out is None else Path(out) / f"{name}.html" for run, name in zip(runs, names)]
+    for run, page in zip(runs, pages):
+        read_record(run)  # every run finished and readable before the first page is written
+        check_output(page, "--out")
+    for run, page in zip(runs, pages):
+        write_run_report(run, page, data_dir=data_dir, cache_dir=cache_dir)
+        console.print(f"{run} -> {page}", highlight=False)
 
 
 @cli.command("baselines")
@@ -355,8 +386,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         add_plugin_commands()
         cli.main(args=argv, prog_name="sro-bench", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
+    except click.exceptions.Abort as exc:  # click turns Ctrl-C into Abort; a run's says what it saved
+        click.echo(str(exc.__cause__) if isinstance(exc.__cause__, Interrupted) else "aborted", err=True)
         sys.exit(130)
     except click.UsageError as exc:  # one line, like every other error; --help has the rest
         where = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
@@ -368,8 +399,8 @@ def main(argv: list[str] | None = None) -> None:
     except UserError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
-    except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
+    except KeyboardInterrupt as exc:
+        click.echo(str(exc) if isinstance(exc, Interrupted) else "interrupted", err=True)
         sys.exit(130)
     except OSError as exc:  # a full disk or a vanished directory: the environment, not a bug
         where = f"{exc.filename}: " if exc.filename else ""

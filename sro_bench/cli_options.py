@@ -56,6 +56,8 @@ def _comma(kind: type):
         if value is None:
             return None
         items = [v.strip() for v in value.split(",") if v.strip()]
+        if not items:  # "--metrics ''" is a slip, not a request for nothing
+            raise click.BadParameter(f"no value in {value!r}; leave the option out for its default")
         return tuple(items) if kind is tuple else items
 
     return convert

@@ -77,6 +77,7 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
+@tracks_explicit
 @dataclass
 class RunConfig:
     """Everything `sro-bench run` needs; `sro_bench.run(RunConfig(...))` is the same from Python."""
@@ -125,6 +126,8 @@ def apply_preset(game: GameConfig, preset: str, overrides: dict[str, Any] | None
     return dataclasses.replace(game, **values)
 
 
+MAX_SAMPLES_PER_STEP = 65_536
+MAX_TOKENS = 32_768
 SEED_LIMIT = 2**32  # numpy's generators take seeds in [0, 2**32)
 
 
@@ -153,6 +156,15 @@ def validate(config: RunConfig) -> None:
         (g.epochs > 0, f"--epochs must be > 0, got {g.epochs}"),
         (g.max_steps is None or g.max_steps >= 0, f"--steps must be >= 0, got {g.max_steps}"),
         (g.max_new_tokens >= 1, f"--max-new-tokens must be >= 1, got {g.max_new_tokens}"),
+        # Sizes past these allocate for minutes, or forever, before the first progress line.
+        (g.batch_size * g.samples_per_input <= MAX_SAMPLES_PER_STEP,
+         f"--batch-size x --samples-per-input is {g.batch_size * g.samples_per_input:,} samples a step "
+         f"(at most {MAX_SAMPLES_PER_STEP:,})"),
+        (g.max_new_tokens <= MAX_TOKENS, f"--max-new-tokens must be <= {MAX_TOKENS:,}, got {g.max_new_tokens:,}"),
+        (g.eval_batch_size <= MAX_SAMPLES_PER_STEP,
+         f"eval_batch_size must be <= {MAX_SAMPLES_PER_STEP:,}, got {g.eval_batch_size:,}"),
+        (1 <= config.leader.max_input_length <= MAX_TOKENS,
+         f"--max-input-length must be in [1, {MAX_TOKENS:,}], got {config.leader.max_input_length:,}"),
         (g.warmup_steps >= 0, f"--warmup-steps must be >= 0, got {g.warmup_steps}"),
         (g.chosen_nll >= 0, f"--chosen-nll must be >= 0, got {g.chosen_nll}"),
         (g.length_budget >= 0, f"--length-budget must be >= 0, got {g.length_budget}"),

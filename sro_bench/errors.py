@@ -9,6 +9,10 @@ class UserError(Exception):
     """Bad input or options. ``str(error)`` is the whole message shown to the user."""
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during a run; ``str(error)`` says what was saved and the command that continues it."""
+
+
 def one_line(exc: BaseException) -> str:
     """A user error's own message; anything else with its type (for failed.json and failed grid cells)."""
     return str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"

@@ -53,13 +53,21 @@ def run_cell(task: CellTask, progress: bool = False) -> CellResult:
     return CellResult(task.run_id, record=record["_path"])
 
 
-def check_executor(executor: str, jobs: int, gpus_per_cell: float) -> None:
+def check_executor(executor: str, jobs: int, gpus_per_cell: float, address: str | None = None) -> None:
     if executor not in EXECUTORS:
         raise UserError(f"--executor: unknown executor {executor!r} (known: {', '.join(EXECUTORS)})")
     if jobs < 1:
         raise UserError(f"--jobs must be >= 1, got {jobs}")
     if gpus_per_cell < 0:
         raise UserError(f"--gpus-per-cell must be >= 0, got {gpus_per_cell}")
+    # An option the executor would not use is refused, not ignored: the user expected it to do something.
+    if executor == "local" and address is not None:
+        raise UserError("--address is a Ray cluster's; it needs --executor ray")
+    if executor == "local" and gpus_per_cell > 0:
+        raise UserError("--gpus-per-cell is what a Ray task asks for; it needs --executor ray "
+                        "(local cells use the device each run chooses)")
+    if executor == "ray" and address is not None and jobs != 1:
+        raise UserError("--jobs sizes a local Ray; with --address the cluster decides how many cells run at once")
     if executor == "ray":
         import importlib.util
 

@@ -94,7 +94,19 @@ def row(record: dict, relative_to: Path | None = None, columns: list[tuple[str, 
         **{column: metrics.get(key) for column, key, _ in (columns or score_columns([record]))},
         **{column: (record.get("rewrite_quality") or {}).get(key) for column, key in QUALITY},
         "record": path,
+        "report": _report_link(record, relative_to),
     }
+
+
+def _report_link(record: dict, relative_to: Path | None) -> str:
+    """The run's report page beside its record, where one was written ('' otherwise)."""
+    from .report import REPORT
+
+    path = record.get("_path", "")
+    if path in ("", "-") or not (Path(path).parent / REPORT).is_file():
+        return ""
+    page = Path(path).parent / REPORT
+    return os.path.relpath(page, relative_to) if relative_to is not None else str(page)
 
 
 def eval_set_label(record: dict) -> str:
@@ -159,6 +171,7 @@ def seed_means(rows: list[dict], numbers: list[str] | None = None) -> list[dict]
         mean = {k: members[0][k] for k in ("method", "leader", "follower", "perturbation", "steps", "rows")}
         mean["seeds"] = len(members)
         mean["records"] = [m.get("record", "") for m in members]
+        mean["links"] = [m.get("report") or m.get("record", "") for m in members]
         for column in numbers or numeric(score_columns([])):
             values = [m[column] for m in members if isinstance(m[column], (int, float)) and not math.isnan(m[column])]
             mean[column] = sum(values) / len(values) if values else None
@@ -168,10 +181,12 @@ def seed_means(rows: list[dict], numbers: list[str] | None = None) -> list[dict]
 
 
 def publish(paths: list[Path], out: Path, *, title: str | None = None, command: str = "",
-            plot: Path | None = None) -> dict:
+            plot: Path | None = None, reports: bool = False, data_dir: Path | None = None,
+            cache_dir: Path | None = None) -> dict:
     """Write ``out`` (markdown) and beside it ``.csv`` (every run), ``-means.csv``, ``.tex`` and ``.html`` (one row
     per configuration, mean ± std over seeds) from records, one table per evaluation set and judges; ``plot``
-    (a PNG, e.g. the robustness plot) is embedded in the HTML page.
+    (a PNG, e.g. the robustness plot) is embedded in the HTML page; ``reports`` first writes each run's report
+    page beside its record (the HTML rows link to a run's report where there is one, else to its record).
 
     Returns ``{"rows": n, "tables": n, "failed": [run directories that failed, skipped]}``."""
     out = Path(out)
@@ -189,6 +204,11 @@ def publish(paths: list[Path], out: Path, *, title: str | None = None, command: 
     failed = find_failed_runs(paths)
     if not records:
         raise UserError("no run records found in " + ", ".join(map(str, paths)))
+    if reports:  # each run's page beside its record, so that the board's rows link to them
+        from .report import write_run_report
+
+        for record in records:
+            write_run_report(Path(record["_path"]).parent, data_dir=data_dir, cache_dir=cache_dir)
     scores = score_columns(records)
     formats = numeric(scores)
     rows = sorted((row(r, out.parent, scores) for r in records), key=_sort_key)

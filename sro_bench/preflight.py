@@ -16,6 +16,7 @@ from .leaders.base import LeaderConfig, LeaderContext
 from .files import output_problem
 from .paths import resolve_cache_dir
 from .plugins import registry
+from .run_dirs import check_run_id
 
 
 def check_output(path: Path, option: str, *, directory: bool = False) -> None:
@@ -94,6 +95,8 @@ def check_leader(name: str) -> None:
 def check_run(config: RunConfig) -> None:
     """Everything a resolved run configuration names or sets; raises a one-line UserError."""
     validate(config)
+    if config.run_id is not None:
+        check_run_id(config.run_id)
     reg = registry()
     method = reg.method(config.method)
     if method.kind != "rewriter":
@@ -103,6 +106,9 @@ def check_run(config: RunConfig) -> None:
             raise UserError(f"--method {config.method} needs --samples-per-input >= {least} "
                             f"(got {config.game.samples_per_input})")
         check_leader(config.leader.name)
+        from .leaders.device import resolve_device
+
+        resolve_device(config.leader.device)
     if config.train_dataset is not None and reg.find("dataset", config.train_dataset) is None:
         raise UserError(f"--train-dataset: unknown dataset {config.train_dataset!r} "
                         f"(known: {', '.join(reg.names('dataset'))})")

@@ -35,7 +35,8 @@ class Cell:
 
     @property
     def run_id(self) -> str:
-        return f"{self.method}--{re.sub(r'[^A-Za-z0-9.]+', '-', self.perturbation)}--s{self.seed}"
+        name = lambda text: re.sub(r"[^A-Za-z0-9.]+", "-", text).strip(".")  # a run id is a name, never a path
+        return f"{name(self.method)}--{name(self.perturbation)}--s{self.seed}"
 
     @property
     def kind(self) -> str:
@@ -138,10 +139,15 @@ def run_grid(config: RobustnessConfig, *, progress: bool = True,
     from .executors import CellTask, check_executor, execute
     from .preflight import check_output, check_run
     from .records import jsonable
-    from .runner import load_run_config, resolve
+    from .config import read_run_config
+    from .runner import resolve
 
     check_output(Path(config.out), "--out", directory=True)
-    check_executor(config.executor, config.jobs, config.gpus_per_cell)
+    check_executor(config.executor, config.jobs, config.gpus_per_cell, config.address)
+    if not config.methods:
+        raise UserError("--methods: no method given (e.g. --methods sro,kto)")
+    if not config.seeds:
+        raise UserError("--seeds: no seed given (e.g. --seeds 0,1)")
     cells = grid(config.methods, config.axes, config.seeds)
     records: dict[str, dict] = {}
     tasks, status = [], {}
@@ -152,7 +158,7 @@ def run_grid(config: RobustnessConfig, *, progress: bool = True,
             records[cell.run_id] = read_record(run_dir)
             status[cell.run_id] = "skipped (done)"
         elif (run_dir / "config.json").exists():
-            check_run(load_run_config(run_dir)[0])
+            check_run(read_run_config(run_dir))
             tasks.append(CellTask(cell.run_id, resume=str(run_dir)))
             status[cell.run_id] = "resumed"
         else:

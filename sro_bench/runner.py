@@ -6,6 +6,7 @@ import csv
 import dataclasses
 import io
 import re
+import shlex
 import shutil
 import time
 from datetime import datetime
@@ -15,13 +16,14 @@ from typing import Any
 from . import data as datamod
 from . import meter
 from .config import DEFAULT_FOLLOWER, GameConfig, RunConfig, apply_preset, preset_run_settings, read_run_config
-from .errors import UserError
+from .errors import Interrupted, UserError
 from .leaders.base import LeaderContext
 from .distributed import CHECKPOINT, world
 from .paths import resolve_data_dir
 from .plugins import registry
 from .preflight import check_run
 from .files import atomic_write_text
+from .run_dirs import writing
 from .records import FAILED, figures_text, jsonable, mark_failed, new_record, read_failure, split_scores, timed, write_json
 from .progress import busy, game_progress, notice
 from .tracking import TRACKING_DIR, Tracking, scalars
@@ -123,6 +125,10 @@ def shared_run_id(config: RunConfig) -> str:
     return run_id
 
 
+SCORES = "scores.tsv"  # per-sentence STA, SIM, FL, J of rewrites.tsv, row for row (the record keeps the means)
+SENTENCE_FIGURES = ("STA", "SIM", "FL", "J")
+
+
 def write_rewrites(path: Path, inputs, rewrites, references) -> None:
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter="\t", lineterminator="\n")
@@ -134,11 +140,24 @@ def write_rewrites(path: Path, inputs, rewrites, references) -> None:
     atomic_write_text(path, buffer.getvalue())
 
 
-def score(config: RunConfig, inputs, rewrites, references) -> dict:
+def write_scores(path: Path, sentence: dict[str, list]) -> None:
+    """Per-sentence scores beside rewrites.tsv (the report's source; the record keeps only the means)."""
+    keys = [k for k in SENTENCE_FIGURES if k in sentence]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter="\t", lineterminator="\n")
+    writer.writerow(keys)
+    for values in zip(*(sentence[k] for k in keys)):
+        writer.writerow(["" if v is None else f"{v:.4f}" for v in values])
+    atomic_write_text(path, buffer.getvalue())
+
+
+def score(config: RunConfig, inputs, rewrites, references) -> tuple[dict, dict[str, list]]:
+    """(the record's score fields, per-sentence scores)."""
     from .metrics import MetricContext, Suite
 
     suite = Suite(MetricContext(data_dir=config.data_dir, cache_dir=config.cache_dir, seed=config.seed), config.metrics)
-    return split_scores(suite.score(list(inputs), list(rewrites), references or None).to_dict())
+    result = suite.score(list(inputs), list(rewrites), references or None)
+    return split_scores(result.to_dict()), result.sentence_dict()
 
 
 def run(config: RunConfig, *, resume: Path | None = None, progress: bool = True,
@@ -151,55 +170,79 @@ def run(config: RunConfig, *, resume: Path | None = None, progress: bool = True,
     ``failed.json`` (the error) in its directory.
     """
     started = time.perf_counter()
-    if resume is not None:
-        config, run_dir = load_run_config(Path(resume))
-        check_run(config)
-        from .game import checkpoint_problem
-
-        problem = checkpoint_problem(run_dir)
-        if problem:
-            raise UserError(problem)
-        failed = read_failure(run_dir)
-        if failed and progress:
-            notice(f"{run_dir}: resuming a run that failed earlier ({failed.get('error', '?')})")
-    else:
+    primary = world()[0] == 0
+    if resume is None:
         config = resolve(config, game_overrides)
         run_dir = Path(config.runs_dir) / (config.run_id or shared_run_id(config))
-        if (run_dir / "record.json").exists():
-            raise UserError(f"{run_dir}: a finished run is already there (choose another --run-id)")
-        if (run_dir / "config.json").exists():
-            raise UserError(f"{run_dir}: an unfinished run is already there (continue it with --resume {run_dir})")
-        if run_dir.exists() and not run_dir.is_dir():
-            raise UserError(f"{run_dir}: exists and is not a run directory")
-    method = registry().method(config.method)
-    objective = None if method.kind == "rewriter" else method.factory(config.objective)
-    eval_set = load_eval_set(config)
-    given, evaluation = exclusion_keys(config, eval_set)
-    training = None if objective is None else load_training_data(config, objective, given, evaluation)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    if world()[0] == 0:
-        write_json(run_dir / "config.json", config)
-    tracking = Tracking(config.report_to if world()[0] == 0 else [], run_dir, run_dir.name, jsonable(config))
-    try:
-        record = _play_and_score(config, run_dir, method, objective, eval_set, given, evaluation, training, tracking,
-                                 resume=resume is not None, progress=progress, stop_after=stop_after)
-    except BaseException as exc:
-        if world()[0] == 0:
-            mark_failed(run_dir, exc)
-        raise
-    finally:
-        tracking.finish()
-    if "_path" in record:
-        (run_dir / FAILED).unlink(missing_ok=True)
-        record["timings"]["total"] = round(time.perf_counter() - started, 3)
+    else:
+        run_dir = Path(resume)
+    with writing(run_dir, new=resume is None, primary=primary):
+        if resume is not None:
+            config = _resumed(run_dir, config, game_overrides, progress=progress and primary)
+        method = registry().method(config.method)
+        objective = None if method.kind == "rewriter" else method.factory(config.objective)
+        eval_set = load_eval_set(config)
+        given, evaluation = exclusion_keys(config, eval_set)
+        training = None if objective is None else load_training_data(config, objective, given, evaluation)
+        if primary:
+            write_json(run_dir / "config.json", config)
+        tracking = Tracking(config.report_to if primary else [], run_dir, run_dir.name, jsonable(config))
         try:
-            write_json(run_dir / "record.json", {k: v for k, v in record.items() if k != "_path"})
-        except OSError as exc:
-            raise UserError(f"{run_dir / 'record.json'}: cannot write ({exc.strerror}); the rewrites are in "
-                            f"{run_dir / 'rewrites.tsv'} and the scores were {figures_text(record['metrics'])}") from None
-        # A finished run is never resumed; its optimizer state is the largest thing in the directory.
-        shutil.rmtree(run_dir / CHECKPOINT, ignore_errors=True)
+            record = _play_and_score(config, run_dir, method, objective, eval_set, given, evaluation, training,
+                                     tracking, resume=resume is not None, progress=progress, stop_after=stop_after)
+        except KeyboardInterrupt as exc:
+            if primary:
+                mark_failed(run_dir, exc)
+            raise Interrupted(interrupted_message(run_dir)) from None
+        except BaseException as exc:
+            if primary:
+                mark_failed(run_dir, exc)
+            raise
+        finally:
+            tracking.finish()
+        if "_path" in record:
+            (run_dir / FAILED).unlink(missing_ok=True)
+            record["timings"]["total"] = round(time.perf_counter() - started, 3)
+            try:
+                write_json(run_dir / "record.json", {k: v for k, v in record.items() if k != "_path"})
+            except OSError as exc:
+                raise UserError(f"{run_dir / 'record.json'}: cannot write ({exc.strerror}); the rewrites are in "
+                                f"{run_dir / 'rewrites.tsv'} and the scores were {figures_text(record['metrics'])}") from None
+            # A finished run is never resumed; its optimizer state is the largest thing in the directory.
+            shutil.rmtree(run_dir / CHECKPOINT, ignore_errors=True)
     return record
+
+
+def _resumed(run_dir: Path, given: RunConfig | None, game_overrides: dict[str, Any] | None, *,
+             progress: bool) -> RunConfig:
+    """The stored configuration of the unfinished run in ``run_dir``, with the changes a resume may make."""
+    from .game import checkpoint_problem
+    from .resume import resumed_config
+
+    stored = read_run_config(run_dir)
+    if (run_dir / "record.json").exists():
+        raise UserError(f"{run_dir}: this run has already finished")
+    config, changes = resumed_config(run_dir, stored, given, game_overrides)
+    check_run(config)
+    problem = checkpoint_problem(run_dir)
+    if problem:
+        raise UserError(problem)
+    if progress:
+        failed = read_failure(run_dir)
+        if failed:
+            notice(f"{run_dir}: resuming a run that failed earlier ({failed.get('error', '?')})")
+        for line in changes:
+            notice(f"{run_dir}: resuming with {line}")
+    return config
+
+
+def interrupted_message(run_dir: Path) -> str:
+    """What an interrupted run kept, and the command that continues it."""
+    from .resume import saved_step
+
+    step = saved_step(run_dir)
+    kept = (f"its checkpoint at step {step} is saved" if step else "no checkpoint was saved yet (the game starts again)")
+    return f"interrupted: {run_dir}: {kept}; continue with: sro-bench run --resume {shlex.quote(str(run_dir))}"
 
 
 def _play_and_score(config: RunConfig, run_dir: Path, method, objective, eval_set, given, evaluation, training,
@@ -268,7 +311,8 @@ def _play_and_score(config: RunConfig, run_dir: Path, method, objective, eval_se
     record["rewrite_quality"] = {k: None if v is None else round(v, 4) for k, v in meter.text_figures(
         eval_set.inputs, rewrites, meter.load_lexicon(config.data_dir)).items()}
     with timed(timings, "suite"), busy("scoring the rewrites", enabled=progress):
-        scores = score(config, eval_set.inputs, rewrites, references)
+        scores, sentence = score(config, eval_set.inputs, rewrites, references)
+    write_scores(run_dir / SCORES, sentence)
     if follower is not None:
         record["follower"] = follower.describe()
     steps = record.get("game", {}).get("steps", 0)
@@ -291,9 +335,3 @@ def _play_and_score(config: RunConfig, run_dir: Path, method, objective, eval_se
     return record
 
 
-def load_run_config(run_dir: Path) -> tuple[RunConfig, Path]:
-    """An unfinished run's configuration, to resume it."""
-    config = read_run_config(run_dir)
-    if (run_dir / "record.json").exists():
-        raise UserError(f"{run_dir}: this run has already finished")
-    return config, run_dir

@@ -143,7 +143,8 @@ def html_page(groups: list[Group], formats: dict[str, str], higher: dict[str, bo
         for i, row in enumerate(group.rows):
             cells = [f'<td class="text" data-value="{esc(str(row.get(c, "-")))}">{esc(str(row.get(c, "-")))}</td>'
                      for c in TEXT_COLUMNS]
-            links = " ".join(f'<a href="{esc(path)}">{k + 1}</a>' for k, path in enumerate(row.get("records", [])) if path)
+            links = " ".join(f'<a href="{esc(path)}">{k + 1}</a>'
+                             for k, path in enumerate(row.get("links") or row.get("records", [])) if path)
             cells.append(f'<td class="text" data-value="{len(row.get("records", []))}">{links}</td>')
             for column in numbers:
                 mean, spread = _cell(row, column, formats[column])

@@ -10,9 +10,10 @@ from typing import Iterator, Sequence
 
 import torch
 
-from ..settings import setting
+from ..settings import setting, tracks_explicit
 
 
+@tracks_explicit
 @dataclass
 class LeaderConfig:
     """How to build a leader: the leader's own settings (the run's seed and paths come in a

@@ -24,9 +24,18 @@ def resolve_device(option: str = "auto") -> torch.device:
     try:
         device = torch.device(option)
     except RuntimeError as exc:
-        raise UserError(f"unknown device {option!r} (auto, cpu, cuda, cuda:N)") from exc
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise UserError(f"device {option!r} requested but CUDA is not available")
+        raise UserError(f"--device {option}: unknown device (auto, cpu, cuda, cuda:N, mps)") from exc
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if not count:
+            raise UserError(f"--device {option}: no CUDA device here (torch sees none); use --device cpu or auto")
+        if device.index is not None and device.index >= count:
+            raise UserError(f"--device {option}: there is no such device (this machine has {count}: cuda:0"
+                            f"{f' to cuda:{count - 1}' if count > 1 else ''})")
+    elif device.type == "mps" and not torch.backends.mps.is_available():
+        raise UserError(f"--device {option}: no Apple MPS device here")
+    elif device.type not in ("cpu", "cuda", "mps"):
+        raise UserError(f"--device {option}: not a device sro-bench runs on (auto, cpu, cuda, cuda:N, mps)")
     return device
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..settings import setting
+from ..settings import setting, tracks_explicit
 
 
+@tracks_explicit
 @dataclass
 class ObjectiveConfig:
     """Options of the built-in objectives; a third-party objective reads what it needs, and its own

@@ -1,0 +1,205 @@
+"""A run directory is the user's data: run ids are names, one writer at a time, a resume changes nothing
+silently, checks come before work, and Ctrl-C says what was saved."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from sro_bench.config import GameConfig, RunConfig
+from sro_bench.errors import UserError
+from sro_bench.leaders import LeaderConfig
+from sro_bench.robustness import Cell
+from sro_bench.run_dirs import LOCK, check_run_id, run_id_problem
+from sro_bench.runner import run
+
+SMOKE = dict(max_steps=3, batch_size=4, max_train_inputs=24, max_new_tokens=8, checkpoint_every=1)
+SMOKE_FLAGS = ["--leader", "tiny", "--steps", "3", "--batch-size", "4", "--max-train-inputs", "24",
+               "--max-new-tokens", "8", "--checkpoint-every", "1", "--eval-limit", "12"]
+
+
+@pytest.fixture
+def base(data_dir, tmp_path) -> RunConfig:
+    return RunConfig(leader=LeaderConfig(name="tiny"), game=GameConfig(**SMOKE), eval_limit=12,
+                     data_dir=data_dir, runs_dir=tmp_path / "runs")
+
+
+def cli(*args: str, cwd: Path, **popen) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", "from sro_bench.cli import main; main()", *args],
+                          capture_output=True, text=True, cwd=cwd, env={**os.environ, "COLUMNS": "200"}, **popen)
+
+
+def refused(done: subprocess.CompletedProcess, message: str) -> None:
+    assert done.returncode == 2, done.stderr
+    assert message in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+# --- 1. a run id is a name ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("run_id, problem", [
+    ("../escape", "is a path"), ("a/b", "is a path"), ("..", "is a path"), ("", "is empty"),
+    (".hidden", "not a plain name"), ("sp ace", "not a plain name"), ("x" * 129, "at most 128"),
+])
+def test_a_run_id_that_is_not_a_name_is_refused(run_id, problem):
+    assert problem in run_id_problem(run_id)
+    with pytest.raises(UserError, match="--run-id"):
+        check_run_id(run_id)
+
+
+def test_plain_run_ids_and_grid_cells_are_names():
+    for run_id in ("sro-minilm-s0-20261203-091500", "my_run.2", "A"):
+        assert run_id_problem(run_id) is None
+    assert run_id_problem(Cell("team/sro", "swap:../x", 0).run_id) is None
+
+
+@pytest.mark.parametrize("run_id", ["../escape", "a/b", ""])
+def test_run_refuses_a_path_as_run_id_and_writes_nothing(tmp_path, data_dir, run_id):
+    done = cli("run", "--method", "duplicate", "--eval-limit", "2", "--runs-dir", "runs", "--run-id", run_id,
+               "--data-dir", str(data_dir), cwd=tmp_path)
+    refused(done, "error: --run-id")
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+# --- 2. one writer at a time -------------------------------------------------------------------------
+
+HOLD = """
+import sys, time
+from pathlib import Path
+from sro_bench.run_dirs import one_writer
+with one_writer(Path(sys.argv[1])):
+    print("holding", flush=True)
+    time.sleep(120)
+"""
+
+
+def hold(run_dir: Path) -> subprocess.Popen:
+    """Another process holding ``run_dir``'s lock, as a live run does."""
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(run_dir)], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "holding"
+    return holder
+
+
+def test_second_writer_is_refused_while_the_first_lives_and_allowed_after_sigkill(base, tmp_path):
+    interrupted = run(base, progress=False, stop_after=1)
+    run_dir = Path(interrupted["run_dir"])
+    holder = hold(run_dir)
+    try:
+        done = cli("run", "--resume", str(run_dir), "--quiet", cwd=tmp_path)
+        refused(done, f"in use by process {holder.pid}")
+        with pytest.raises(UserError, match=f"in use by process {holder.pid}"):  # a new run with its id as well
+            run(_same_id(base, run_dir.name), progress=False)
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    done = cli("run", "--resume", str(run_dir), "--quiet", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert json.loads((run_dir / "record.json").read_text())["game"]["steps"] == 3
+
+
+def _same_id(base: RunConfig, run_id: str) -> RunConfig:
+    return RunConfig(leader=base.leader, game=GameConfig(**SMOKE), eval_limit=12, data_dir=base.data_dir,
+                     runs_dir=base.runs_dir, run_id=run_id)
+
+
+def test_an_unfinished_run_that_nobody_holds_is_offered_to_resume(base):
+    base.run_id = "left"
+    run(base, progress=False, stop_after=1)
+    with pytest.raises(UserError, match="unfinished run is already there .continue it with --resume"):
+        run(_same_id(base, "left"), progress=False)
+
+
+def test_a_new_run_that_fails_its_checks_leaves_no_directory(base, tmp_path):
+    base.run_id = "fresh"
+    base.eval_file = tmp_path / "empty.tsv"
+    base.eval_file.write_text("")
+    with pytest.raises(UserError):
+        run(base, progress=False)
+    assert not (base.runs_dir / "fresh").exists()
+
+
+# --- 3. a resume changes nothing silently -----------------------------------------------------------
+
+def test_resume_refuses_settings_that_differ_from_the_run(base):
+    base.run_id = "r"
+    run_dir = Path(run(base, progress=False, stop_after=2)["run_dir"])
+    with pytest.raises(UserError, match=r"--method dpo \(the run has sro\); --lr 0.001 \(the run has 2e-05\)"):
+        run(RunConfig(method="dpo"), resume=run_dir, progress=False, game_overrides={"lr": 1e-3})
+    with pytest.raises(UserError, match="--steps 1 is fewer than the 2 steps already played"):
+        run(RunConfig(), resume=run_dir, progress=False, game_overrides={"max_steps": 1})
+    with pytest.raises(UserError, match="--run-id cannot be given with --resume"):
+        run(RunConfig(run_id="other"), resume=run_dir, progress=False)
+    assert not (run_dir / "record.json").exists()
+
+
+def test_resume_applies_more_steps_and_says_so(base, tmp_path):
+    base.run_id = "more"
+    run_dir = Path(run(base, progress=False, stop_after=2)["run_dir"])
+    done = cli("run", "--resume", str(run_dir), "--steps", "5", "--method", "sro", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "resuming with --steps 5 (was 3)" in done.stderr + done.stdout
+    record = json.loads((run_dir / "record.json").read_text())
+    assert record["game"]["steps"] == 5 and record["config"]["game"]["max_steps"] == 5
+    assert json.loads((run_dir / "config.json").read_text())["game"]["max_steps"] == 5
+
+
+# --- 4. checks before work ---------------------------------------------------------------------------
+
+def missing_device() -> str:
+    return f"cuda:{torch.cuda.device_count()}" if torch.cuda.is_available() else "cuda"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--device", missing_device()], f"error: --device {missing_device()}: "),
+    (["--samples-per-input", "300000000"], "samples a step (at most 65,536)"),
+    (["--max-new-tokens", "100000000"], "--max-new-tokens must be <= 32,768"),
+    (["--metrics", ","], "no value in ','"),
+    (["--lora-target-modules", " "], "no value in ' '"),
+])
+def test_run_refuses_before_any_directory_is_made(tmp_path, data_dir, args, message):
+    done = cli("run", *SMOKE_FLAGS, "--runs-dir", "runs", "--data-dir", str(data_dir), *args, cwd=tmp_path)
+    refused(done, message)
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--methods", ","], "--methods: no method given"),
+    (["--seeds", ","], "--seeds: no seed given"),
+    (["--address", "10.0.0.1:6379"], "--address is a Ray cluster's; it needs --executor ray"),
+    (["--gpus-per-cell", "1"], "--gpus-per-cell is what a Ray task asks for"),
+])
+def test_robustness_refuses_empty_lists_and_options_its_executor_ignores(tmp_path, args, message):
+    done = cli("robustness", "--out", "grid", "--budget", "1", "--eval-limit", "2", *args, cwd=tmp_path)
+    refused(done, message)
+    assert not (tmp_path / "grid" / "cells").exists()
+
+
+# --- 5. Ctrl-C says what was saved ---------------------------------------------------------------------
+
+def test_ctrl_c_says_what_was_saved_and_how_to_resume(tmp_path, data_dir):
+    flags = list(SMOKE_FLAGS)
+    flags[flags.index("--steps") + 1] = "100000"
+    proc = subprocess.Popen([sys.executable, "-c", "from sro_bench.cli import main; main()", "run", *flags,
+                             "--runs-dir", "runs", "--run-id", "long", "--quiet", "--data-dir", str(data_dir)],
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    state = tmp_path / "runs" / "long" / "checkpoint" / "state.json"
+    deadline = time.monotonic() + 240
+    while not state.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert state.exists(), proc.stderr.read() if proc.poll() is not None else "no checkpoint in time"
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130
+    step = json.loads(state.read_text())["step"]
+    assert f"its checkpoint at step {step} is saved; continue with: sro-bench run --resume runs/long" in stderr, stderr
+    assert "Traceback" not in stderr
+    assert json.loads((tmp_path / "runs" / "long" / "failed.json").read_text())["interrupted"] is True
+    assert (tmp_path / "runs" / "long" / LOCK).exists()
