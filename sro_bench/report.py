@@ -161,13 +161,14 @@ def _settings_table(record: dict) -> str:
 
 
 def _rewrites_table(rows: list[dict], caption: str) -> str:
-    head = "".join(f'<th class="text">{c}</th>' for c in ("input", "rewrite", "reference"))
-    head += "".join(f"<th>{c}</th>" for c in SENTENCE_FIGURES)
+    head = "".join(f'<th class="text" data-column="{c}">{c}</th>' for c in ("input", "rewrite", "reference"))
+    head += "".join(f'<th data-column="{c}">{c}</th>' for c in SENTENCE_FIGURES)
     body = []
     for row in rows:
         texts = (row["input"], row["rewrite"], " | ".join(row["references"]) or "-")
         cells = "".join(f'<td class="text">{html.escape(t)}</td>' for t in texts)
-        cells += "".join(f"<td>{_fmt(row.get(k), '.0f' if k == 'STA' else '.2f')}</td>" for k in SENTENCE_FIGURES)
+        cells += "".join(f'<td data-value="{"" if row.get(k) is None else repr(float(row[k]))}">'
+                         f"{_fmt(row.get(k), '.0f' if k == 'STA' else '.2f')}</td>" for k in SENTENCE_FIGURES)
         body.append(f"<tr>{cells}</tr>")
     return (f"<h3>{html.escape(caption)}</h3><table class=\"rewrites\"><thead><tr>{head}</tr></thead>"
             f"<tbody>{''.join(body)}</tbody></table>")
