@@ -26,6 +26,9 @@ class GameConfig:
     max_steps: int | None = setting(100, 'stop after this many updates (None: run every epoch)', flag='--steps')
     batch_size: int = setting(16, 'B: toxic inputs per step')
     samples_per_input: int = setting(1, 'k: leader samples per input')
+    guided_samples: int = setting(0, "of each input's k samples, how many are the leader's infill of the input with "
+                                  "the words the follower objects to masked (follower-guided exploration; trained on "
+                                  "as rewrites of the unmasked input)")
     temperature: float = setting(1.0, "sampling temperature while training (1: the policy's own distribution, as the paper)")
     lr: float = setting(2e-5, "AdamW learning rate (the paper's)")
     weight_decay: float = setting(0.01, 'AdamW weight decay')
@@ -146,6 +149,8 @@ def validate(config: RunConfig) -> None:
     checks = [
         (g.batch_size >= 1, f"--batch-size must be >= 1, got {g.batch_size}"),
         (g.samples_per_input >= 1, f"--samples-per-input must be >= 1, got {g.samples_per_input}"),
+        (0 <= g.guided_samples <= g.samples_per_input,
+         f"--guided-samples must be in [0, --samples-per-input = {g.samples_per_input}], got {g.guided_samples}"),
         (0 < g.temperature <= 10, f"--temperature must be in (0, 10], got {g.temperature}"),
         (0 < g.lr <= 1, f"--lr must be in (0, 1], got {g.lr}"),
         (g.weight_decay >= 0, f"--weight-decay must be >= 0, got {g.weight_decay}"),

@@ -26,6 +26,7 @@ from .rewriting import token_budgets
 from .errors import UserError
 from .files import new_directory_beside, remove_leftovers, replace_directory
 from .followers.base import Follower
+from .followers.objections import masked_texts, objectionable_words
 from .leaders.base import Leader, Sample
 from .records import timed
 from .objectives.base import LossTerms, Objective
@@ -121,6 +122,9 @@ class Game:
         if k < least:
             raise ValueError(f"objective {objective.name!r} needs at least {least} samples per input, got {k}")
         self._group_size = k
+        if objective.source == "samples" and config.guided_samples and leader.infill_token is None:
+            raise UserError(f"--guided-samples: leader {type(leader).__name__} has no infill token to fill masked "
+                            "spans with (the default minilm leader has)")
         takes_groups = "group_size" in inspect.signature(objective.rejected_rows).parameters
         self._rejected_rows = (lambda v: objective.rejected_rows(v, group_size=k)) if takes_groups else objective.rejected_rows
         if config.freeze_embeddings:
@@ -176,13 +180,21 @@ class Game:
         model = self.leader.model
         model.train(cfg.train_mode_sampling)
         torch.manual_seed(self._seed_for(step, 1))
+        own, guided = cfg.samples_per_input - cfg.guided_samples, cfg.guided_samples
+        budgets = token_budgets(self.leader, inputs, cfg)
         with self._timed("generate"):
             # A leader written before temperatures existed is still called as it expects at temperature 1.
             extra = {} if cfg.temperature == 1.0 else {"temperature": cfg.temperature}
-            samples = self.leader.sample(
-                inputs, num_return_sequences=cfg.samples_per_input, max_new_tokens=token_budgets(self.leader, inputs, cfg),
-                **extra,
-            )
+            samples = self.leader.sample(inputs, num_return_sequences=own, max_new_tokens=budgets, **extra) if own else []
+        if guided:
+            with self._timed("guide"):
+                self.follower.reseed(self._seed_for(step, 3))
+                masked = masked_texts(inputs, objectionable_words(self.follower, inputs), self.leader.infill_token)
+            with self._timed("generate"):
+                fills = self.leader.sample(masked, num_return_sequences=guided, max_new_tokens=budgets, **extra)
+            # each input's group: its own samples, then its guided ones (scored as rewrites of the input itself)
+            samples = [s for i in range(len(inputs))
+                       for s in (*samples[i * own:(i + 1) * own], *fills[i * guided:(i + 1) * guided])]
         model.eval()
         repeated = [x for x in inputs for _ in range(cfg.samples_per_input)]
         with self._timed("screen"):

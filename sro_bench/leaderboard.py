@@ -74,7 +74,10 @@ def _fmt(value, fmt: str = ".3f") -> str:
 
 def row(record: dict, relative_to: Path | None = None, columns: list[tuple[str, str, str]] | None = None) -> dict:
     config = record.get("config", {})
-    leader = (config.get("leader") or {}).get("name") if record.get("method", {}).get("kind") == "objective" else "-"
+    kind = record.get("method", {}).get("kind")
+    # a rewriter that uses the leader (infill) names it; the others have none
+    leader = ((config.get("leader") or {}).get("name") if kind == "objective"
+              else ((record.get("rewriter") or {}).get("leader") or {}).get("name", "-"))
     path = record.get("_path", "")
     if relative_to is not None and path not in ("", "-"):
         path = os.path.relpath(path, relative_to)

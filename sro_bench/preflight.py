@@ -102,6 +102,8 @@ def check_run(config: RunConfig) -> None:
     if method.kind != "rewriter":
         objective = method.factory(config.objective)
         least = objective.min_group_size
+        if objective.source == "pairs" and config.game.guided_samples:
+            raise UserError(f"--guided-samples: --method {config.method} trains on pairs, not on the leader's samples")
         if objective.source == "samples" and config.game.samples_per_input < least:
             raise UserError(f"--method {config.method} needs --samples-per-input >= {least} "
                             f"(got {config.game.samples_per_input})")

@@ -12,10 +12,14 @@ from .hookspecs import hookimpl
 
 @dataclass
 class RewriterContext:
-    """What a rewriter factory may use; ``follower()`` builds the training follower on demand."""
+    """What a rewriter factory may use; ``follower()`` and ``leader()`` build the run's training follower
+    and its (untrained) leader on demand; ``rewrite(leader, texts)`` is the harness's greedy rewriting under
+    the run's token budgets."""
 
     follower: Callable[[], object]
     seed: int = 0
+    leader: Callable[[], object] | None = None
+    rewrite: Callable[[object, Sequence[str]], list[str]] | None = None
 
 
 class Rewriter(abc.ABC):
@@ -68,8 +72,36 @@ class Delete(Rewriter):
         return {"name": self.name, "toxic_words": len(self.toxic)}
 
 
+class Infill(Rewriter):
+    """Mask the words the follower objects to (leave-one-out on its scores) and let the leader fill the gaps:
+    ``delete``'s knowledge of what is toxic, with the prepared leader's infilling in place of a gap."""
+
+    name = "infill"
+
+    def __init__(self, context: RewriterContext):
+        if context.leader is None or context.rewrite is None:
+            raise UserError("the 'infill' rewriter needs a leader (run it through `sro-bench run`)")
+        self.follower, self.leader, self._rewrite = context.follower(), context.leader(), context.rewrite
+        if self.leader.infill_token is None:
+            raise UserError(f"the 'infill' rewriter needs a leader with an infill token; "
+                            f"{type(self.leader).__name__} has none (the default minilm leader has)")
+
+    def rewrite(self, inputs, references=None):
+        from .followers.objections import masked_texts, objectionable_words
+
+        inputs = list(inputs)
+        self.masked = objectionable_words(self.follower, inputs)
+        return self._rewrite(self.leader, masked_texts(inputs, self.masked, self.leader.infill_token))
+
+    def describe(self) -> dict:
+        spans = getattr(self, "masked", [])
+        return {"name": self.name, "leader": self.leader.describe(), "follower_queried": True,
+                "masked_rows": sum(bool(m) for m in spans), "masked_words": sum(len(m) for m in spans)}
+
+
 @hookimpl
 def register_rewriters(register):
     register("duplicate", lambda context: Duplicate(), "Training-free: the input unchanged")
     register("delete", Delete, "Training-free: drop the words the follower's NB weights mark toxic")
+    register("infill", Infill, "Training-free: the leader fills the words the follower objects to, masked")
     register("reference", lambda context: Reference(), "Training-free: the first human reference (needs references)")

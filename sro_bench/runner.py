@@ -263,7 +263,13 @@ def _play_and_score(config: RunConfig, run_dir: Path, method, objective, eval_se
     if method.kind == "rewriter":
         from .rewriters import RewriterContext
 
-        rewriter = method.factory(RewriterContext(follower=get_follower, seed=config.seed))
+        from .leaders import build_leader
+        from .rewriting import rewrite
+
+        rewriter = method.factory(RewriterContext(
+            follower=get_follower, seed=config.seed,
+            leader=lambda: build_leader(config.leader, leader_context(config, progress)),
+            rewrite=lambda leader, texts: rewrite(leader, texts, config.game)))
         with timed(timings, "rewrite"):
             rewrites = rewriter.rewrite(eval_set.inputs, references)
         record["rewriter"] = rewriter.describe()

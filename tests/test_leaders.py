@@ -179,8 +179,10 @@ def test_generate_counts_and_mode(name):
 def test_batched_generation_equals_one_by_one(name):
     # Padding (left for causal models) must not change what is generated.
     leader = make(name, extra={"layers": 1})
-    with torch.no_grad():  # tied random embeddings favour eos/pad at once; silence them to get text
-        leader.model.get_output_embeddings().weight[[leader.eos_token_id, leader.pad_token_id]] = 0
+    with torch.no_grad():  # tied random embeddings favour the special tokens; silence them to get text
+        tokenizer = leader.tokenizer
+        silent = [leader.eos_token_id, leader.pad_token_id, tokenizer.mask_token_id, tokenizer.unk_token_id]
+        leader.model.get_output_embeddings().weight[silent] = 0
     batched = leader.generate(INPUTS, max_new_tokens=8)
     assert all(len(t.split()) >= 4 for t in batched)
     assert batched == [leader.generate([x], max_new_tokens=8)[0] for x in INPUTS]

@@ -108,6 +108,12 @@ class Leader(abc.ABC):
                               max_new_tokens=max_new_tokens, batch_size=batch_size)
         return [Sample(t) for t in texts]
 
+    @property
+    def infill_token(self) -> str | None:
+        """The token that marks a span for this leader to fill in (the default leader's pre-training taught
+        it [MASK]); None where the leader has none (no ``infill`` rewriter, no guided exploration)."""
+        return getattr(self.tokenizer, "mask_token", None)
+
     def input_lengths(self, inputs: Sequence[str]) -> list[int]:
         """Tokens of each input as the leader sees it (for budgets relative to the input)."""
         return [len(x.split()) for x in inputs]

@@ -15,7 +15,7 @@ from ..errors import UserError
 from .base import LeaderConfig, LeaderContext
 from .hf import HFLeader
 
-PAD, EOS, UNK = "<pad>", "</s>", "<unk>"
+PAD, EOS, UNK, MASK = "<pad>", "</s>", "<unk>", "<mask>"
 
 SENTENCES = (
     "you are a total idiot and everyone knows it .",
@@ -44,7 +44,7 @@ SENTENCES = (
 
 
 def build_tokenizer(texts=()):
-    """A lower-casing word-level tokenizer with ``<pad>`` = 0, ``</s>`` = 1, ``<unk>`` = 2."""
+    """A lower-casing word-level tokenizer with ``<pad>`` = 0, ``</s>`` = 1, ``<unk>`` = 2, ``<mask>`` = 3."""
     from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -52,9 +52,9 @@ def build_tokenizer(texts=()):
     tok.normalizer = normalizers.Lowercase()
     tok.pre_tokenizer = pre_tokenizers.Whitespace()
     tok.train_from_iterator(
-        list(SENTENCES) + list(texts), trainers.WordLevelTrainer(special_tokens=[PAD, EOS, UNK])
+        list(SENTENCES) + list(texts), trainers.WordLevelTrainer(special_tokens=[PAD, EOS, UNK, MASK])
     )
-    return PreTrainedTokenizerFast(tokenizer_object=tok, pad_token=PAD, eos_token=EOS, unk_token=UNK)
+    return PreTrainedTokenizerFast(tokenizer_object=tok, pad_token=PAD, eos_token=EOS, unk_token=UNK, mask_token=MASK)
 
 
 def build_tiny_model(arch: str, vocab_size: int, *, d_model=64, layers=2, heads=4, seed=0):
