@@ -15,6 +15,7 @@ from .settings import flag_of, setting, tracks_explicit
 
 
 UNENDED = ("keep", "fail")
+DECODES = ("greedy", "infill")
 
 
 @tracks_explicit
@@ -29,6 +30,10 @@ class GameConfig:
     guided_samples: int = setting(0, "of each input's k samples, how many are the leader's infill of the input with "
                                   "the words the follower objects to masked (follower-guided exploration; trained on "
                                   "as rewrites of the unmasked input)")
+    decode: str = setting("greedy", "what the leader is conditioned on, in the game and when it rewrites: greedy (the "
+                          "input) | infill (the input with the words the follower objects to masked: the leader "
+                          "learns, and rewrites by, filling them; the follower is queried at rewriting time)",
+                          choices=DECODES)
     temperature: float = setting(1.0, "sampling temperature while training (1: the policy's own distribution, as the paper)")
     lr: float = setting(2e-5, "AdamW learning rate (the paper's)")
     weight_decay: float = setting(0.01, 'AdamW weight decay')
@@ -151,6 +156,8 @@ def validate(config: RunConfig) -> None:
         (g.samples_per_input >= 1, f"--samples-per-input must be >= 1, got {g.samples_per_input}"),
         (0 <= g.guided_samples <= g.samples_per_input,
          f"--guided-samples must be in [0, --samples-per-input = {g.samples_per_input}], got {g.guided_samples}"),
+        (not (g.guided_samples and g.decode == "infill"),
+         f"--guided-samples {g.guided_samples} and --decode infill: with infill decoding every sample is a fill already"),
         (0 < g.temperature <= 10, f"--temperature must be in (0, 10], got {g.temperature}"),
         (0 < g.lr <= 1, f"--lr must be in (0, 1], got {g.lr}"),
         (g.weight_decay >= 0, f"--weight-decay must be >= 0, got {g.weight_decay}"),

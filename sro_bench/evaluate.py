@@ -111,10 +111,16 @@ def rewrite_file(run_dir: Path, input_file: Path, output: Path, batch_size: int 
     if not leader_dir.is_dir():
         raise UserError(f"{run_dir}: no trained leader here (only runs of training methods save one)")
     check_output(output, "--output")
-    game = dataclasses.replace(read_run_config(Path(run_dir)).game, eval_batch_size=batch_size)
+    config = read_run_config(Path(run_dir))
+    game = dataclasses.replace(config.game, eval_batch_size=batch_size)
     sources = read_aligned_lines(input_file, allow_empty=False)
+    follower = None
+    if game.decode == "infill":  # the leader fills what its own follower objects to, as in its game
+        from .runner import build_follower, exclusion_keys, load_eval_set
+
+        follower = build_follower(config, *exclusion_keys(config, load_eval_set(config)))
     leader = load_leader(leader_dir)
-    rewrites = rewrite(leader, sources, game)
+    rewrites = rewrite(leader, sources, game, follower=follower)
     try:
         atomic_write_text(output, "".join(f"{' '.join(r.split())}\n" for r in rewrites))
     except OSError as exc:

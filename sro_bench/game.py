@@ -122,9 +122,10 @@ class Game:
         if k < least:
             raise ValueError(f"objective {objective.name!r} needs at least {least} samples per input, got {k}")
         self._group_size = k
-        if objective.source == "samples" and config.guided_samples and leader.infill_token is None:
-            raise UserError(f"--guided-samples: leader {type(leader).__name__} has no infill token to fill masked "
-                            "spans with (the default minilm leader has)")
+        for wants, option in ((config.guided_samples, "--guided-samples"), (config.decode == "infill", "--decode infill")):
+            if objective.source == "samples" and wants and leader.infill_token is None:
+                raise UserError(f"{option}: leader {type(leader).__name__} has no infill token to fill masked "
+                                "spans with (the default minilm leader has)")
         takes_groups = "group_size" in inspect.signature(objective.rejected_rows).parameters
         self._rejected_rows = (lambda v: objective.rejected_rows(v, group_size=k)) if takes_groups else objective.rejected_rows
         if config.freeze_embeddings:
@@ -136,7 +137,7 @@ class Game:
         self.step = 0
         self.timings: dict[str, float] = {}
         self.rank, self.processes = world()
-        self._ref_rejected: dict[str, float] = {}  # the reference is frozen, so l_ref(x|x) is computed once per input
+        self._ref_rejected: dict[str, float] = {}  # the reference is frozen, so l_ref(x|c) is computed once per (c, x)
 
     @property
     def total_steps(self) -> int:
@@ -170,13 +171,22 @@ class Game:
     def _autocast(self):
         return self.leader.autocast()
 
-    def _targets(self, inputs: list[str], rng: np.random.Generator, step: int) -> tuple[list[str], list, np.ndarray, dict]:
-        """(inputs repeated per sample, chosen targets, raw verdicts: 1 fails, meter figures)."""
+    def _masked(self, inputs: list[str], step: int) -> list[str]:
+        """The inputs with the words the follower objects to masked (what an infilling leader fills)."""
+        with self._timed("guide"):
+            self.follower.reseed(self._seed_for(step, 3))
+            return masked_texts(inputs, objectionable_words(self.follower, inputs), self.leader.infill_token)
+
+    def _targets(self, inputs: list[str], rng: np.random.Generator, step: int
+                 ) -> tuple[list[str], list[str], list, np.ndarray, dict]:
+        """(inputs repeated per sample, what the leader was conditioned on per sample, chosen targets,
+        raw verdicts: 1 fails, meter figures)."""
         cfg = self.config
         if self.objective.source == "pairs":
             refs = [self.data.references[i] for i in self._current]
             chosen = [r[rng.integers(len(r))] for r in refs]
-            return inputs, chosen, np.zeros(len(inputs), dtype=np.int8), {}
+            return inputs, inputs, chosen, np.zeros(len(inputs), dtype=np.int8), {}
+        conditions = self._masked(inputs, step) if cfg.decode == "infill" else inputs
         model = self.leader.model
         model.train(cfg.train_mode_sampling)
         torch.manual_seed(self._seed_for(step, 1))
@@ -185,11 +195,9 @@ class Game:
         with self._timed("generate"):
             # A leader written before temperatures existed is still called as it expects at temperature 1.
             extra = {} if cfg.temperature == 1.0 else {"temperature": cfg.temperature}
-            samples = self.leader.sample(inputs, num_return_sequences=own, max_new_tokens=budgets, **extra) if own else []
+            samples = self.leader.sample(conditions, num_return_sequences=own, max_new_tokens=budgets, **extra) if own else []
         if guided:
-            with self._timed("guide"):
-                self.follower.reseed(self._seed_for(step, 3))
-                masked = masked_texts(inputs, objectionable_words(self.follower, inputs), self.leader.infill_token)
+            masked = self._masked(inputs, step)
             with self._timed("generate"):
                 fills = self.leader.sample(masked, num_return_sequences=guided, max_new_tokens=budgets, **extra)
             # each input's group: its own samples, then its guided ones (scored as rewrites of the input itself)
@@ -197,6 +205,7 @@ class Game:
                        for s in (*samples[i * own:(i + 1) * own], *fills[i * guided:(i + 1) * guided])]
         model.eval()
         repeated = [x for x in inputs for _ in range(cfg.samples_per_input)]
+        conditioned = [c for c in conditions for _ in range(cfg.samples_per_input)]
         with self._timed("screen"):
             self.follower.reseed(self._seed_for(step, 2))
             screener, verdicts = screen(self.follower, repeated, samples, cfg)
@@ -209,20 +218,22 @@ class Game:
             repeated, texts, ended=np.array([s.ended for s in samples]), screener_fails=screener,
             judge_fails=judge, lexicon=self.lexicon,
         )
-        return repeated, samples, verdicts, figures
+        return repeated, conditioned, samples, verdicts, figures
 
-    def _reference(self, xs: list[str], ys: list, xs_rejected: list[str], shifted: bool):
-        """(l_ref(y|x) per sample, l_ref(x|x) per rejected row, l_ref(y|y) per sample or None); l_ref(x|x)
-        is cached per input and the missing ones are scored in the same call as y, so the reference
-        encodes each x once. l_ref(y|y) is scored, in the same call, only for objectives that use it."""
-        missing = sorted({x for x in xs_rejected if x not in self._ref_rejected})
+    def _reference(self, cs: list[str], ys: list, rejected: list[tuple[str, str]], shifted: bool):
+        """(l_ref(y|c) per sample, l_ref(x|c) per rejected row (c, x), l_ref(y|y) per sample or None), c
+        what the leader was conditioned on (the input x, or x masked). l_ref(x|c) is cached per row and
+        the missing ones are scored in the same call as y, so the reference encodes each c once.
+        l_ref(y|y) is scored, in the same call, only for objectives that use it."""
+        missing = sorted({row for row in rejected if _cache_key(*row) not in self._ref_rejected})
         selves = [y.text if isinstance(y, Sample) else str(y) for y in ys] if self.objective.uses_fluency else []
         with torch.no_grad(), self.leader.reference(), self._autocast():
-            values = self.leader.sequence_logprobs(xs + missing + selves, ys + missing + ys[: len(selves)],
+            values = self.leader.sequence_logprobs(cs + [c for c, _ in missing] + selves,
+                                                   ys + [x for _, x in missing] + ys[: len(selves)],
                                                    shifted=shifted).float()
         n, m = len(ys), len(missing)
-        self._ref_rejected.update(zip(missing, values[n : n + m].cpu().tolist()))
-        cached = torch.tensor([self._ref_rejected[x] for x in xs_rejected], dtype=torch.float32)
+        self._ref_rejected.update(zip((_cache_key(*row) for row in missing), values[n : n + m].cpu().tolist()))
+        cached = torch.tensor([self._ref_rejected[_cache_key(*row)] for row in rejected], dtype=torch.float32)
         fluency = None
         if selves:
             lengths = _scored_lengths(ys, values.device)
@@ -235,20 +246,22 @@ class Game:
         self._current = self._step_inputs(step)
         inputs = [self.data.inputs[i] for i in self._current]
         rng = np.random.default_rng(self._seed_for(step, 0))
-        xs, ys, raw, figures = self._targets(inputs, rng, step)
+        xs, cs, ys, raw, figures = self._targets(inputs, rng, step)
         flips = rng.random(len(raw)) < objective.p_flip
         verdicts = np.where(flips, 1 - raw, raw)
         shifted = not cfg.seed_faithful_logprob
 
         n = len(ys)
         rejected = np.flatnonzero(self._rejected_rows(verdicts))
-        xs_rejected = [xs[i] for i in rejected]
+        # The rejected side is the input itself (x | c): the toxic original, given what the leader saw.
+        rejected_rows = [(cs[i], xs[i]) for i in rejected]
         with self._timed("reference_forward"):
-            ref_chosen, ref_rejected_rows, fluency = self._reference(xs, ys, xs_rejected, shifted)
+            ref_chosen, ref_rejected_rows, fluency = self._reference(cs, ys, rejected_rows, shifted)
         leader.model.train(cfg.train_mode_sampling)
         with self._timed("policy_forward"), self._autocast():
-            # One call for both sides (the leader encodes each x once): rows [0, n) score y, the rest x.
-            policy = leader.sequence_logprobs(xs + xs_rejected, ys + xs_rejected, shifted=shifted).float()
+            # One call for both sides (the leader encodes each c once): rows [0, n) score y, the rest x.
+            policy = leader.sequence_logprobs(cs + [c for c, _ in rejected_rows], ys + [x for _, x in rejected_rows],
+                                              shifted=shifted).float()
         policy_rejected = ref_rejected = None
         if objective.uses_rejected:
             where = torch.as_tensor(rejected, device=policy.device, dtype=torch.long)
@@ -391,6 +404,11 @@ def checkpoint_problem(run_dir: Path) -> str | None:
     except zipfile.BadZipFile:
         return f"{optimizer}: truncated or not a torch checkpoint"
     return None
+
+
+def _cache_key(condition: str, target: str) -> str:
+    # the input alone when the leader saw it unmasked (as checkpoints before --decode stored it)
+    return target if condition == target else f"{condition}\x1f{target}"
 
 
 def _scored_lengths(targets: list, device) -> torch.Tensor | None:

@@ -104,6 +104,9 @@ def check_run(config: RunConfig) -> None:
         least = objective.min_group_size
         if objective.source == "pairs" and config.game.guided_samples:
             raise UserError(f"--guided-samples: --method {config.method} trains on pairs, not on the leader's samples")
+        if objective.source == "pairs" and config.game.decode != "greedy":
+            raise UserError(f"--decode {config.game.decode}: --method {config.method} trains on pairs, not against "
+                            "the follower (--decode greedy)")
         if objective.source == "samples" and config.game.samples_per_input < least:
             raise UserError(f"--method {config.method} needs --samples-per-input >= {least} "
                             f"(got {config.game.samples_per_input})")

@@ -304,7 +304,8 @@ def _play_and_score(config: RunConfig, run_dir: Path, method, objective, eval_se
             return {"process": game.rank, "run_dir": str(run_dir)}
         leader.save(run_dir / "leader")
         with timed(timings, "rewrite"):
-            rewrites = rewrite(leader, eval_set.inputs, config.game)
+            rewrites = rewrite(leader, eval_set.inputs, config.game,
+                               follower=get_follower() if config.game.decode == "infill" else None)
         record.update(
             objective=objective.describe(),
             leader=leader.describe(),

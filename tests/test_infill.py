@@ -1,5 +1,5 @@
-"""Masking what the follower objects to (black box: its scores only), the `infill` rewriter, and the game's
-follower-guided samples."""
+"""Masking what the follower objects to (black box: its scores only), the `infill` rewriter, the game's
+follower-guided samples, and infill decoding (the leader learns, and rewrites by, filling the masks)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from sro_bench.game import Game
 from sro_bench.leaders import LeaderConfig
 from sro_bench.leaders.hf import HFLeader
 from sro_bench.objectives.group import GRPOFluent
+from sro_bench.objectives.sro import SRO
 from tests.test_game import DATA, WordFollower, tiny
 
 
@@ -57,12 +58,12 @@ def test_guided_samples_are_filled_from_masked_inputs_and_scored_as_rewrites_of_
     game = Game(leader, WordFollower(), GRPOFluent(), DATA, config)
     inputs = [DATA.inputs[i] for i in game._step_inputs(0)]
     game._current = game._step_inputs(0)
-    xs, ys, _, figures = game._targets(inputs, np.random.default_rng(0), 0)
+    xs, cs, ys, _, figures = game._targets(inputs, np.random.default_rng(0), 0)
     (own, k_own), (masked, k_guided) = calls
     assert (own, k_own, k_guided) == (inputs, 2, 1)
     assert masked == masked_texts(inputs, objectionable_words(WordFollower(), inputs), leader.infill_token)
     assert any("<mask>" in m for m in masked) and "<mask>" not in " ".join(inputs)
-    assert xs == [x for x in inputs for _ in range(3)] and len(ys) == 12  # grouped per input, the input as x
+    assert xs == cs == [x for x in inputs for _ in range(3)] and len(ys) == 12  # grouped per input, the input as x
     assert game.play().steps == 1
 
 
@@ -89,3 +90,58 @@ def test_infill_rewriter_fills_the_masked_words(data_dir, tmp_path):
                            runs_dir=tmp_path), progress=False)
     assert record["rewriter"]["name"] == "infill" and 0 < record["rewriter"]["masked_rows"] <= 12
     assert record["rewriter"]["leader"]["name"] == "tiny" and record["metrics"]["J"] >= 0
+
+
+def test_infill_decoding_conditions_samples_and_the_rejected_input_on_the_masked_input():
+    leader = tiny()
+    seen = []
+    sample, logprobs = leader.sample, leader.sequence_logprobs
+
+    def spy_sample(inputs, **kwargs):
+        seen.append(("sample", list(inputs)))
+        return sample(inputs, **kwargs)
+
+    def spy_logprobs(conditions, targets, **kwargs):
+        seen.append(("score", list(conditions), [getattr(t, "text", t) for t in targets]))
+        return logprobs(conditions, targets, **kwargs)
+
+    leader.sample, leader.sequence_logprobs = spy_sample, spy_logprobs
+    config = GameConfig(max_steps=1, batch_size=4, samples_per_input=2, decode="infill", checkpoint_every=0)
+    game = Game(leader, WordFollower(), SRO(), DATA, config)
+    inputs = [DATA.inputs[i] for i in game._step_inputs(0)]
+    masked = masked_texts(inputs, objectionable_words(WordFollower(), inputs), leader.infill_token)
+    assert masked != inputs
+    game.play()
+    assert ("sample", masked) in seen
+    policy = [call for call in seen if call[0] == "score"][-1]  # the policy's forward: chosen rows, then rejected
+    conditions, targets = policy[1], policy[2]
+    n = 4 * 2
+    assert conditions[:n] == [m for m in masked for _ in range(2)]
+    # each rejected row is the toxic input itself, given the masked input the leader saw
+    rejected = list(zip(conditions[n:], targets[n:]))
+    assert rejected and all(pair in set(zip(masked, inputs)) for pair in rejected)
+
+
+def test_infill_decoding_is_checked(data_dir):
+    from sro_bench.runner import resolve
+
+    with pytest.raises(UserError, match="--guided-samples 1 and --decode infill"):
+        resolve(RunConfig(method="grpo-fluent", game=GameConfig(samples_per_input=2, guided_samples=1, decode="infill"),
+                          data_dir=data_dir))
+    with pytest.raises(UserError, match="--decode infill: --method dpo trains on pairs"):
+        resolve(RunConfig(method="dpo", game=GameConfig(decode="infill"), data_dir=data_dir))
+
+
+def test_a_run_with_infill_decoding_rewrites_by_filling_and_so_does_sro_bench_rewrite(data_dir, tmp_path):
+    from sro_bench.evaluate import rewrite_file
+    from sro_bench.runner import run
+
+    config = RunConfig(method="sro", leader=LeaderConfig(name="tiny"), eval_limit=8, data_dir=data_dir,
+                       runs_dir=tmp_path, run_id="filled",
+                       game=GameConfig(max_steps=1, batch_size=2, samples_per_input=1, decode="infill"))
+    record = run(config, progress=False)
+    assert record["config"]["game"]["decode"] == "infill" and record["game"]["steps"] == 1
+    source = tmp_path / "in.txt"
+    source.write_text("you are an idiot\nhello there\n")
+    assert rewrite_file(tmp_path / "filled", source, tmp_path / "out.txt") == 2
+    assert len((tmp_path / "out.txt").read_text().splitlines()) == 2
