@@ -83,7 +83,7 @@ def row(record: dict, relative_to: Path | None = None, columns: list[tuple[str, 
         path = os.path.relpath(path, relative_to)
     metrics = record.get("metrics", {})
     return {
-        "method": record.get("method", {}).get("name", "?"),
+        "method": record.get("method", {}).get("name", "?") + _variant(config.get("game") or {}),
         "leader": leader or "-",
         "follower": config.get("follower", "-") if record.get("method", {}).get("kind") == "objective" else "-",
         "perturbation": ",".join(record.get("perturbation") or []) or "-",
@@ -99,6 +99,16 @@ def row(record: dict, relative_to: Path | None = None, columns: list[tuple[str, 
         "record": path,
         "report": _report_link(record, relative_to),
     }
+
+
+def _variant(game: dict) -> str:
+    """The game settings that change how the leader rewrites, named beside the method (" (decode infill)")."""
+    parts = []
+    if game.get("decode", "greedy") != "greedy":
+        parts.append(f"decode {game['decode']}")
+    if game.get("guided_samples"):
+        parts.append(f"guided {game['guided_samples']}")
+    return f" ({', '.join(parts)})" if parts else ""
 
 
 def _report_link(record: dict, relative_to: Path | None) -> str:

@@ -145,3 +145,14 @@ def test_a_run_with_infill_decoding_rewrites_by_filling_and_so_does_sro_bench_re
     source.write_text("you are an idiot\nhello there\n")
     assert rewrite_file(tmp_path / "filled", source, tmp_path / "out.txt") == 2
     assert len((tmp_path / "out.txt").read_text().splitlines()) == 2
+
+
+def test_the_board_names_a_run_s_decoding_beside_its_method():
+    from sro_bench.leaderboard import row
+
+    def record(game):
+        return {"method": {"name": "sro", "kind": "objective"}, "config": {"game": game}, "metrics": {"J": 0.5}}
+
+    assert row(record({"decode": "greedy"}))["method"] == "sro"
+    assert row(record({"decode": "infill"}))["method"] == "sro (decode infill)"
+    assert row(record({"guided_samples": 2}))["method"] == "sro (guided 2)"
