@@ -187,6 +187,7 @@ def test_robustness_refuses_empty_lists_and_options_its_executor_ignores(tmp_pat
 def test_ctrl_c_says_what_was_saved_and_how_to_resume(tmp_path, data_dir):
     flags = list(SMOKE_FLAGS)
     flags[flags.index("--steps") + 1] = "100000"
+    flags += ["--epochs", "5000"]  # one epoch of the 24 inputs is only 6 steps: it could end before the signal
     proc = subprocess.Popen([sys.executable, "-c", "from sro_bench.cli import main; main()", "run", *flags,
                              "--runs-dir", "runs", "--run-id", "long", "--quiet", "--data-dir", str(data_dir)],
                             cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
