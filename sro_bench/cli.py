@@ -321,48 +321,6 @@ def leader_prepare(name, steps, force, data_dir, cache_dir):
                   f"({meta.get('steps', '?')} steps, {meta.get('train_seconds', 0):.0f} s)")
 
 
-@cli.group()
-def suite():
-    """The evaluation suite's own checks."""
-
-
-@suite.command("calibrate")
-@common_paths
-def suite_calibrate(data_dir, cache_dir):
-    """FL calibration on the dev split's references: as written, words shuffled, 10% of words dropped."""
-    from .metrics import fl_calibration
-    from .paths import resolve_data_dir
-
-    figures = fl_calibration(resolve_data_dir(data_dir), cache_dir)
-    table = Table(title=f"FL calibration: {figures['n']} {figures['text']}")
-    for column in ("text", "mean FL", "target"):
-        table.add_column(column)
-    for key, label in (("references", "as written"), ("shuffled", "words shuffled"), ("dropped_10pct", "10% of words dropped")):
-        table.add_row(label, f"{figures[key]:.3f}", figures["targets"][key])
-    console.print(table)
-    console.print("all three within their bounds" if figures["passes"] else "[red]outside the bounds[/red]")
-    if not figures["passes"]:
-        raise UserError("FL calibration is outside its bounds")
-
-
-@suite.command("check-sta")
-@common_paths
-def suite_check_sta(data_dir, cache_dir):
-    """STA on the dev split's human references (target >= 0.9) and on its toxic inputs (<= 0.3)."""
-    from .metrics import sta_check
-    from .paths import resolve_data_dir
-
-    figures = sta_check(resolve_data_dir(data_dir), cache_dir)
-    table = Table(title="STA judge on the dev split")
-    for column in ("text", "STA", "target"):
-        table.add_column(column)
-    table.add_row(f"human references ({figures['n_references']})", f"{figures['references']:.3f}", figures["targets"]["references"])
-    table.add_row(f"toxic inputs ({figures['n_inputs']})", f"{figures['toxic_inputs']:.3f}", figures["targets"]["toxic_inputs"])
-    console.print(table)
-    if not figures["passes"]:
-        raise UserError("the STA judge is outside its targets")
-
-
 def add_plugin_commands() -> None:
     """Plugins' verbs (the ``register_commands`` hook); a built-in of the same name is kept, with a warning."""
     from .plugins import loaded_registry
@@ -375,6 +333,11 @@ def add_plugin_commands() -> None:
         if cli.commands.get(name) is not command:
             cli.add_command(command, name)
             click.echo(f"warning: a plugin tried to replace the built-in command {name!r}; kept the built-in", err=True)
+
+
+from .cli_suite import suite  # noqa: E402 - the group needs `console` and `common_paths` above
+
+cli.add_command(suite)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -81,8 +81,8 @@ def option(f: dataclasses.Field, hint: Any, prefix: str, default: Any, note: str
                       callback=_key_values if kind is dict else (lambda ctx, param, value: list(value) or None),
                       metavar="KEY=VALUE" if kind is dict else None)
     elif kind is Path:
-        file = meta.get("path") == "file"
-        kwargs["type"] = click.Path(exists=file, dir_okay=not file, file_okay=file, path_type=Path)
+        file, out = meta.get("path") == "file", meta.get("path") == "output-file"  # out: a file to write
+        kwargs["type"] = click.Path(exists=file, dir_okay=not (file or out), file_okay=file or out, path_type=Path)
     else:
         kwargs["type"] = click.Choice(meta["choices"]) if meta.get("choices") else kind
     return click.option(flag, name, **kwargs)

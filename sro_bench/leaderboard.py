@@ -93,12 +93,25 @@ def row(record: dict, relative_to: Path | None = None, columns: list[tuple[str, 
         "eval_set": eval_set_label(record),
         "eval_key": eval_set_key(record),
         "judges": " ".join(judges_of(record)) or "-",
+        "agreement": agreement_line(record),
         "config": config_key(record),
         **{column: metrics.get(key) for column, key, _ in (columns or score_columns([record]))},
         **{column: (record.get("rewrite_quality") or {}).get(key) for column, key in QUALITY},
         "record": path,
         "report": _report_link(record, relative_to),
     }
+
+
+def agreement_line(record: dict) -> str:
+    """How far the record's judges agree with people, as their calibration measured it (suite 2 on), or ''."""
+    info = (record.get("suite") or {}).get("info") or {}
+    agreement = next((m["agreement"] for m in info.values() if isinstance(m, dict) and m.get("agreement")), None)
+    if not agreement:
+        return ""
+    figures = ", ".join(f"{j} {agreement[j]['auc' if j == 'STA' else 'spearman']:.3f}" for j in ("STA", "SIM", "FL", "J")
+                        if j in agreement)
+    return (f"These judges' agreement with people, held out ({agreement.get('folds', '')}; STA: AUC, the others: "
+            f"Spearman; `{agreement.get('command', 'sro-bench suite agreement')}`, docs/suite.md): {figures}.")
 
 
 def _variant(game: dict) -> str:
@@ -247,6 +260,8 @@ def publish(paths: list[Path], out: Path, *, title: str | None = None, command: 
             md.write(f"\n{level} {eval_set}, judges {judges}\n")
         else:
             md.write(f"\nEvaluation set: {eval_set}; judges: {judges}.\n")
+        if members[0]["agreement"]:
+            md.write(f"{members[0]['agreement']}\n")
         sub = level + "#" if level else "##"
         means = group.rows
         md.write("\n")

@@ -184,7 +184,7 @@ def test_judges_are_the_same_whatever_the_seed(base):
         base.seed, base.run_id = seed, f"dup-{seed}"
         records.append(run(base, progress=False))
     assert records[0]["suite"]["judges"] == records[1]["suite"]["judges"]
-    assert set(records[0]["suite"]["judges"]) == {"sta", "fl"}
+    assert set(records[0]["suite"]["judges"]) == {"sta", "sim", "fl"}
     assert records[0]["metrics"] == records[1]["metrics"]
     assert records[0]["evaluation"]["digest"] == records[1]["evaluation"]["digest"]
 

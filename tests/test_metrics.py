@@ -1,4 +1,4 @@
-"""The metrics suite: overlap metrics against sacrebleu, SIM, J, and small STA/FL models.
+"""The metrics suite: overlap metrics against sacrebleu, the encoder, J, and small STA/FL base models.
 
 Models here are trained on small slices of ../shared/data (skipped, with the reason, when it is
 absent), so the file runs in well under a minute on two cores.
@@ -21,7 +21,6 @@ from sro_bench.errors import UserError  # noqa: E402
 from sro_bench.metrics import Metric, MetricContext, MetricResult, Suite  # noqa: E402
 from sro_bench.metrics import overlap, store  # noqa: E402
 from sro_bench.metrics.ngram import TrigramLM  # noqa: E402
-from sro_bench.metrics.sim import cosine  # noqa: E402
 from sro_bench.metrics.text import tokens  # noqa: E402
 from sro_bench.paths import DEFAULT_DATA_DIR  # noqa: E402
 
@@ -84,22 +83,16 @@ def test_a_row_without_references_is_a_user_error():
 # -- SIM and the suite's joint scores -----------------------------------------------------------
 
 
-def test_cosine_is_clipped_to_unit_interval():
-    a = np.array([[1.0, 0.0], [1.0, 0.0], [0.6, 0.8]])
-    b = np.array([[-1.0, 0.0], [1.0, 0.0], [0.8, 0.6]])
-    assert cosine(a, b).tolist() == pytest.approx([0.0, 1.0, 0.96])
-
-
 @needs_minilm
-def test_sim_of_identical_sentences_is_one_and_cache_shares_passes():
+def test_encoder_cosine_of_identical_sentences_is_one_and_cache_shares_passes():
     from sro_bench.metrics.embed import get_encoder
-    from sro_bench.metrics.sim import SimMetric
+    from sro_bench.metrics.signals import Signals
 
     encoder = get_encoder()
-    sim = SimMetric(encoder).score(["you are a nice person", "the weather is cold"],
-                                   ["you are a nice person", "I like pizza with cheese"]).sentence["sim"]
+    sim = Signals(None, None, encoder).compute(["cosine"], ["you are a nice person", "the weather is cold"],
+                                               ["you are a nice person", "I like pizza with cheese"])[:, 0]
     assert sim[0] == pytest.approx(1.0, abs=1e-5)
-    assert 0.0 <= sim[1] < 0.5
+    assert sim[1] < 0.5
     before = encoder.encoded
     encoder.encode(["the weather is cold", "you are a nice person"])
     assert encoder.encoded == before  # served from the text-keyed cache
@@ -125,7 +118,7 @@ class Fixed(Metric):
 
 def _fixed_suite(extra=None):
     metrics = {
-        "sta": Fixed("sta", {"sta": [1, 0, 1], "sta_soft": [0.9, 0.2, 0.7]}),
+        "sta": Fixed("sta", {"sta": [1, 0, 1]}),
         "sim": Fixed("sim", {"sim": [0.8, 0.9, 0.5]}),
         "fl": Fixed("fl", {"fl": [0.5, 1.0, 0.25]}),
         "chrf": Fixed("chrf", {"chrf": [0.4, 0.3, 0.2]}, needs_references=True),
@@ -141,7 +134,7 @@ def test_j_is_the_mean_of_the_sentence_products():
     assert result.corpus["J"] == pytest.approx(np.mean(sta * sim * fl))
     assert result.corpus["J_chrF"] == pytest.approx(np.mean(sta * sim * chrf))
     assert result.sentence["J"].tolist() == pytest.approx((sta * sim * fl).tolist())
-    assert list(result.corpus)[:6] == ["STA", "STA_soft", "SIM", "FL", "J", "J_chrF"]
+    assert list(result.corpus)[:5] == ["STA", "SIM", "FL", "J", "J_chrF"]
     json.dumps(result.to_dict())
     json.dumps(result.sentence_dict())
 
@@ -227,7 +220,9 @@ def _assert_no_pickle(root: Path) -> None:
     for p in files:
         assert p.suffix not in (".pkl", ".pickle", ".joblib", ".pt", ".bin"), p
         head = p.read_bytes()[:9]
-        assert not head.startswith(b"\x80"), f"{p} looks like a pickle"
+        # a pickle (protocol 2-5) opens with PROTO: 0x80 then the protocol number; a safetensors header length
+        # may start with 0x80 too (2,432 bytes = 0x980), so the pair is what tells them apart
+        assert not (head[:1] == b"\x80" and 2 <= head[1] <= 5), f"{p} looks like a pickle"
         header_len = int.from_bytes(head[:8], "little")  # safetensors: u64 header length, then JSON
         assert head[8:9] == b"{" and header_len < p.stat().st_size, p
 
@@ -261,49 +256,29 @@ def small_fl(slices):
 
 @needs_data
 def test_small_sta_judges_obvious_cases(small_sta):
-    from sro_bench.metrics.sta import StaMetric
-
-    out = StaMetric(small_sta).score(["x"] * 4, ["you are a fucking idiot", "shut up you stupid moron",
-                                             "thank you for sharing the article", "the city council met on monday"])
-    assert out.sentence["sta"].tolist() == [0.0, 0.0, 1.0, 1.0]
-    assert np.all((out.sentence["sta_soft"] >= 0) & (out.sentence["sta_soft"] <= 1))
-    assert out.info["threshold"] == 0.5 and "char" in out.info["model"]
-    assert 0.6 < out.info["heldout_accuracy"] <= 1.0
+    p = small_sta.p_toxic(["you are a fucking idiot", "shut up you stupid moron",
+                           "thank you for sharing the article", "the city council met on monday"])
+    assert (p > small_sta.threshold).tolist() == [True, True, False, False]
+    assert np.all((p >= 0) & (p <= 1))
+    assert small_sta.info["threshold"] == 0.5 and "char" in small_sta.info["model"]
+    assert 0.6 < small_sta.info["heldout_accuracy"] <= 1.0
 
 
 @needs_data
 @needs_minilm
 def test_small_fl_orders_clean_above_dropped_above_shuffled(slices, small_fl):
-    from sro_bench.metrics.fl import drop_words, shuffle_words
+    from sro_bench.metrics.damage import drop_content_word
+    from sro_bench.metrics.fl import shuffle_words
 
     _, _, paradetox = slices
     refs = [refs[0] for refs in paradetox.references[-40:] if len(refs[0].split()) >= 6][:25]
     rng = np.random.default_rng(0)
     clean = small_fl.score(refs)
-    dropped = small_fl.score([drop_words(r, rng) for r in refs])
+    dropped = small_fl.score([drop_content_word(r, rng) for r in refs])
     shuffled = small_fl.score([shuffle_words(r, rng) for r in refs])
     assert clean.mean() > dropped.mean() > shuffled.mean()
     assert np.all((clean >= 0) & (clean <= 1))
     assert small_fl.score(["", "  ...  "]).tolist() == [0.0, 0.0]
-
-
-@needs_data
-@needs_minilm
-def test_suite_with_small_models_end_to_end(small_sta, small_fl):
-    from sro_bench.metrics.embed import get_encoder
-    from sro_bench.metrics.fl import FluencyMetric
-    from sro_bench.metrics.sim import SimMetric
-    from sro_bench.metrics.sta import StaMetric
-
-    metrics = {"sta": StaMetric(small_sta), "sim": SimMetric(get_encoder()), "fl": FluencyMetric(small_fl),
-               "bleu": overlap.BleuMetric(), "chrf": overlap.ChrfMetric(), "self-bleu": overlap.SelfBleuMetric()}
-    suite = Suite(MetricContext(), list(metrics), metrics=metrics)
-    result = suite.score(INPUTS, HYPS, REFS)
-    s = result.sentence
-    assert result.corpus["J"] == pytest.approx(np.mean(s["STA"] * s["SIM"] * s["FL"]))
-    assert result.corpus["J_chrF"] == pytest.approx(np.mean(s["STA"] * s["SIM"] * s["chrF"]))
-    assert set(result.corpus) >= {"STA", "STA_soft", "SIM", "FL", "J", "J_chrF", "BLEU", "chrF", "self-BLEU"}
-    json.dumps(result.to_dict())
 
 
 def _tiny_data_dir(root: Path) -> Path:
@@ -359,13 +334,3 @@ def test_full_sta_meets_targets():
 
     check = sta_check(DATA)
     assert check["references"] >= 0.9 and check["toxic_inputs"] <= 0.3, check
-
-
-@pytest.mark.slow
-@needs_data
-@needs_minilm
-def test_full_fl_calibration_meets_targets():
-    from sro_bench.metrics import fl_calibration
-
-    figures = fl_calibration(DATA)
-    assert figures["passes"], figures

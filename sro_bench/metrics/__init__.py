@@ -1,4 +1,4 @@
-"""The evaluation suite: STA, SIM, FL, J, BLEU, chrF and self-BLEU, all offline.
+"""The evaluation suite: STA, SIM, FL, J, BLEU, chrF and self-BLEU, all offline; STA, SIM and FL calibrated on people.
 
 Importing this package is cheap; torch, transformers, scikit-learn and sacrebleu load on first use.
 """
@@ -7,9 +7,9 @@ from .base import Metric, MetricContext, MetricResult  # noqa: F401
 from .suite import BUILTINS, Suite, SuiteResult  # noqa: F401
 
 
-def fl_calibration(data_dir=None, cache_dir=None, **kwargs) -> dict:
-    """See :func:`sro_bench.metrics.fl.fl_calibration`."""
-    from .fl import fl_calibration as run
+def damage_check(data_dir=None, cache_dir=None, **kwargs) -> dict:
+    """See :func:`sro_bench.metrics.damage.damage_check`."""
+    from .damage import damage_check as run
 
     return run(data_dir, cache_dir, **kwargs)
 
@@ -22,4 +22,4 @@ def sta_check(data_dir=None, cache_dir=None, **kwargs) -> dict:
 
 
 __all__ = ["Metric", "MetricContext", "MetricResult", "Suite", "SuiteResult", "BUILTINS",
-           "fl_calibration", "sta_check"]
+           "damage_check", "sta_check"]

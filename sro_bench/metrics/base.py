@@ -13,6 +13,9 @@ import numpy as np
 # The suite's trained judges (STA, FL) are one fixed artefact per suite version and data: a run's seed
 # never changes them, so every run is scored by the same judges.
 JUDGE_SEED = 0
+# Changes whenever what a judge measures changes; records carry it and their judges' ids, so scores of two
+# versions never share a table. 2: STA, SIM and FL calibrated on people's labels (calibration.py).
+SUITE_VERSION = 2
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""The dev split as the metrics see it: text their models must never be trained on."""
+"""Text the metrics' models must never be trained on: the dev split, and the human evaluation's inputs."""
 
 from __future__ import annotations
 
@@ -19,3 +19,11 @@ def dev_keys(data_dir: Path) -> frozenset[str]:
     _, dev = splits(Path(data_dir))
     return frozenset(normalise(t) for t in dev.inputs) | frozenset(
         normalise(r) for refs in dev.references for r in refs)
+
+
+def human_inputs(data_dir: Path) -> frozenset[str]:
+    """Normalised inputs of the shared human evaluation (empty when the file is absent)."""
+    from .human import HUMAN_FILE, read_human
+
+    path = Path(data_dir) / HUMAN_FILE
+    return frozenset(normalise(x) for x in read_human(path).inputs) if path.is_file() else frozenset()

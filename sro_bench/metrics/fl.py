@@ -1,16 +1,15 @@
-"""FL: offline fluency in [0, 1], an acceptability classifier trained on clean vs scrambled text.
+"""FL's base model: an acceptability classifier trained on clean vs damaged text, offline.
 
 No CoLA model ships offline, so fluency is learnt from clean text. A Kneser-Ney trigram LM is
 counted on most of the clean text. On the rest (held out from the LM), a logistic regression
-learns clean sentences (label 1) against scrambled copies of them (label 0: words shuffled, and
-about half the adjacent word pairs swapped). Its features are the LM's evidence (log-probability,
-SLOR, the worst positions, unseen n-gram rates, length) and MiniLM's mean-pooled middle layers
-(read from the suite's one encoder pass, so they cost nothing at scoring time). FL is the
-regression's P(fluent), with the two classes weighted equally.
-
-Milder damage (a dropped or repeated word) is not a training negative: it often leaves a
-grammatical sentence, and teaching it as disfluent made clean text score ~0.6. It lands in
-between, which :func:`fl_calibration` checks on text neither step saw: the dev references.
+learns clean sentences (label 1) against damaged copies of them (label 0): scrambled (words
+shuffled, half the adjacent pairs swapped) and, since suite version 2, locally damaged (a doubled
+word, one adjacent swap, a dropped content word, a random word in place of a word, the last 40%
+cut), the damage people notice in a rewrite. Its features are the LM's evidence (log-probability,
+SLOR, the worst positions, how the sentence ends, unseen n-gram rates, length) and MiniLM's
+mean-pooled middle layers (read from the suite's one encoder pass). Its P(fluent) is one signal of
+the FL judge, which is calibrated on people (``calibration.py``): the local negatives pull clean
+text's P(fluent) down (to about 0.6), which the calibration absorbs.
 """
 
 from __future__ import annotations
@@ -25,15 +24,14 @@ import numpy as np
 from ..data import NORMAL_FILES, PARADETOX, load_lines, normalise
 from ..errors import UserError
 from . import store
-from .base import JUDGE_SEED, Metric, MetricContext, MetricResult
 from .devsplit import dev_keys, splits
 from .embed import PROBE_LAYERS, Encoder, encoder_version, get_encoder
 from .ngram import TrigramLM
 from .text import tokens as lm_tokens
 
-FL_VERSION = 1
+FL_VERSION = 2  # 2: local damage among the negatives; end_slor
 LM_FEATURES = ("mean_logp", "mean_slor", "min_slor", "q25_slor", "negative_slor_rate", "sum_slor",
-               "sum_negative_slor", "unseen_trigram_rate", "unseen_bigram_rate", "log_length")
+               "sum_negative_slor", "unseen_trigram_rate", "unseen_bigram_rate", "log_length", "end_slor")
 C = 0.05
 HELDOUT = 2000
 
@@ -49,20 +47,42 @@ def lm_features(lm: TrigramLM, tokens: Sequence[Sequence[str]]) -> np.ndarray:
         total(s.logp) / n, total(slor) / n, np.minimum.reduceat(slor, starts), q25,
         total(slor < 0) / n, total(slor), total(np.minimum(slor, 0.0)),
         1.0 - total(s.seen_trigram) / n, 1.0 - total(s.seen_bigram) / n, np.log(n),
+        slor[s.offsets[1:] - 1],  # the end of sentence: a cut sentence ends where sentences do not
     ])
 
 
-def scramble(text: str, rng: np.random.Generator, kind: str) -> str:
-    """A disfluent copy of ``text``: ``shuffle`` (all words) or ``swap`` (len // 2 adjacent swaps)."""
+def shuffle_words(text: str, rng: np.random.Generator) -> str:
+    words = text.split()
+    if len(words) > 1:
+        perm = rng.permutation(len(words))
+        while np.all(perm == np.arange(len(words))):
+            perm = rng.permutation(len(words))
+        words = [words[i] for i in perm]
+    return " ".join(words)
+
+
+SCRAMBLES = ("shuffle", "swap")
+LOCAL_DAMAGE = ("doubled", "swapped", "dropped", "replaced", "cut")
+
+
+def scramble(text: str, rng: np.random.Generator, kind: str, vocabulary: Sequence[str] = ()) -> str:
+    """A disfluent copy of ``text``: ``shuffle`` (all words), ``swap`` (len // 2 adjacent swaps), or one of
+    :data:`LOCAL_DAMAGE` (see ``damage.py``); a text too short for the damage is repeated instead."""
+    from . import damage
+
     words = text.split()
     if len(words) < 3:
         return " ".join(words + words)  # a repeated fragment is the only damage a short text allows
     if kind == "shuffle":
         return shuffle_words(text, rng)
-    for _ in range(len(words) // 2):
-        i = int(rng.integers(len(words) - 1))
-        words[i], words[i + 1] = words[i + 1], words[i]
-    return " ".join(words)
+    if kind == "swap":
+        for _ in range(len(words) // 2):
+            i = int(rng.integers(len(words) - 1))
+            words[i], words[i + 1] = words[i + 1], words[i]
+        return " ".join(words)
+    local = {"doubled": damage.double_word, "swapped": damage.swap_adjacent, "dropped": damage.drop_content_word,
+             "replaced": lambda t, r: damage.replace_word(t, r, vocabulary), "cut": damage.cut_tail}
+    return local[kind](text, rng) or " ".join(words + words)
 
 
 @dataclass
@@ -135,7 +155,8 @@ def train_fl(texts: Sequence[str], *, encoder: Encoder | None = None, heldout: i
     heldout = min(heldout, len(texts) // 4)
     held = [texts[i] for i in order[:heldout]]
     lm = TrigramLM.train([lm_tokens(texts[i]) for i in order[heldout:]])
-    negatives = [scramble(t, rng, kind) for kind in ("shuffle", "swap") for t in held]
+    vocabulary = sorted({w for t in texts[:20000] for w in t.split() if w.isalpha()})
+    negatives = [scramble(t, rng, kind, vocabulary) for kind in SCRAMBLES + LOCAL_DAMAGE for t in held]
     sample = held + negatives
     probe = FluencyModel(lm, np.zeros(1), np.ones(1), np.zeros(1), 0.0)
     x = probe.features(sample, encoder.encode_views(sample, cache=False))
@@ -149,7 +170,9 @@ def train_fl(texts: Sequence[str], *, encoder: Encoder | None = None, heldout: i
                  f"Kneser-Ney trigram LM and MiniLM layers {list(PROBE_LAYERS)} mean-pooled",
         "lm_features": list(LM_FEATURES), "lm_sentences": len(texts) - heldout, "lm_vocabulary": lm.V,
         "classifier_sentences": heldout,
-        "negatives": "per held-out sentence: one copy with words shuffled, one with len//2 adjacent swaps",
+        "negatives": "per held-out sentence: one copy with words shuffled, one with len//2 adjacent swaps, and one "
+                     "each with a doubled word, one adjacent swap, a dropped content word, a random word in place "
+                     "of a word, the last 40% cut",
         "classifier_train_accuracy": round(float(clf.score((x - mean) / scale, y)), 4),
         "encoder": encoder.describe(), "seed": seed,
     })
@@ -180,65 +203,3 @@ def _load_or_train(data_dir: Path, cache_dir: str | None, seed: int) -> FluencyM
     model.info["cache_file"] = str(path)
     model.info["judge_id"] = path.stem  # its version and a digest of its data and settings
     return model
-
-
-# -- calibration ------------------------------------------------------------------------------
-
-
-def shuffle_words(text: str, rng: np.random.Generator) -> str:
-    words = text.split()
-    if len(words) > 1:
-        perm = rng.permutation(len(words))
-        while np.all(perm == np.arange(len(words))):
-            perm = rng.permutation(len(words))
-        words = [words[i] for i in perm]
-    return " ".join(words)
-
-
-def drop_words(text: str, rng: np.random.Generator, fraction: float = 0.1) -> str:
-    """``text`` minus round(fraction * words) words (at least one, and never all)."""
-    words = text.split()
-    k = min(max(1, int(round(fraction * len(words)))), len(words) - 1)
-    if k <= 0:
-        return text
-    drop = set(rng.choice(len(words), size=k, replace=False).tolist())
-    return " ".join(w for i, w in enumerate(words) if i not in drop)
-
-
-def fl_calibration(data_dir: str | Path | None = None, cache_dir: str | Path | None = None, *,
-                   seed: int = 0, model: FluencyModel | None = None) -> dict:
-    """Mean FL on the dev split's human references, on the same references with their words
-    shuffled, and with 10% of their words dropped; targets: >= 0.8, <= 0.3, strictly between."""
-    from ..paths import resolve_data_dir
-
-    data_dir = Path(resolve_data_dir(data_dir)).resolve()
-    model = model or load_or_train_fl(data_dir, cache_dir, seed=seed)
-    _, dev = splits(data_dir)
-    refs = [r for rs in dev.references for r in rs]
-    rng = np.random.default_rng(seed)
-    clean = float(model.score(refs).mean())
-    shuffled = float(model.score([shuffle_words(r, rng) for r in refs]).mean())
-    dropped = float(model.score([drop_words(r, rng) for r in refs]).mean())
-    return {
-        "references": round(clean, 4), "shuffled": round(shuffled, 4), "dropped_10pct": round(dropped, 4),
-        "n": len(refs), "text": "dev-split human references (all of them)",
-        "passes": bool(clean >= 0.8 and shuffled <= 0.3 and shuffled < dropped < clean),
-        "targets": {"references": ">= 0.8", "shuffled": "<= 0.3", "dropped_10pct": "strictly between"},
-    }
-
-
-class FluencyMetric(Metric):
-    name = "fl"
-
-    def __init__(self, model: FluencyModel, encoder: Encoder | None = None):
-        self.model, self.encoder = model, encoder
-
-    def score(self, inputs, rewrites, references=None) -> MetricResult:
-        fl = self.model.score(list(rewrites), None, self.encoder)
-        return MetricResult({"fl": fl}, {"fl": float(fl.mean()) if len(fl) else float("nan")},
-                            self.model.info)
-
-
-def fl_factory(context: MetricContext) -> FluencyMetric:
-    return FluencyMetric(load_or_train_fl(context.data_dir, context.cache_dir, seed=JUDGE_SEED),
-                         get_encoder(context.device))

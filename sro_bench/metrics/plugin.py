@@ -6,12 +6,12 @@ from ..plugins import table_hook
 
 # (name, module, factory in it, description): the module is imported only when a run needs one
 BUILTINS = (
-    ('sta', 'sro_bench.metrics.sta', 'sta_factory',
-     'Style transfer accuracy: a char-n-gram judge (not the follower) finds the rewrite non-toxic'),
-    ('sim', 'sro_bench.metrics.sim', 'sim_factory',
-     'Meaning kept: cosine of all-MiniLM-L6-v2 embeddings of input and rewrite, clipped to [0, 1]'),
-    ('fl', 'sro_bench.metrics.fl', 'fl_factory',
-     'Fluency in [0, 1]: a clean-vs-scrambled classifier over trigram-LM and MiniLM features'),
+    ('sta', 'sro_bench.metrics.calibration', 'sta_factory',
+     'Non-toxic, as people judge it: a char-n-gram judge (not the follower) and sentiment, calibrated on people'),
+    ('sim', 'sro_bench.metrics.calibration', 'sim_factory',
+     'Meaning kept, as people judge it: MiniLM cosine, praise put in, negations flipped; calibrated on people'),
+    ('fl', 'sro_bench.metrics.calibration', 'fl_factory',
+     'Fluency, as people judge it: trigram-LM evidence, repeats, a clean-vs-scrambled classifier; calibrated'),
     ('bleu', 'sro_bench.metrics.overlap', 'bleu_factory',
      'sacrebleu corpus BLEU against the human references (1-3 per row)'),
     ('chrf', 'sro_bench.metrics.overlap', 'chrf_factory',

@@ -23,11 +23,11 @@ import numpy as np
 from ..data import NORMAL_FILES, TOXIC_FILES, load_lines, normalise
 from ..errors import UserError
 from . import store
-from .base import JUDGE_SEED, Metric, MetricContext, MetricResult
-from .devsplit import dev_keys, splits
+from .devsplit import dev_keys, human_inputs, splits
+from .human import HUMAN_FILE
 from .text import canonical
 
-STA_VERSION = 1
+STA_VERSION = 2  # 2: the human evaluation's inputs left out of training
 N_FEATURES = 2 ** 20
 NGRAMS = (2, 6)
 C = 8.0
@@ -142,45 +142,26 @@ def load_or_train_sta(data_dir: str | Path | None, cache_dir: str | Path | None,
 @lru_cache(maxsize=8)
 def _load_or_train(data_dir: Path, cache_dir: str | None, seed: int) -> StaModel:
     toxic_files, clean_files = training_files(data_dir)
-    key = store.fingerprint(toxic_files + clean_files, {"version": STA_VERSION, "seed": seed})
+    human = [data_dir / HUMAN_FILE] if (data_dir / HUMAN_FILE).is_file() else []  # its inputs are left out
+    key = store.fingerprint(toxic_files + clean_files + human, {"version": STA_VERSION, "seed": seed})
     path = store.metrics_cache(cache_dir, "sta") / f"sta-{key}.safetensors"
     if path.is_file():
         arrays, info = store.load(path)
         model = StaModel.from_arrays(arrays, info)
     else:
-        dev = dev_keys(data_dir)  # the dev split is never trained on
+        # the dev split is never trained on, nor the inputs people labelled rewrites of (agreement is measured there)
+        dev = dev_keys(data_dir) | human_inputs(data_dir)
         read = lambda files: [t for f in files for t in load_lines(f).inputs if normalise(t) not in dev]  # noqa: E731
         model = train_sta(read(toxic_files), read(clean_files), seed=seed, info={
             "training_data": {"toxic": [f.name for f in toxic_files], "non_toxic": [f.name for f in clean_files]},
             "shared_with_training_follower": "the non-toxic side (detox_emnlp2021 *_normal) is also part of "
                                              "the follower's clean data; the toxic side is not",
-            "excluded": "sentences matching dev-split inputs or references",
+            "excluded": "sentences matching dev-split inputs or references, or inputs of the human evaluation",
         })
         store.save(path, model.to_arrays(), model.info)
     model.info["cache_file"] = str(path)
     model.info["judge_id"] = path.stem  # its version and a digest of its data and settings
     return model
-
-
-class StaMetric(Metric):
-    name = "sta"
-
-    def __init__(self, model: StaModel):
-        self.model = model
-
-    def score(self, inputs, rewrites, references=None) -> MetricResult:
-        p = self.model.p_toxic(list(rewrites))
-        sta = (p <= self.model.threshold).astype(np.float64)
-        nan = float("nan")
-        return MetricResult(
-            {"sta": sta, "sta_soft": 1.0 - p},
-            {"sta": float(sta.mean()) if len(p) else nan, "sta_soft": float(1.0 - p.mean()) if len(p) else nan},
-            self.model.info,
-        )
-
-
-def sta_factory(context: MetricContext) -> StaMetric:
-    return StaMetric(load_or_train_sta(context.data_dir, context.cache_dir, seed=JUDGE_SEED))
 
 
 def sta_check(data_dir: str | Path | None = None, cache_dir: str | Path | None = None, *, seed: int = 0) -> dict:

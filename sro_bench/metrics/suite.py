@@ -16,19 +16,20 @@ from typing import Sequence
 import numpy as np
 
 from ..errors import UserError
-from .base import Metric, MetricContext, MetricResult
+from .base import SUITE_VERSION, Metric, MetricContext, MetricResult
 
 BUILTINS = ("sta", "sim", "fl", "bleu", "chrf", "self-bleu", "edits")
 # (metric, key) -> the figure's name in SuiteResult, run records and leaderboards
 _NAMES = {
-    ("sta", "sta"): "STA", ("sta", "sta_soft"): "STA_soft", ("sim", "sim"): "SIM", ("fl", "fl"): "FL",
+    ("sta", "sta"): "STA", ("sim", "sim"): "SIM", ("fl", "fl"): "FL",
     ("bleu", "bleu"): "BLEU", ("chrf", "chrf"): "chrF", ("self-bleu", "self_bleu"): "self-BLEU",
     ("edits", "identical"): "identical", ("edits", "deletion"): "deletion", ("edits", "addition"): "addition",
 }
-ORDER = ("STA", "STA_soft", "SIM", "FL", "J", "J_chrF", "BLEU", "chrF", "self-BLEU", "identical", "deletion", "addition")
+ORDER = ("STA", "SIM", "FL", "J", "J_chrF", "BLEU", "chrF", "self-BLEU", "identical", "deletion", "addition")
 JOINT = {
-    "J": "mean over sentences of STA (binary) * SIM * FL (ParaDetox's sentence-level product)",
-    "J_chrF": "mean over sentences of STA (binary) * SIM * sentence chrF / 100 (the PAN-2024 variant)",
+    "J": "mean over sentences of STA * SIM * FL (ParaDetox's sentence-level product; each judge an estimate of "
+         "people's mean label in [0, 1])",
+    "J_chrF": "mean over sentences of STA * SIM * sentence chrF / 100 (the PAN-2024 variant)",
 }
 
 
@@ -52,6 +53,7 @@ class SuiteResult:
     def to_dict(self) -> dict:
         """JSON-ready: corpus figures (NaN as None), info and timings; no per-sentence arrays."""
         return {
+            "version": SUITE_VERSION,
             "n": self.n,
             "references": self.has_references,
             "judges": self.judges(),
@@ -112,8 +114,7 @@ class Suite:
         if "sim" in self.metrics:
             from .embed import get_encoder
 
-            encoder = getattr(self.metrics["sim"], "encoder", None) or get_encoder(self.context.device)
-            encoder.encode(list(inputs))
+            get_encoder(self.context.device).encode(list(inputs))
 
     def score(self, inputs: Sequence[str], rewrites: Sequence[str],
               references: Sequence[Sequence[str]] | None = None) -> SuiteResult:

@@ -1,0 +1,186 @@
+"""How far a judge agrees with people: rank correlations and AUC, with bootstrap intervals over inputs.
+
+Rows that share an input are resampled together (a rewrite's label depends on its input), so an
+interval reflects how many *inputs* were labelled, not how many rewrites.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+POSITIVE = 0.5  # a label at or above this is a "yes" for AUC
+
+
+@dataclass(frozen=True)
+class Estimate:
+    value: float
+    low: float
+    high: float
+
+    def to_dict(self) -> dict:
+        return {"value": _round(self.value), "ci95": [_round(self.low), _round(self.high)]}
+
+
+def spearman(a: np.ndarray, b: np.ndarray) -> float:
+    from scipy.stats import spearmanr
+
+    if len(a) < 2 or np.ptp(a) == 0 or np.ptp(b) == 0:
+        return float("nan")
+    return float(spearmanr(a, b).statistic)
+
+
+def kendall(a: np.ndarray, b: np.ndarray) -> float:
+    from scipy.stats import kendalltau
+
+    if len(a) < 2 or np.ptp(a) == 0 or np.ptp(b) == 0:
+        return float("nan")
+    return float(kendalltau(a, b).statistic)
+
+
+def auc(scores: np.ndarray, positive: np.ndarray) -> float:
+    """Area under the ROC curve (ties count half): P(score of a positive > score of a negative)."""
+    from scipy.stats import rankdata
+
+    positive = np.asarray(positive, dtype=bool)
+    n_pos, n_neg = int(positive.sum()), int((~positive).sum())
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    ranks = rankdata(scores)
+    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def system_means(values: np.ndarray, systems: np.ndarray, names: Sequence[str]) -> np.ndarray:
+    return np.array([values[systems == s].mean() if (systems == s).any() else np.nan for s in names])
+
+
+def _statistics(score: np.ndarray, label: np.ndarray, systems: np.ndarray | None, names: Sequence[str]) -> dict:
+    out = {"spearman": spearman(score, label), "auc": auc(score, label >= POSITIVE)}
+    if systems is not None and len(names) >= 2:
+        judge, people = system_means(score, systems, names), system_means(label, systems, names)
+        keep = ~(np.isnan(judge) | np.isnan(people))
+        out["system_spearman"] = spearman(judge[keep], people[keep])
+        out["system_kendall"] = kendall(judge[keep], people[keep])
+    return out
+
+
+def agreement(scores: dict[str, np.ndarray], labels: dict[str, np.ndarray], groups: np.ndarray,
+              systems: Sequence[str] | None = None, *, resamples: int = 1000, seed: int = 0) -> dict:
+    """Per judge present in both ``scores`` and ``labels``: sentence-level Spearman and AUC (label >= 0.5
+    positive), and with ``systems`` the system-level Spearman and Kendall of the systems' means, plus each
+    system's mean by judge and by people; every statistic with a 95% percentile bootstrap interval over
+    inputs (``groups``)."""
+    groups = np.asarray(groups)
+    sys_arr = None if systems is None else np.asarray(systems)
+    names = sorted(set(sys_arr.tolist())) if sys_arr is not None else []
+    unique, inverse = np.unique(groups, return_inverse=True)
+    members = [np.flatnonzero(inverse == g) for g in range(len(unique))]
+    rng = np.random.default_rng(seed)
+    draws = [np.concatenate([members[g] for g in rng.integers(len(unique), size=len(unique))])
+             for _ in range(resamples)]
+    report = {}
+    for judge in (j for j in labels if j in scores):
+        score, label = np.asarray(scores[judge], dtype=np.float64), np.asarray(labels[judge], dtype=np.float64)
+        point = _statistics(score, label, sys_arr, names)
+        boot = [_statistics(score[idx], label[idx], None if sys_arr is None else sys_arr[idx], names) for idx in draws]
+        entry = {}
+        for key, value in point.items():
+            samples = np.array([b[key] for b in boot], dtype=np.float64)
+            samples = samples[np.isfinite(samples)]
+            low, high = (np.percentile(samples, [2.5, 97.5]) if len(samples) else (np.nan, np.nan))
+            entry[key] = Estimate(value, float(low), float(high))
+        if names:
+            entry["systems"] = {s: {"judge": _round(m), "people": _round(p)} for s, m, p in zip(
+                names, system_means(score, sys_arr, names), system_means(label, sys_arr, names))}
+        report[judge] = entry
+    return report
+
+
+def worst_rows(score: np.ndarray, label: np.ndarray, k: int = 5) -> list[int]:
+    """The ``k`` rows where judge and people disagree most (largest gap between their rank percentiles)."""
+    from scipy.stats import rankdata
+
+    gap = np.abs(rankdata(score) / len(score) - rankdata(label) / len(label))
+    return [int(i) for i in np.argsort(-gap, kind="stable")[:k]]
+
+
+def _round(x) -> float | None:
+    x = float(x)
+    return round(x, 4) if np.isfinite(x) else None
+
+
+SPLITS = ("input", "system")
+
+
+def fold_ids(human, split: str = "input", folds: int = 5, seed: int = 0) -> np.ndarray:
+    """One fold id per row: ``input`` deals the inputs out to ``folds`` folds at random (an input's rows stay
+    together); ``system`` makes each system a fold (a judge scored on a system it was not fitted on)."""
+    if split == "system":
+        if not human.systems:
+            raise ValueError("folds by system need a system column")
+        names = sorted(set(human.systems))
+        return np.array([names.index(s) for s in human.systems])
+    groups = human.groups()
+    order = np.random.default_rng(seed).permutation(groups.max() + 1)
+    return order[groups] % max(1, min(folds, groups.max() + 1))
+
+
+def measure(human, *, data_dir=None, cache_dir=None, metrics: Sequence[str] = ("sta", "sim", "fl"),
+            split: str = "input", folds: int = 5, resamples: int = 1000, seed: int = 0, worst: int = 5) -> dict:
+    """Score ``human``'s rewrites with the suite's judges and compare them with people's labels.
+
+    A judge calibrated on people is scored on each fold by a calibration fitted without the labels of that
+    fold's inputs (or, with ``split="system"``, of that fold's system), so every figure is held out; other
+    metrics score every row as they are. J is the product of the held-out STA, SIM and FL."""
+    from .base import MetricContext
+    from .calibration import JUDGE_SIGNALS, CalibratedJudge
+    from .suite import Suite, figure_name
+
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}")
+    suite = Suite(MetricContext(data_dir=data_dir, cache_dir=cache_dir), list(metrics))
+    ids = fold_ids(human, split, folds, seed)
+    inputs, systems = np.asarray(human.inputs, dtype=object), np.asarray(human.systems or [], dtype=object)
+    scores, method, signals, judge_ids = {}, {}, {}, {}
+    for name, metric in suite.metrics.items():
+        if isinstance(metric, CalibratedJudge):
+            judges, judge = metric.judges, metric.judge
+            judge_ids[name] = f"{name}-{judges.info['judge_id']}"
+            x = judges.signals.compute(JUDGE_SIGNALS[judge], human.inputs, human.rewrites)
+            plan = [(ids == f, judges.excluded(inputs[ids == f], systems[ids == f] if split == "system" else None))
+                    for f in np.unique(ids)]
+            scores[judge] = judges.heldout(judge, x, plan)
+            left = sum(int(drop.any()) for _, drop in plan)
+            method[judge] = (f"held out: {len(plan)} folds by {split}, {left} of them refitted without their "
+                             f"{'system' if split == 'system' else 'inputs'}' labels")
+            signals[judge] = {s: _round(spearman(x[:, i], human.labels[judge])) for i, s in enumerate(JUDGE_SIGNALS[judge])
+                              if judge in human.labels}
+            continue
+        out = metric.score(human.inputs, human.rewrites)
+        for key, value in out.sentence.items():
+            figure = figure_name(name, key)
+            if figure in human.labels and figure not in scores:
+                scores[figure], method[figure] = np.asarray(value, dtype=np.float64), "as scored (not calibrated)"
+    if {"STA", "SIM", "FL"} <= scores.keys():
+        scores["J"] = scores["STA"] * scores["SIM"] * scores["FL"]
+        method["J"] = "STA x SIM x FL, each as above"
+    report = agreement(scores, human.labels, human.groups(), human.systems, resamples=resamples, seed=seed)
+    judges_out = {}
+    for judge, entry in report.items():
+        rows = worst_rows(scores[judge], human.labels[judge], worst)
+        judges_out[judge] = {
+            "label": human.columns.get(judge, "STA x SIM x FL" if judge == "J" else judge), "method": method[judge],
+            **{k: (v.to_dict() if isinstance(v, Estimate) else v) for k, v in entry.items()},
+            "signals": signals.get(judge, {}),
+            "worst": [{"input": human.inputs[i], "rewrite": human.rewrites[i],
+                       **({"system": human.systems[i]} if human.systems else {}),
+                       "judge": _round(scores[judge][i]), "people": _round(human.labels[judge][i])} for i in rows],
+        }
+    return {"file": human.path, "rows": len(human), "inputs": len(set(human.inputs)),
+            "systems": sorted(set(human.systems)) if human.systems else None, "split": split,
+            "folds": int(len(np.unique(ids))), "resamples": resamples, "seed": seed,
+            "judge_ids": judge_ids,
+            "judges": judges_out}
+

@@ -1,0 +1,74 @@
+"""``sro-bench suite agreement``: the suite held against a file of people's labels, as a config and one call."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import UserError
+from ..settings import setting, tracks_explicit
+from .agreement import SPLITS, measure
+from .human import HUMAN_FILE, SHARED_COLUMNS, read_human
+
+LABELS = {"STA": "sta_column", "SIM": "sim_column", "FL": "fl_column", "J": "j_column"}
+
+
+@tracks_explicit
+@dataclass
+class AgreementConfig:
+    human: Path | None = setting(None, "people's labels, TSV (.tsv) or CSV, one rewrite a row [default: the shared "
+                                       f"human evaluation, DATA_DIR/{HUMAN_FILE}]", path="file")
+    input_column: str = setting(SHARED_COLUMNS["input"], "the column holding the toxic input")
+    rewrite_column: str = setting(SHARED_COLUMNS["rewrite"], "the column holding the rewrite")
+    system_column: str = setting(SHARED_COLUMNS["system"], "the column naming the system that wrote the rewrite "
+                                                           "(system-level agreement; skipped if absent)")
+    sta_column: str = setting(SHARED_COLUMNS["STA"], "people's non-toxicity label in [0, 1] ('' for none)")
+    sim_column: str = setting(SHARED_COLUMNS["SIM"], "people's meaning-kept label in [0, 1] ('' for none)")
+    fl_column: str = setting(SHARED_COLUMNS["FL"], "people's fluency label in [0, 1] ('' for none)")
+    j_column: str = setting("", "people's joint label in [0, 1] [default: STA x SIM x FL of the three labels]")
+    metrics: list[str] = setting(default_factory=lambda: ["sta", "sim", "fl"], help="the suite's judges to hold "
+                                 "against people (metrics whose figures are STA, SIM or FL)", comma=True)
+    split: str = setting("input", "held-out folds by input (the figures the docs report) or by system (a judge "
+                                  "scored on a system its calibration never saw)", choices=SPLITS)
+    folds: int = setting(5, "folds when split by input")
+    resamples: int = setting(1000, "bootstrap resamples (over inputs) for the 95% intervals")
+    seed: int = setting(0, "seed of the folds and the bootstrap")
+    worst: int = setting(5, "rows per judge where judge and people disagree most, to look at")
+    json_out: Path | None = setting(None, "also write the report as JSON here", flag="--json", path="output-file")
+    data_dir: Path | None = setting(None, "the data directory (default: $SRO_BENCH_DATA or ../shared/data)")
+    cache_dir: Path | None = setting(None, "cache for the judges' trained models")
+
+    def __post_init__(self):
+        for name in ("folds", "resamples"):
+            if getattr(self, name) < (2 if name == "folds" else 1):
+                raise UserError(f"--{name}: must be at least {2 if name == 'folds' else 1}, got {getattr(self, name)}")
+        if self.worst < 0:
+            raise UserError(f"--worst: must be >= 0, got {self.worst}")
+        if self.split not in SPLITS:
+            raise UserError(f"--split: one of {', '.join(SPLITS)}, got {self.split!r}")
+        if not self.metrics:
+            raise UserError("--metrics: name at least one metric")
+
+
+def run_agreement(config: AgreementConfig) -> dict:
+    """Read the labels, score their rewrites held out, and return (and with ``json_out`` write) the report."""
+    from ..files import atomic_write_text, output_problem
+    from ..paths import resolve_data_dir
+
+    data_dir = resolve_data_dir(config.data_dir)
+    path = config.human or data_dir / HUMAN_FILE
+    if config.json_out is not None and (problem := output_problem(config.json_out)):
+        raise UserError(f"--json {config.json_out}: {problem}")
+    explicit = config.explicit_fields
+    human = read_human(path, input_col=config.input_column, rewrite_col=config.rewrite_column,
+                       system_col=config.system_column or None,
+                       label_cols={judge: getattr(config, field) for judge, field in LABELS.items()},
+                       optional=frozenset({"system", *(j for j, f in LABELS.items() if f not in explicit)}))
+    if config.split == "system" and not human.systems:
+        raise UserError(f"--split system: {path} has no system column {config.system_column!r}")
+    report = measure(human, data_dir=data_dir, cache_dir=config.cache_dir, metrics=config.metrics, split=config.split,
+                     folds=config.folds, resamples=config.resamples, seed=config.seed, worst=config.worst)
+    if config.json_out is not None:
+        atomic_write_text(Path(config.json_out), json.dumps(report, indent=2) + "\n")
+    return report
