@@ -28,6 +28,11 @@ def _interval(entry: dict | None) -> str:
     return f"{entry['value']:.3f} [{low:.2f}, {high:.2f}]" if low is not None else f"{entry['value']:.3f}"
 
 
+def _system_cell(entry: dict) -> str:
+    within = "-" if entry["spearman"] is None else f"{entry['spearman']:.3f}"
+    return f"{entry['judge']:.3f} / {entry['people']:.3f}, rho {within}"
+
+
 @suite.command("agreement")
 @options_for(AgreementConfig, "agreement")
 def suite_agreement(**options):
@@ -53,13 +58,12 @@ def suite_agreement(**options):
         table.add_row(*row)
     console.print(table)
     if systems:
-        means = Table(title="System means: judge / people")
+        means = Table(title="Each system: mean by judge / by people, and Spearman within the system")
         means.add_column("system")
         for judge in report["judges"]:
             means.add_column(judge)
         for system in systems:
-            means.add_row(system, *(f"{e['systems'][system]['judge']:.3f} / {e['systems'][system]['people']:.3f}"
-                                    for e in report["judges"].values()))
+            means.add_row(system, *(_system_cell(e["systems"][system]) for e in report["judges"].values()))
         console.print(means)
     for judge, entry in report["judges"].items():
         console.print(f"{judge}: {entry['method']}")

@@ -41,8 +41,10 @@ def test_statistics_match_the_hand_computation():
                        resamples=200)
     sim = report["SIM"]
     assert sim["spearman"].value == pytest.approx(14 / math.sqrt(280))
-    assert sim["systems"]["s1"] == {"judge": pytest.approx(0.6), "people": pytest.approx(2 / 3, abs=1e-4)}
-    assert sim["systems"]["s2"] == {"judge": pytest.approx(0.95 / 3, abs=1e-4), "people": pytest.approx(1 / 3, abs=1e-4)}
+    assert sim["systems"]["s1"] == {"judge": pytest.approx(0.6), "people": pytest.approx(2 / 3, abs=1e-4),
+                                   "spearman": pytest.approx(1.5 / math.sqrt(3), abs=1e-4)}  # ranks [3, 1, 2] vs [2.5, 1, 2.5]
+    assert sim["systems"]["s2"]["judge"] == pytest.approx(0.95 / 3, abs=1e-4)
+    assert sim["systems"]["s2"]["people"] == pytest.approx(1 / 3, abs=1e-4)
     assert sim["system_spearman"].value == pytest.approx(1.0) and sim["system_kendall"].value == pytest.approx(1.0)
     assert sim["spearman"].low <= sim["spearman"].value <= sim["spearman"].high
     # rank gaps (of 6): rows 3 (judge 2nd, people 3.5th) and 5 (judge 3rd, people 1.5th) are 1.5 apart, the rest 0.5
@@ -173,3 +175,35 @@ def test_agreement_command_on_a_hand_made_file(tmp_path, data_dir, capsys):
     assert sta["systems"]["copy"]["people"] == 0.0 and sta["systems"]["good"]["judge"] > sta["systems"]["copy"]["judge"]
     assert "left out" not in sta["method"] and "0 of them refitted" in sta["method"]  # inputs people never labelled
     assert "Agreement with people" in printed and "STA" in printed and str(out) in printed
+
+
+def test_suite_2_records_never_share_a_table_with_suite_1_and_quote_their_agreement(tmp_path):
+    from sro_bench.leaderboard import publish
+    from sro_bench.metrics import Suite
+    from sro_bench.metrics.calibration import CalibratedJudge
+    from sro_bench.records import new_record, write_json
+
+    # a suite 2 result from hand-made judges (signals given directly; no model needed)
+    human = HumanLabels("h", ["a", "b"], ["a", "b"], None, {j: np.array([0.2, 0.8]) for j in ("STA", "SIM", "FL")})
+    x = np.array([[0.0], [1.0]])
+    judges = Judges(None, {j: Calibration.fit(("cosine",), x, human.labels[j]) for j in ("STA", "SIM", "FL")},
+                    human, {j: x for j in ("STA", "SIM", "FL")},
+                    {"judge_id": "judges-v2-test", "agreement": {"STA": {"auc": 0.9, "spearman": 0.5},
+                     "SIM": {"auc": 0.7, "spearman": 0.4}, "FL": {"auc": 0.8, "spearman": 0.43},
+                     "J": {"auc": 0.7, "spearman": 0.46}, "folds": "5 folds by input", "command": "sro-bench suite agreement"}})
+    judges.score = lambda judge, inputs, rewrites: np.full(len(rewrites), 0.5)
+    metrics = {name: CalibratedJudge(name, judges) for name in ("sta", "sim", "fl")}
+    result = Suite(metrics=metrics, metric_names=list(metrics)).score(["x", "y"], ["x", "y"]).to_dict()
+    assert result["version"] == 2 and result["judges"]["sim"] == "sim-judges-v2-test"
+    for name, suite in (("new", {k: v for k, v in result.items() if k != "corpus"}),
+                        ("old", {"judges": {"sta": "sta-d83a857bc259e5c2", "fl": "fl-3efd1809a23c8c20"}})):
+        record = new_record("eval", run_id=name, seed=None, method={"name": name, "kind": "external", "distribution": None},
+                            config={}, perturbation=[], evaluation={"name": "set", "rows": 2, "digest": "d"},
+                            metrics={"STA": 0.5, "SIM": 0.5, "FL": 0.5, "J": 0.125}, suite=suite)
+        write_json(tmp_path / "r" / name / "record.json", record)
+    assert publish([tmp_path / "r"], tmp_path / "board.md", command="test")["tables"] == 2
+    board = (tmp_path / "board.md").read_text()
+    new_table = next(s for s in board.split("\n## ")[1:] if "| new |" in s)
+    assert "| old |" not in new_table
+    assert "agreement with people, held out (5 folds by input" in new_table and "SIM 0.400" in new_table
+    assert "agreement with people" not in next(s for s in board.split("\n## ")[1:] if "| old |" in s)

@@ -70,7 +70,7 @@ def agreement(scores: dict[str, np.ndarray], labels: dict[str, np.ndarray], grou
               systems: Sequence[str] | None = None, *, resamples: int = 1000, seed: int = 0) -> dict:
     """Per judge present in both ``scores`` and ``labels``: sentence-level Spearman and AUC (label >= 0.5
     positive), and with ``systems`` the system-level Spearman and Kendall of the systems' means, plus each
-    system's mean by judge and by people; every statistic with a 95% percentile bootstrap interval over
+    system's mean by judge and by people and the Spearman within it; every statistic with a 95% percentile bootstrap interval over
     inputs (``groups``)."""
     groups = np.asarray(groups)
     sys_arr = None if systems is None else np.asarray(systems)
@@ -91,9 +91,11 @@ def agreement(scores: dict[str, np.ndarray], labels: dict[str, np.ndarray], grou
             samples = samples[np.isfinite(samples)]
             low, high = (np.percentile(samples, [2.5, 97.5]) if len(samples) else (np.nan, np.nan))
             entry[key] = Estimate(value, float(low), float(high))
-        if names:
-            entry["systems"] = {s: {"judge": _round(m), "people": _round(p)} for s, m, p in zip(
-                names, system_means(score, sys_arr, names), system_means(label, sys_arr, names))}
+        if names:  # each system's mean by judge and people, and the sentence-level Spearman within it
+            entry["systems"] = {s: {"judge": _round(m), "people": _round(p),
+                                    "spearman": _round(spearman(score[sys_arr == s], label[sys_arr == s]))}
+                                for s, m, p in zip(names, system_means(score, sys_arr, names),
+                                                   system_means(label, sys_arr, names))}
         report[judge] = entry
     return report
 
@@ -153,8 +155,8 @@ def measure(human, *, data_dir=None, cache_dir=None, metrics: Sequence[str] = ("
                     for f in np.unique(ids)]
             scores[judge] = judges.heldout(judge, x, plan)
             left = sum(int(drop.any()) for _, drop in plan)
-            method[judge] = (f"held out: {len(plan)} folds by {split}, {left} of them refitted without their "
-                             f"{'system' if split == 'system' else 'inputs'}' labels")
+            whose = "its system's" if split == "system" else "its inputs'"
+            method[judge] = (f"held out: {len(plan)} folds by {split}, {left} of them refitted without {whose} labels")
             signals[judge] = {s: _round(spearman(x[:, i], human.labels[judge])) for i, s in enumerate(JUDGE_SIGNALS[judge])
                               if judge in human.labels}
             continue
