@@ -11,7 +11,7 @@ BUILTINS = (
     ('sim', 'sro_bench.metrics.calibration', 'sim_factory',
      'Meaning kept, as people judge it: MiniLM cosine, praise put in, negations flipped; calibrated on people'),
     ('fl', 'sro_bench.metrics.calibration', 'fl_factory',
-     'Fluency, as people judge it: trigram-LM evidence, repeats, a clean-vs-scrambled classifier; calibrated'),
+     'Fluency, as people judge it: trigram-LM evidence, repeats, a clean-vs-damaged classifier; calibrated'),
     ('bleu', 'sro_bench.metrics.overlap', 'bleu_factory',
      'sacrebleu corpus BLEU against the human references (1-3 per row)'),
     ('chrf', 'sro_bench.metrics.overlap', 'chrf_factory',
