@@ -25,8 +25,8 @@ from .human import HUMAN_FILE, HumanLabels, read_human
 from .signals import SIGNALS, Signals
 from .sta import load_or_train_sta
 
-#: judge -> the signals it weighs (chosen on folds split by input, and kept only where a judge fitted without
-#: one system still ranked that system's rewrites better than the raw signal did; see docs)
+#: judge -> the signals it weighs: chosen on folds split by input, leaving out those that raised agreement only
+#: there and not within a system the calibration never saw (docs/suite.md, "What was tried")
 JUDGE_SIGNALS = {
     "STA": ("p_toxic", "p_toxic_input", "sentiment"),
     "SIM": ("cosine", "positive_insertions", "negation_change"),
