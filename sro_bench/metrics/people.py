@@ -17,8 +17,8 @@ LABELS = {"STA": "sta_column", "SIM": "sim_column", "FL": "fl_column", "J": "j_c
 @tracks_explicit
 @dataclass
 class AgreementConfig:
-    human: Path | None = setting(None, "people's labels, TSV (.tsv) or CSV, one rewrite a row [default: the shared "
-                                       f"human evaluation, DATA_DIR/{HUMAN_FILE}]", path="file")
+    human: Path | None = setting(None, "people's labels, TSV (.tsv) or CSV, one rewrite a row (none: the shared "
+                                       f"human evaluation, DATA_DIR/{HUMAN_FILE})", path="file")
     input_column: str = setting(SHARED_COLUMNS["input"], "the column holding the toxic input")
     rewrite_column: str = setting(SHARED_COLUMNS["rewrite"], "the column holding the rewrite")
     system_column: str = setting(SHARED_COLUMNS["system"], "the column naming the system that wrote the rewrite "
@@ -26,7 +26,7 @@ class AgreementConfig:
     sta_column: str = setting(SHARED_COLUMNS["STA"], "people's non-toxicity label in [0, 1] ('' for none)")
     sim_column: str = setting(SHARED_COLUMNS["SIM"], "people's meaning-kept label in [0, 1] ('' for none)")
     fl_column: str = setting(SHARED_COLUMNS["FL"], "people's fluency label in [0, 1] ('' for none)")
-    j_column: str = setting("", "people's joint label in [0, 1] [default: STA x SIM x FL of the three labels]")
+    j_column: str = setting("", "people's joint label in [0, 1] ('': STA x SIM x FL of the three labels)")
     metrics: list[str] = setting(default_factory=lambda: ["sta", "sim", "fl"], help="the suite's judges to hold "
                                  "against people (metrics whose figures are STA, SIM or FL)", comma=True)
     split: str = setting("input", "held-out folds by input (the figures the docs report) or by system (a judge "
@@ -36,7 +36,7 @@ class AgreementConfig:
     seed: int = setting(0, "seed of the folds and the bootstrap")
     worst: int = setting(5, "rows per judge where judge and people disagree most, to look at")
     json_out: Path | None = setting(None, "also write the report as JSON here", flag="--json", path="output-file")
-    data_dir: Path | None = setting(None, "the data directory (default: $SRO_BENCH_DATA or ../shared/data)")
+    data_dir: Path | None = setting(None, "the data directory (none: $SRO_BENCH_DATA, else ../shared/data)")
     cache_dir: Path | None = setting(None, "cache for the judges' trained models")
 
     def __post_init__(self):
