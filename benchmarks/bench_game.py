@@ -22,13 +22,13 @@ import torch  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from sro_bench.config import GameConfig  # noqa: E402
+from sro_bench.training.config import GameConfig  # noqa: E402
 from sro_bench.data import load_dataset  # noqa: E402
 from sro_bench.followers import FollowerContext, build_follower  # noqa: E402
-from sro_bench.game import Game, make_optimizer  # noqa: E402
+from sro_bench.training.game import Game, make_optimizer  # noqa: E402
 from sro_bench.leaders import LeaderConfig, LeaderContext, build_leader  # noqa: E402
 from sro_bench.objectives import SRO, LossTerms  # noqa: E402
-from sro_bench.paths import resolve_data_dir  # noqa: E402
+from sro_bench.util.paths import resolve_data_dir  # noqa: E402
 
 
 def peak_memory_mb(device: torch.device) -> float:

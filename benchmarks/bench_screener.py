@@ -17,7 +17,7 @@ import numpy as np
 
 from sro_bench import data as d
 from sro_bench.followers import FollowerContext, train_screener
-from sro_bench.paths import resolve_data_dir
+from sro_bench.util.paths import resolve_data_dir
 
 
 def best_rate(fn, texts, repeats: int) -> float:

@@ -34,8 +34,8 @@ def main() -> None:
     from sro_bench.metrics import MetricContext, Suite
     from sro_bench.metrics.devsplit import splits
     from sro_bench.metrics.embed import get_encoder
-    from sro_bench.paths import minilm_dir as model_dir
-    from sro_bench.paths import resolve_cache_dir, resolve_data_dir
+    from sro_bench.util.paths import minilm_dir as model_dir
+    from sro_bench.util.paths import resolve_cache_dir, resolve_data_dir
 
     data_dir = Path(resolve_data_dir(args.data_dir)).resolve()
     cache_dir = resolve_cache_dir(args.cache_dir)

@@ -35,14 +35,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import torch  # noqa: E402
 
 from sro_bench import data as datamod  # noqa: E402
-from sro_bench.config import GameConfig  # noqa: E402
+from sro_bench.training.config import GameConfig  # noqa: E402
 from sro_bench.followers import FollowerContext, build_follower  # noqa: E402
-from sro_bench.game import Game  # noqa: E402
+from sro_bench.training.game import Game  # noqa: E402
 from sro_bench.leaders import LeaderConfig, LeaderContext, build_leader  # noqa: E402
 from sro_bench.objectives import SRO, ObjectiveConfig  # noqa: E402
 from sro_bench.objectives.group import GRPO  # noqa: E402
-from sro_bench.paths import resolve_data_dir  # noqa: E402
-from sro_bench.records import timed  # noqa: E402
+from sro_bench.util.paths import resolve_data_dir  # noqa: E402
+from sro_bench.util.progress import timed  # noqa: E402
 
 SHAPES = {"tiny": {}, "minilm-size": {"d_model": 384, "layers": 6, "heads": 12}}
 PARTS = ("generate", "screen", "judge", "reference_forward", "policy_forward", "backward", "optimizer")
@@ -230,11 +230,11 @@ def main(argv: list[str] | None = None) -> list[dict]:
 
 
 def rewrite_and_score(args, data_dir: Path) -> dict:
-    from sro_bench.config import apply_preset
+    from sro_bench.training.config import apply_preset
     from sro_bench.leaders.minilm import cache_path
     from sro_bench.metrics import MetricContext, Suite
     from sro_bench.metrics.embed import get_encoder
-    from sro_bench.rewriting import rewrite
+    from sro_bench.training.decoding import rewrite
 
     config = LeaderConfig(name=args.rewrite_leader)
     context = LeaderContext(data_dir=data_dir, cache_dir=args.cache_dir)

@@ -14,7 +14,7 @@ import numpy as np
 
 from sro_bench.metrics.devsplit import splits
 from sro_bench.metrics.fl import load_or_train_fl
-from sro_bench.paths import resolve_data_dir
+from sro_bench.util.paths import resolve_data_dir
 
 
 def main() -> None:

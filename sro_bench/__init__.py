@@ -18,14 +18,14 @@ __version__ = "0.1.0"
 # stays fast: torch loads only when a name that needs it is asked for.
 _EXPORTS = {
     # running and scoring
-    "run": "runner", "evaluate_files": "evaluate", "RunConfig": "config", "GameConfig": "config",
+    "run": "run.runner", "evaluate_files": "run.evaluate", "RunConfig": "run.config", "GameConfig": "training.config",
     # the plugin contract
     "hookimpl": "hookspecs", "UserError": "errors", "DataError": "errors",
     "Leader": "leaders.base", "LeaderConfig": "leaders.base", "LeaderContext": "leaders.base", "Sample": "leaders.base",
     "Follower": "followers.base", "FollowerContext": "followers.base",
     "Objective": "objectives.base", "LossTerms": "objectives.base", "ObjectiveConfig": "objectives.config",
     "masked_mean": "objectives.base", "smoothed_sigmoid_loss": "objectives.base",
-    "Rewriter": "rewriters", "RewriterContext": "rewriters",
+    "Rewriter": "rewriters.base", "RewriterContext": "rewriters.base",
     "Metric": "metrics.base", "MetricContext": "metrics.base", "MetricResult": "metrics.base",
     "Dataset": "data.datasets",
 }

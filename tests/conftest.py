@@ -12,7 +12,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import torch  # noqa: E402
 
-from sro_bench.paths import resolve_data_dir  # noqa: E402
+from sro_bench.util.paths import resolve_data_dir  # noqa: E402
 
 # Test models are tiny: one thread is faster than two, and immune to a busy machine's oversubscription.
 torch.set_num_threads(1)

@@ -10,7 +10,7 @@ import math
 import numpy as np
 import pytest
 
-from sro_bench.cli import main
+from sro_bench.cli.main import main
 from sro_bench.errors import UserError
 from sro_bench.metrics.agreement import agreement, auc, fold_ids, spearman, worst_rows
 from sro_bench.metrics.calibration import Calibration, Judges
@@ -178,10 +178,10 @@ def test_agreement_command_on_a_hand_made_file(tmp_path, data_dir, capsys):
 
 
 def test_suite_2_records_never_share_a_table_with_suite_1_and_quote_their_agreement(tmp_path):
-    from sro_bench.leaderboard import publish
+    from sro_bench.publish.leaderboard import publish
     from sro_bench.metrics import Suite
     from sro_bench.metrics.calibration import CalibratedJudge
-    from sro_bench.records import new_record, write_json
+    from sro_bench.run.records import new_record, write_json
 
     # a suite 2 result from hand-made judges (signals given directly; no model needed)
     human = HumanLabels("h", ["a", "b"], ["a", "b"], None, {j: np.array([0.2, 0.8]) for j in ("STA", "SIM", "FL")})

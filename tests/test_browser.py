@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from sro_bench.config import GameConfig, RunConfig
-from sro_bench.leaderboard import publish
+from sro_bench.training.config import GameConfig
+from sro_bench.run.config import RunConfig
+from sro_bench.publish.leaderboard import publish
 from sro_bench.leaders import LeaderConfig
-from sro_bench.report import write_run_report
-from sro_bench.runner import run
+from sro_bench.publish.report import write_run_report
+from sro_bench.run.runner import run
 
 
 def _missing() -> str | None:

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from sro_bench.cli import main
-from sro_bench.config import GameConfig, RunConfig
+from sro_bench.cli.main import main
+from sro_bench.training.config import GameConfig
+from sro_bench.run.config import RunConfig
 from sro_bench.leaders import LeaderConfig
-from sro_bench.records import FAILED
-from sro_bench.runner import run
+from sro_bench.run.records import FAILED
+from sro_bench.run.runner import run
 
 SMOKE = dict(max_steps=3, batch_size=4, max_train_inputs=24, max_new_tokens=8, checkpoint_every=1)
 
@@ -132,7 +133,7 @@ def test_a_run_that_fails_is_marked_and_resumes(base, tmp_path, monkeypatch, cap
     failure = json.loads((run_dir / FAILED).read_text())
     assert failure["error"] == "RuntimeError: out of memory (simulated)" and not (run_dir / "record.json").exists()
 
-    from sro_bench.leaderboard import find_failed_runs
+    from sro_bench.publish.leaderboard import find_failed_runs
 
     assert find_failed_runs([tmp_path / "runs"]) == [(run_dir, failure["error"])]
     code, _, err = call(capsys, "run", "--run-id", "broken", "--runs-dir", str(tmp_path / "runs"), "--leader", "tiny")
@@ -146,7 +147,7 @@ def test_a_run_that_fails_is_marked_and_resumes(base, tmp_path, monkeypatch, cap
 # -- 3. no wrong number without a word ------------------------------------------------------------
 
 def test_references_csv_is_read_as_csv(tmp_path):
-    from sro_bench.evaluate import read_references
+    from sro_bench.run.evaluate import read_references
 
     (tmp_path / "refs.csv").write_text('you are wrong,"well, you are wrong"\nthis is bad\n')
     (tmp_path / "refs.tsv").write_text("you are wrong\twell, you are wrong\nthis is bad\n")
@@ -191,7 +192,7 @@ def test_judges_are_the_same_whatever_the_seed(base):
     # `eval` of the same rewrites (as files) gives the same figures and names the same judges
     import csv
 
-    from sro_bench.evaluate import evaluate_files
+    from sro_bench.run.evaluate import evaluate_files
 
     run_dir = Path(records[1]["_path"]).parent
     with open(run_dir / "rewrites.tsv", newline="", encoding="utf-8") as handle:
@@ -207,7 +208,7 @@ def test_judges_are_the_same_whatever_the_seed(base):
 
 
 def _record(path: Path, method: str, rows: int, digest: str, judges: dict, j: float) -> Path:
-    from sro_bench.records import new_record, write_json
+    from sro_bench.run.records import new_record, write_json
 
     record = new_record("eval", run_id=method, seed=None, method={"name": method, "kind": "external", "distribution": None},
                         config={}, perturbation=[], evaluation={"name": "set", "rows": rows, "digest": digest},
@@ -217,7 +218,7 @@ def _record(path: Path, method: str, rows: int, digest: str, judges: dict, j: fl
 
 
 def test_leaderboard_never_ranks_different_eval_sets_or_judges_together(tmp_path):
-    from sro_bench.leaderboard import publish
+    from sro_bench.publish.leaderboard import publish
 
     judges, other = {"sta": "sta-a", "fl": "fl-a"}, {"sta": "sta-a", "fl": "fl-b"}
     _record(tmp_path / "r", "full", 671, "d671", judges, 0.3)

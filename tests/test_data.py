@@ -141,7 +141,7 @@ def test_cli_bad_input_is_one_line_without_traceback(tmp_path):
     inputs = write(tmp_path / "in.txt", "a\nb\n")
     predictions = write(tmp_path / "pred.txt", b"ok\n\xff\n")
     done = subprocess.run(
-        [sys.executable, "-c", "from sro_bench.cli import main; main()", "eval", "--inputs", str(inputs),
+        [sys.executable, "-c", "from sro_bench.cli.main import main; main()", "eval", "--inputs", str(inputs),
          "--predictions", str(predictions)],
         capture_output=True, text=True,
     )

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from sro_bench.config import GameConfig, RunConfig
+from sro_bench.training.config import GameConfig
+from sro_bench.run.config import RunConfig
 from sro_bench.errors import UserError
 from sro_bench.leaders import LeaderConfig
-from sro_bench.robustness import RobustnessConfig, publish
+from sro_bench.grids.robustness import RobustnessConfig, publish
 
 METRICS = ["bleu", "chrf", "self-bleu"]  # no judge to train in the workers: this is about where cells run
 

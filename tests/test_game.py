@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from sro_bench.config import GameConfig
+from sro_bench.training.config import GameConfig
 from sro_bench.data import Dataset
 from sro_bench.followers.base import Follower
-from sro_bench.game import Game, batch_indices, total_steps
+from sro_bench.training.game import Game, batch_indices, total_steps
 from sro_bench.leaders import LeaderConfig, LeaderContext, build_leader
 from sro_bench.objectives import DPO, KTO, SRO, LossTerms, ObjectiveConfig, RejectionSamplingSFT, RobustSRO
 
@@ -159,7 +159,7 @@ def test_the_game_scores_samples_not_their_text():
 
 
 def test_empty_and_short_rewrites_never_pass():
-    from sro_bench.game import screen
+    from sro_bench.training.game import screen
     from sro_bench.leaders.base import Sample
 
     inputs = ["you are a total idiot and everyone knows it ."] * 4
@@ -179,7 +179,7 @@ def test_empty_and_short_rewrites_never_pass():
 
 
 def test_length_budget_follows_each_input():
-    from sro_bench.rewriting import token_budgets
+    from sro_bench.training.decoding import token_budgets
 
     leader = tiny()
     short, long = "get lost .", "you are a total idiot and everyone knows it and so does everyone else ."

@@ -6,10 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sro_bench.config import GameConfig, RunConfig
+from sro_bench.training.config import GameConfig
+from sro_bench.run.config import RunConfig
 from sro_bench.errors import UserError
 from sro_bench.followers.objections import masked_texts, objectionable_words
-from sro_bench.game import Game
+from sro_bench.training.game import Game
 from sro_bench.leaders import LeaderConfig
 from sro_bench.leaders.hf import HFLeader
 from sro_bench.objectives.group import GRPOFluent
@@ -68,7 +69,7 @@ def test_guided_samples_are_filled_from_masked_inputs_and_scored_as_rewrites_of_
 
 
 def test_guided_samples_are_checked(data_dir, tmp_path):
-    from sro_bench.runner import resolve
+    from sro_bench.run.runner import resolve
 
     with pytest.raises(UserError, match=r"--guided-samples must be in \[0, --samples-per-input = 2\], got 3"):
         resolve(RunConfig(method="grpo-fluent", game=GameConfig(samples_per_input=2, guided_samples=3), data_dir=data_dir))
@@ -84,7 +85,7 @@ def test_a_leader_without_an_infill_token_is_refused(monkeypatch):
 
 
 def test_infill_rewriter_fills_the_masked_words(data_dir, tmp_path):
-    from sro_bench.runner import run
+    from sro_bench.run.runner import run
 
     record = run(RunConfig(method="infill", leader=LeaderConfig(name="tiny"), eval_limit=12, data_dir=data_dir,
                            runs_dir=tmp_path), progress=False)
@@ -123,7 +124,7 @@ def test_infill_decoding_conditions_samples_and_the_rejected_input_on_the_masked
 
 
 def test_infill_decoding_is_checked(data_dir):
-    from sro_bench.runner import resolve
+    from sro_bench.run.runner import resolve
 
     with pytest.raises(UserError, match="--guided-samples 1 and --decode infill"):
         resolve(RunConfig(method="grpo-fluent", game=GameConfig(samples_per_input=2, guided_samples=1, decode="infill"),
@@ -133,8 +134,8 @@ def test_infill_decoding_is_checked(data_dir):
 
 
 def test_a_run_with_infill_decoding_rewrites_by_filling_and_so_does_sro_bench_rewrite(data_dir, tmp_path):
-    from sro_bench.evaluate import rewrite_file
-    from sro_bench.runner import run
+    from sro_bench.run.evaluate import rewrite_file
+    from sro_bench.run.runner import run
 
     config = RunConfig(method="sro", leader=LeaderConfig(name="tiny"), eval_limit=8, data_dir=data_dir,
                        runs_dir=tmp_path, run_id="filled",
@@ -148,7 +149,7 @@ def test_a_run_with_infill_decoding_rewrites_by_filling_and_so_does_sro_bench_re
 
 
 def test_the_board_names_a_run_s_decoding_beside_its_method():
-    from sro_bench.leaderboard import row
+    from sro_bench.publish.leaderboard import row
 
     def record(game):
         return {"method": {"name": "sro", "kind": "objective"}, "config": {"game": game}, "metrics": {"J": 0.5}}

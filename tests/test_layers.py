@@ -1,4 +1,19 @@
-"""The architecture's one rule that a test can hold: the plugin kinds never reach up into the layers that use them."""
+"""The house's shape, held by a test: the package by layer, imports only downward, no circles, small files.
+
+Layers, bottom to top (a module may import its own layer and the ones below it, never one above):
+
+- ``base``: ``errors`` and ``util/`` (files, paths, progress, settings, text measures, ...);
+- ``contracts``: ``hookspecs`` (the plugin contract) and ``plugins`` (the registry);
+- ``components``: the plugin kinds, each owning its config: ``data``, ``leaders``, ``followers``,
+  ``objectives``, ``rewriters``, ``metrics``;
+- ``training``: the game, its loops, decoding, the meter, rewards, the trl bridge;
+- ``run``: its config, directory, record, preflight, resume, the runner and evaluation;
+- ``grids``: robustness grids, their executors, baseline rows;
+- ``publish``: leaderboards, table formats, reports;
+- ``cli``: the ``sro-bench`` command.
+
+``sro_bench/__init__.py`` (the Python API) names things of every layer and loads them on first use.
+"""
 
 from __future__ import annotations
 
@@ -8,41 +23,145 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "sro_bench"
-KINDS = ("data", "followers", "leaders", "objectives", "metrics")
-ABOVE = {"game", "trl_dpo", "loops", "runner", "preflight", "robustness", "baselines", "evaluate", "leaderboard",
-         "cli", "cli_options", "rewriting", "meter"}
+LAYERS = (
+    ("base", ("errors", "util")),
+    ("contracts", ("hookspecs", "plugins")),
+    ("components", ("data", "leaders", "followers", "objectives", "rewriters", "metrics")),
+    ("training", ("training",)),
+    ("run", ("run",)),
+    ("grids", ("grids",)),
+    ("publish", ("publish",)),
+    ("cli", ("cli",)),
+)
+RANK = {top: rank for rank, (_, tops) in enumerate(LAYERS) for top in tops}
+MAX_LINES = 400
+MAX_TOP_MODULES = 6
 
 
-def imported_modules(source: str, where: tuple[str, ...]) -> set[str]:
-    """The sro_bench modules (first component below the package) that ``source``, the module at package path
-    ``where`` (e.g. ("objectives", "base")), imports; relative imports resolved."""
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imported_modules(source: str, module: str, is_package: bool = False) -> set[str]:
+    """The sro_bench modules (dotted, below the package; "" for the package itself) that ``source``, the
+    module ``module``, imports anywhere in it (functions and ``TYPE_CHECKING`` blocks too); relative imports
+    resolved, and ``from X import name`` counted as X, or as X.name where that is a module."""
+    here = module.split(".") if module else []
+    package = here if is_package else here[:-1]
     found = set()
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.ImportFrom):
             if node.level:
-                base = list(where[: len(where) - node.level])
-                targets = [base + node.module.split(".")] if node.module else [base + [a.name] for a in node.names]
-            elif node.module and node.module.startswith("sro_bench."):
-                targets = [node.module.split(".")[1:]]
+                base = package[: len(package) - (node.level - 1)]
+                target = ".".join([*base, *(node.module.split(".") if node.module else [])])
+            elif node.module and (node.module == "sro_bench" or node.module.startswith("sro_bench.")):
+                target = node.module[len("sro_bench."):] if node.module != "sro_bench" else ""
             else:
                 continue
-            found.update(t[0] for t in targets if t)
+            for alias in node.names:
+                sub = f"{target}.{alias.name}" if target else alias.name
+                found.add(sub if _is_module(sub) else target)
         elif isinstance(node, ast.Import):
-            found.update(a.name.split(".")[1] for a in node.names if a.name.startswith("sro_bench."))
+            found.update(a.name[len("sro_bench."):] for a in node.names if a.name.startswith("sro_bench."))
     return found
 
 
-@pytest.mark.parametrize("kind", KINDS)
-def test_plugin_kinds_never_import_the_layers_above(kind):
-    for path in sorted((PACKAGE / kind).rglob("*.py")):
-        where = path.relative_to(PACKAGE).with_suffix("").parts
-        upward = imported_modules(path.read_text(), where) & ABOVE
-        assert not upward, f"{path.relative_to(PACKAGE)} imports {sorted(upward)}"
+def _is_module(dotted: str) -> bool:
+    path = PACKAGE.joinpath(*dotted.split("."))
+    return path.with_suffix(".py").is_file() or (path / "__init__.py").is_file()
 
 
-def test_the_checker_finds_upward_imports_of_every_form():
-    where = ("objectives", "base")
-    assert imported_modules("from ..game import Game\nfrom .config import ObjectiveConfig\n", where) == {"game", "objectives"}
-    assert imported_modules("from .. import runner\n", where) == {"runner"}
-    assert imported_modules("import sro_bench.leaderboard\nfrom sro_bench.cli import main\n", where) == {"leaderboard", "cli"}
-    assert imported_modules("import torch\nfrom typing import Any\n", where) == set()
+def import_graph() -> dict[str, set[str]]:
+    graph = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        name = module_name(path)
+        graph[name] = imported_modules(path.read_text(), name, path.name == "__init__.py") - {name}
+    return graph
+
+
+def layer_of(module: str) -> int | None:
+    return RANK.get(module.split(".")[0]) if module else None
+
+
+def test_every_module_is_in_a_layer():
+    unplaced = sorted(m for m in import_graph() if m and layer_of(m) is None)
+    assert not unplaced, f"modules in no layer (add them to LAYERS): {unplaced}"
+
+
+def test_no_module_imports_a_layer_above_its_own():
+    upward = [f"{m} ({LAYERS[layer_of(m)][0]}) imports {t} ({LAYERS[layer_of(t)][0]})"
+              for m, targets in import_graph().items() if m for t in sorted(targets)
+              if t and layer_of(t) is not None and layer_of(t) > layer_of(m)]
+    assert not upward, "\n".join(upward)
+
+
+def circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan)."""
+    index, low, stack, on_stack, out = {}, {}, [], set(), []
+
+    def visit(v):
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in graph.get(v, ()):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                out.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return out
+
+
+def test_no_import_circles():
+    # the package root only re-exports by name, lazily, so it is left out of the graph
+    graph = {m: {t for t in targets if t} for m, targets in import_graph().items() if m}
+    assert not circles(graph)
+
+
+def test_no_file_is_over_the_line_limit():
+    long = {str(p.relative_to(PACKAGE)): n for p in PACKAGE.rglob("*.py")
+            if (n := len(p.read_text().splitlines())) > MAX_LINES}
+    assert not long, f"over {MAX_LINES} lines: {long}"
+
+
+def test_few_modules_sit_at_the_top():
+    top = sorted(p.name for p in PACKAGE.glob("*.py"))
+    assert len(top) <= MAX_TOP_MODULES, top
+
+
+def test_the_checker_finds_imports_of_every_form():
+    assert imported_modules("from ..training.game import Game\nfrom .config import ObjectiveConfig\n",
+                            "objectives.base") == {"training.game", "objectives.config"}
+    assert imported_modules("from .. import data\n", "objectives.base") == {"data"}
+    assert imported_modules("def f():\n    from ..run import runner\n", "objectives.base") == {"run.runner"}
+    assert imported_modules("import sro_bench.publish.leaderboard\nfrom sro_bench.cli.main import main\n",
+                            "objectives.base") == {"publish.leaderboard", "cli.main"}
+    assert imported_modules("from .base import Leader\n", "leaders", is_package=True) == {"leaders.base"}
+    assert imported_modules("import torch\nfrom typing import Any\n", "objectives.base") == set()
+
+
+def test_the_checker_finds_circles():
+    assert circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert circles({"a": {"b"}, "b": set()}) == []
+
+
+@pytest.mark.parametrize("module, target, upward", [("metrics.sim", "training.game", True),
+                                                     ("run.runner", "training.game", False),
+                                                     ("util.files", "errors", False)])
+def test_layer_ranks(module, target, upward):
+    assert (layer_of(target) > layer_of(module)) is upward

@@ -405,7 +405,7 @@ def test_minilm_warm_start_recipe(minilm):
 
 def test_minilm_noisy_copies_are_reproducible(minilm):
     from sro_bench.leaders.copier import NoisyCopies
-    from sro_bench.leaders.minilm import CopierRecipe
+    from sro_bench.leaders.copier import CopierRecipe
 
     _, tokenizer = minilm
     sentences = [f"sentence number {i} is about the weather today ." for i in range(40)]
@@ -428,7 +428,7 @@ def test_minilm_noise_inserts_and_substitutes_clean_words_only(minilm):
     import random
 
     from sro_bench.leaders.copier import NoisyCopies
-    from sro_bench.leaders.minilm import CopierRecipe
+    from sro_bench.leaders.copier import CopierRecipe
 
     _, tokenizer = minilm
     sentences = ["the weather is nice today .", "we walked to the river after lunch ."]
@@ -446,7 +446,7 @@ def test_minilm_noise_inserts_and_substitutes_clean_words_only(minilm):
 
 
 def _only_noise(**noise):
-    from sro_bench.leaders.minilm import CopierRecipe
+    from sro_bench.leaders.copier import CopierRecipe
 
     off = dict(clean_share=0, word_dropout=0, swap_prob=0, insert_prob=0, substitute_prob=0, neighbour_prob=0, mask_prob=0)
     return CopierRecipe(**{**off, **noise})
@@ -552,7 +552,8 @@ def test_prepare_minilm_resumes_and_caches(tmp_path, monkeypatch):
 
 
 def test_copier_is_defined_by_its_steps_not_the_clock():
-    from sro_bench.leaders.minilm import VERSION, CopierRecipe, cache_name
+    from sro_bench.leaders.minilm import VERSION, cache_name
+    from sro_bench.leaders.copier import CopierRecipe
 
     assert cache_name(CopierRecipe()) == VERSION
     assert cache_name(CopierRecipe(threads=1)) == VERSION  # threads change speed only

@@ -7,7 +7,7 @@ import csv
 import numpy as np
 import pytest
 
-from sro_bench.meter import (
+from sro_bench.training.meter import (
     build_lexicon,
     deletion_note,
     final_warning,
@@ -18,8 +18,8 @@ from sro_bench.meter import (
     sample_figures,
     words,
 )
-from sro_bench.edits import edit_figures, edit_flags, is_subsequence
-from sro_bench.progress import step_status
+from sro_bench.util.text import edit_figures, edit_flags, is_subsequence
+from sro_bench.util.progress import step_status
 
 GARBLED = ("throbbingtura", "dumbization", "costacastic")
 NORMAL = (

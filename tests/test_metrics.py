@@ -21,8 +21,8 @@ from sro_bench.errors import UserError  # noqa: E402
 from sro_bench.metrics import Metric, MetricContext, MetricResult, Suite  # noqa: E402
 from sro_bench.metrics import overlap, store  # noqa: E402
 from sro_bench.metrics.ngram import TrigramLM  # noqa: E402
-from sro_bench.metrics.text import tokens  # noqa: E402
-from sro_bench.paths import DEFAULT_DATA_DIR  # noqa: E402
+from sro_bench.util.text import tokens  # noqa: E402
+from sro_bench.util.paths import DEFAULT_DATA_DIR  # noqa: E402
 
 DATA = Path(os.environ.get("SRO_BENCH_DATA") or DEFAULT_DATA_DIR)
 needs_data = pytest.mark.skipif(
@@ -33,7 +33,7 @@ needs_data = pytest.mark.skipif(
 
 def _has_minilm() -> bool:
     try:
-        from sro_bench.paths import minilm_dir as model_dir
+        from sro_bench.util.paths import minilm_dir as model_dir
 
         return (model_dir() / "model.safetensors").is_file()
     except Exception:  # noqa: BLE001 - no package, or no files in it
@@ -99,7 +99,7 @@ def test_encoder_cosine_of_identical_sentences_is_one_and_cache_shares_passes():
     # same as sentence-transformers' own pipeline (mean pooling, normalised)
     from sentence_transformers import SentenceTransformer
 
-    from sro_bench.paths import minilm_dir as model_dir
+    from sro_bench.util.paths import minilm_dir as model_dir
 
     reference = SentenceTransformer(str(model_dir()), device="cpu").encode(["the weather is cold"])
     assert np.allclose(encoder.encode(["the weather is cold"]), reference, atol=1e-5)

@@ -327,7 +327,7 @@ def test_group_objectives_defaults_describe_and_registration():
     assert BestOfK(ObjectiveConfig(beta=0.3)).describe() == {
         "name": "bok", "source": "samples", "p_flip": 0.1, "beta": 0.3, "label_smoothing": 0.1}
     assert GRPO().describe() == {"name": "grpo", "source": "samples", "p_flip": 0.0, "grpo_kl": 0.04}
-    from sro_bench.settings import help_of
+    from sro_bench.util.settings import help_of
     assert "grpo" in help_of(ObjectiveConfig)["grpo_kl"]
     from sro_bench.objectives import plugin
     from sro_bench.plugins import Registry

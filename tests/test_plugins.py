@@ -84,7 +84,7 @@ def installed_example(tmp_path_factory) -> Path:
 
 def cli(args: list[str], site: Path, tmp_path: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(site), "COLUMNS": "200", "HF_HUB_OFFLINE": "1"}
-    return subprocess.run([sys.executable, "-c", "from sro_bench.cli import main; main()", *args],
+    return subprocess.run([sys.executable, "-c", "from sro_bench.cli.main import main; main()", *args],
                           capture_output=True, text=True, env=env, cwd=tmp_path)
 
 
@@ -149,7 +149,7 @@ def test_the_documented_objective_runs_as_written():
 
 
 def test_a_leader_factory_on_the_old_one_argument_contract_is_named_before_any_work(monkeypatch):
-    from sro_bench import preflight
+    from sro_bench.run import preflight
     from sro_bench.errors import UserError
 
     module = types.ModuleType("plugin_old_leader")

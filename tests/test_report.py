@@ -10,9 +10,9 @@ import sys
 
 import pytest
 
-from sro_bench.config import RunConfig
-from sro_bench.report import read_rewrites, run_report
-from sro_bench.runner import run
+from sro_bench.run.config import RunConfig
+from sro_bench.publish.report import read_rewrites, run_report
+from sro_bench.run.runner import run
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +35,7 @@ def test_a_run_writes_per_sentence_scores_whose_means_are_the_records(runs):
 
 
 def test_an_older_run_without_scores_is_scored_again_alike(runs, data_dir):
-    from sro_bench.report import score_rows
+    from sro_bench.publish.report import score_rows
 
     stored = read_rewrites(runs / "duplicate")
     again = [{k: row[k] for k in ("input", "rewrite", "references")} for row in stored]
@@ -47,7 +47,7 @@ def test_an_older_run_without_scores_is_scored_again_alike(runs, data_dir):
 
 def test_report_command_refuses_a_directory_without_a_record_before_writing(runs, tmp_path):
     (tmp_path / "empty").mkdir()
-    done = subprocess.run([sys.executable, "-c", "from sro_bench.cli import main; main()", "report",
+    done = subprocess.run([sys.executable, "-c", "from sro_bench.cli.main import main; main()", "report",
                            str(runs / "delete"), str(tmp_path / "empty"), "--out", str(tmp_path / "pages")],
                           capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"})
     assert done.returncode == 2 and "empty/record.json: no run record here" in done.stderr, done.stderr

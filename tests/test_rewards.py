@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from sro_bench.config import GameConfig
-from sro_bench.game import Game
+from sro_bench.training.config import GameConfig
+from sro_bench.training.game import Game
 from sro_bench.objectives import LossTerms, ObjectiveConfig
 from sro_bench.objectives.group import GRPO, GRPOKeep
-from sro_bench.rewards import kept_share, lcs_length
+from sro_bench.training.rewards import kept_share, lcs_length
 
 from .test_game import DATA, WordFollower, tiny
 
@@ -132,7 +132,7 @@ def test_the_game_scores_l_ref_y_given_y_only_for_objectives_that_use_it():
     ("you are an idiot", "", 0.0),
 ])
 def test_kept_overlap_charges_a_substitution_what_it_charges_a_deletion(source, rewrite, expected):
-    from sro_bench.rewards import kept_overlap
+    from sro_bench.training.rewards import kept_overlap
 
     assert kept_overlap(source, rewrite) == pytest.approx(expected)
     if rewrite.endswith("oaf ."):
@@ -141,7 +141,7 @@ def test_kept_overlap_charges_a_substitution_what_it_charges_a_deletion(source, 
 
 def test_the_game_measures_kept_as_the_objective_asks():
     from sro_bench.objectives.group import GRPOFluent
-    from sro_bench.rewards import kept_overlap
+    from sro_bench.training.rewards import kept_overlap
 
     seen = []
 

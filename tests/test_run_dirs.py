@@ -14,12 +14,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from sro_bench.config import GameConfig, RunConfig
+from sro_bench.training.config import GameConfig
+from sro_bench.run.config import RunConfig
 from sro_bench.errors import UserError
 from sro_bench.leaders import LeaderConfig
-from sro_bench.robustness import Cell
-from sro_bench.run_dirs import LOCK, check_run_id, run_id_problem
-from sro_bench.runner import run
+from sro_bench.grids.robustness import Cell
+from sro_bench.run.run_dirs import LOCK, check_run_id, run_id_problem
+from sro_bench.run.runner import run
 
 SMOKE = dict(max_steps=3, batch_size=4, max_train_inputs=24, max_new_tokens=8, checkpoint_every=1)
 SMOKE_FLAGS = ["--leader", "tiny", "--steps", "3", "--batch-size", "4", "--max-train-inputs", "24",
@@ -33,7 +34,7 @@ def base(data_dir, tmp_path) -> RunConfig:
 
 
 def cli(*args: str, cwd: Path, **popen) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", "from sro_bench.cli import main; main()", *args],
+    return subprocess.run([sys.executable, "-c", "from sro_bench.cli.main import main; main()", *args],
                           capture_output=True, text=True, cwd=cwd, env={**os.environ, "COLUMNS": "200"}, **popen)
 
 
@@ -74,7 +75,7 @@ def test_run_refuses_a_path_as_run_id_and_writes_nothing(tmp_path, data_dir, run
 HOLD = """
 import sys, time
 from pathlib import Path
-from sro_bench.run_dirs import one_writer
+from sro_bench.run.run_dirs import one_writer
 with one_writer(Path(sys.argv[1])):
     print("holding", flush=True)
     time.sleep(120)
@@ -188,7 +189,7 @@ def test_ctrl_c_says_what_was_saved_and_how_to_resume(tmp_path, data_dir):
     flags = list(SMOKE_FLAGS)
     flags[flags.index("--steps") + 1] = "100000"
     flags += ["--epochs", "5000"]  # one epoch of the 24 inputs is only 6 steps: it could end before the signal
-    proc = subprocess.Popen([sys.executable, "-c", "from sro_bench.cli import main; main()", "run", *flags,
+    proc = subprocess.Popen([sys.executable, "-c", "from sro_bench.cli.main import main; main()", "run", *flags,
                              "--runs-dir", "runs", "--run-id", "long", "--quiet", "--data-dir", str(data_dir)],
                             cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     state = tmp_path / "runs" / "long" / "checkpoint" / "state.json"

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from sro_bench.config import GameConfig, RunConfig
+from sro_bench.training.config import GameConfig
+from sro_bench.run.config import RunConfig
 from sro_bench.errors import UserError
 from sro_bench.leaders import LeaderConfig
-from sro_bench.records import SCHEMA
-from sro_bench.runner import run
+from sro_bench.run.records import SCHEMA
+from sro_bench.run.runner import run
 
 SMOKE = dict(max_steps=3, batch_size=4, max_train_inputs=24, max_new_tokens=8, checkpoint_every=1)
 
@@ -45,7 +46,7 @@ def test_every_training_method_runs_end_to_end(base, method):
     valid_record(record)
     assert record["game"]["steps"] == 3 and len(record["game"]["history"]) == 3
     # the kinds of edit: in the record's figures for the final rewrites, and per step for the samples
-    from sro_bench.edits import edit_figures
+    from sro_bench.util.text import edit_figures
     rows = [line.split("\t") for line in (Path(record["_path"]).parent / "rewrites.tsv").read_text().splitlines()[1:]]
     by_hand = edit_figures([r[0] for r in rows], [r[1] for r in rows])
     for key in ("identical", "deletion", "addition"):
@@ -60,7 +61,7 @@ def test_every_training_method_runs_end_to_end(base, method):
 
 
 def test_presets_choose_follower_training_set_and_rules(data_dir):
-    from sro_bench.runner import resolve
+    from sro_bench.run.runner import resolve
 
     cpu = resolve(RunConfig(data_dir=data_dir))
     assert (cpu.follower, cpu.train_dataset) == ("nblr-char", "paradetox-train")
@@ -119,7 +120,7 @@ def test_resumed_run_reaches_the_same_metrics(base, tmp_path):
 
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "COLUMNS": "200"}
-    return subprocess.run([sys.executable, "-c", "from sro_bench.cli import main; main()", *args],
+    return subprocess.run([sys.executable, "-c", "from sro_bench.cli.main import main; main()", *args],
                           capture_output=True, text=True, cwd=cwd, env=env)
 
 
@@ -179,7 +180,7 @@ def test_eval_and_leaderboard_from_the_cli(base, tmp_path):
 
 
 def test_rewrite_uses_the_runs_token_budgets(base, tmp_path, monkeypatch):
-    from sro_bench.evaluate import rewrite_file
+    from sro_bench.run.evaluate import rewrite_file
     from sro_bench.leaders import HFLeader
 
     base.method = "sro"
@@ -199,8 +200,8 @@ def test_rewrite_uses_the_runs_token_budgets(base, tmp_path, monkeypatch):
 
 
 def test_robustness_grid_runs_and_resumes(base, tmp_path):
-    from sro_bench.records import read_record
-    from sro_bench.robustness import RobustnessConfig, publish
+    from sro_bench.run.records import read_record
+    from sro_bench.grids.robustness import RobustnessConfig, publish
 
     config = RobustnessConfig(methods=["sro", "rs-sft"], axes=["flip:0,0.3"], seeds=[0], out=tmp_path / "rob",
                               base=base, game_overrides={}, method_overrides={"rs-sft": {"max_steps": 1}})
@@ -223,9 +224,9 @@ def test_robustness_grid_runs_and_resumes(base, tmp_path):
 
 
 def test_configurations_saved_before_leader_context_still_load_and_group(base):
-    from sro_bench.config import from_dict
-    from sro_bench.leaderboard import config_key
-    from sro_bench.records import jsonable
+    from sro_bench.run.config import from_dict
+    from sro_bench.publish.leaderboard import config_key
+    from sro_bench.util.dataclass_json import jsonable
 
     now = jsonable(base)
     before = {**now, "leader": {**now["leader"], "seed": 1, "data_dir": "/d", "cache_dir": None, "max_new_tokens": 8}}
@@ -236,7 +237,7 @@ def test_configurations_saved_before_leader_context_still_load_and_group(base):
 
 
 def test_leaderboard_averages_seeds_per_configuration():
-    from sro_bench.leaderboard import numeric, score_columns, seed_means
+    from sro_bench.publish.leaderboard import numeric, score_columns, seed_means
 
     numbers = list(numeric(score_columns([])))
 
@@ -256,8 +257,8 @@ def test_leaderboard_averages_seeds_per_configuration():
 
 
 def test_a_plugin_metric_gets_a_leaderboard_column_in_its_declared_format(tmp_path):
-    from sro_bench.leaderboard import publish
-    from sro_bench.records import new_record, write_json
+    from sro_bench.publish.leaderboard import publish
+    from sro_bench.run.records import new_record, write_json
 
     for name, ratio in (("short", 0.5), ("long", 0.987)):
         write_json(tmp_path / "r" / name / "record.json", new_record(
@@ -275,7 +276,7 @@ def test_a_plugin_metric_gets_a_leaderboard_column_in_its_declared_format(tmp_pa
 
 def test_grid_settings_per_method_are_typed_and_checked():
     from sro_bench.errors import UserError
-    from sro_bench.robustness import parse_method_setting
+    from sro_bench.grids.robustness import parse_method_setting
 
     assert parse_method_setting("grpo-keep:samples_per_input=4") == ("grpo-keep", "samples_per_input", 4)
     assert parse_method_setting("sro:temperature=0.7") == ("sro", "temperature", 0.7)
@@ -299,7 +300,7 @@ def test_robustness_applies_a_method_setting_to_that_methods_cells_only(tmp_path
 
 
 def test_written_files_follow_the_umask(tmp_path):
-    from sro_bench.files import atomic_write_bytes, atomic_write_text
+    from sro_bench.util.files import atomic_write_bytes, atomic_write_text
 
     old = os.umask(0o022)
     try:
@@ -312,7 +313,7 @@ def test_written_files_follow_the_umask(tmp_path):
 
 
 def test_a_setting_given_wins_over_the_preset_even_at_its_default(data_dir, tmp_path):
-    from sro_bench.runner import resolve
+    from sro_bench.run.runner import resolve
 
     def steps(game: GameConfig) -> int | None:
         config = RunConfig(leader=LeaderConfig(name="tiny"), game=game, preset="paper", data_dir=data_dir,
@@ -331,9 +332,9 @@ def test_run_help_shows_every_setting_with_its_default_and_choices():
 
     from click.testing import CliRunner
 
-    from sro_bench.cli import cli as command
+    from sro_bench.cli.main import cli as command
     from sro_bench.objectives.config import ObjectiveConfig
-    from sro_bench.settings import flag_of
+    from sro_bench.util.settings import flag_of
 
     text = " ".join(CliRunner().invoke(command, ["run", "--help"], terminal_width=400).output.split())
     for cls in (RunConfig, LeaderConfig, GameConfig, ObjectiveConfig):
@@ -348,12 +349,12 @@ def test_run_help_shows_every_setting_with_its_default_and_choices():
 def test_objective_options_reach_the_objective_typed(monkeypatch):
     from click.testing import CliRunner
 
-    from sro_bench import runner
-    from sro_bench.cli import cli as command
+    from sro_bench.run import runner
+    from sro_bench.cli.main import cli as command
 
     seen = []
     monkeypatch.setattr(runner, "run", lambda config, **kwargs: seen.append(config) or {"_path": "-", "metrics": {}})
-    monkeypatch.setattr("sro_bench.cli.print_metrics", lambda record: None)
+    monkeypatch.setattr("sro_bench.cli.main.print_metrics", lambda record: None)
     result = CliRunner().invoke(command, ["run", "--objective-option", "margin=0.5", "--objective-option", "mode=hard",
                                           "--objective-option", "cap=none", "--objective-option", "ks=[1, 2]"])
     assert result.exit_code == 0, result.output

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from sro_bench.config import GameConfig, RunConfig
+from sro_bench.training.config import GameConfig
+from sro_bench.run.config import RunConfig
 from sro_bench.leaders import LeaderConfig
-from sro_bench.runner import run
+from sro_bench.run.runner import run
 
 
 @pytest.fixture

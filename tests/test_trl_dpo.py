@@ -7,14 +7,15 @@ from pathlib import Path
 import pytest
 import torch
 
-from sro_bench.config import GameConfig, RunConfig
+from sro_bench.training.config import GameConfig
+from sro_bench.run.config import RunConfig
 from sro_bench.data import Dataset
 from sro_bench.errors import UserError
 from sro_bench.leaders import LeaderConfig, LeaderContext, build_leader
 from sro_bench.objectives import DPO, LossTerms, ObjectiveConfig
 from sro_bench.objectives.base import smoothed_sigmoid_loss
-from sro_bench.trl_dpo import TrlDPOGame, chosen_references, conservative_dpo_losses, preference_rows
-from sro_bench.runner import run
+from sro_bench.training.trl_dpo import TrlDPOGame, chosen_references, conservative_dpo_losses, preference_rows
+from sro_bench.run.runner import run
 
 pytest.importorskip("trl")
 
@@ -66,8 +67,8 @@ def test_conservative_dpo_weights_are_exact_for_any_margin():
 
 
 def test_dpo_picks_trl_for_causal_leaders_and_the_game_for_seq2seq():
-    from sro_bench.game import Game
-    from sro_bench.loops import build_loop
+    from sro_bench.training.game import Game
+    from sro_bench.training.loops import build_loop
 
     cfg = GameConfig(max_steps=1)
     assert isinstance(build_loop(DPO(), causal(), DATA, cfg, 0), TrlDPOGame)
@@ -83,8 +84,8 @@ def test_dpo_picks_trl_for_causal_leaders_and_the_game_for_seq2seq():
 def test_both_loops_honour_the_loop_contract():
     import inspect
 
-    from sro_bench.game import Game
-    from sro_bench.loops import Loop, build_loop
+    from sro_bench.training.game import Game
+    from sro_bench.training.loops import Loop, build_loop
 
     cfg = GameConfig(max_steps=1)
     loops = [build_loop(DPO(), causal(), DATA, cfg, 0), build_loop(DPO(ObjectiveConfig(dpo_backend="game")), causal(), DATA, cfg, 0)]
@@ -97,7 +98,7 @@ def test_both_loops_honour_the_loop_contract():
 
 def test_a_leader_that_is_not_a_transformers_model_gets_a_clear_error():
     from sro_bench.leaders.base import Leader
-    from sro_bench.loops import build_loop
+    from sro_bench.training.loops import build_loop
 
     class Plain(Leader):  # a third-party causal leader: the harness's own loop would do, trl's cannot
         is_encoder_decoder = False
@@ -134,7 +135,7 @@ def test_trl_dpo_runs_end_to_end_and_resumes_exactly(causal_dpo):
 
 
 def test_progress_status_reads_game_and_trl_history_entries():
-    from sro_bench.progress import step_status
+    from sro_bench.util.progress import step_status
 
     game = {"pass_rate_raw": 0.5, "pass_rate": 0.4, "loss": 0.7, "log_ratio": 0.1}
     assert step_status(game) == "pass 0.50->0.40  loss 0.7000  log-ratio +0.10"
@@ -148,7 +149,7 @@ def test_bad_dpo_backends_are_one_line_errors(data_dir, tmp_path):
     import subprocess
     import sys
 
-    done = subprocess.run([sys.executable, "-c", "from sro_bench.cli import main; main()", "run", "--method", "dpo",
+    done = subprocess.run([sys.executable, "-c", "from sro_bench.cli.main import main; main()", "run", "--method", "dpo",
                            "--leader", "tiny", "--dpo-backend", "trl", "--preset", "smoke", "--eval-limit", "4",
                            "--data-dir", str(data_dir)], capture_output=True, text=True, cwd=tmp_path)
     assert done.returncode == 2 and "--dpo-backend trl needs a causal leader" in done.stderr

@@ -4,10 +4,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .datasets import (  # noqa: F401
-    CANNOT_REWRITE, DEV_SEED, DEV_SIZE, DIRTY, NORMAL_FILES, PARADETOX, TOXIC_FILES,
-    Dataset, exclude, load_cannot_rewrite, load_dirty, load_eval_file, load_hub_paradetox,
-    load_lines, load_paradetox, read_exclusion_list, split_dev,
+from .datasets import (
+    CANNOT_REWRITE,
+    DEV_SEED,
+    DEV_SIZE,
+    DIRTY,
+    NORMAL_FILES,
+    PARADETOX,
+    TOXIC_FILES,
+    Dataset,
+    exclude,
+    load_cannot_rewrite,
+    load_dirty,
+    load_eval_file,
+    load_hub_paradetox,
+    load_lines,
+    load_paradetox,
+    read_exclusion_list,
+    split_dev,
 )
 from .readers import normalise, read_lines, read_text  # noqa: F401
 

@@ -20,13 +20,20 @@ from typing import Sequence
 import numpy as np
 
 from ..errors import DataError, UserError
-from ..files import new_directory_beside, replace_directory
-from ..paths import resolve_cache_dir, resolve_data_dir
-from ..progress import stages
+from ..util.files import new_directory_beside, replace_directory
+from ..util.paths import resolve_cache_dir, resolve_data_dir
+from ..util.progress import stages
 from .base import Follower, FollowerContext
 from .model import NBLRModel, fit_nblr
 from .recipe import (
-    build_corpora, cache_key, effective_exclusions, evaluate, exclude_digest, file_digests, flip_labels, recipe_options,
+    build_corpora,
+    cache_key,
+    effective_exclusions,
+    evaluate,
+    exclude_digest,
+    file_digests,
+    flip_labels,
+    recipe_options,
 )
 
 

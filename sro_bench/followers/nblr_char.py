@@ -25,8 +25,17 @@ import numpy as np
 from ..errors import DataError
 from .base import Follower, FollowerContext
 from .model import (
-    FAST_PATTERN, MODEL_FILE, VECTORIZER, NBLRModel, build_vectorizer, check_labels, fit_nb_logreg, read_model_files,
-    tfidf_score, vocabulary_list, write_model_files,
+    FAST_PATTERN,
+    MODEL_FILE,
+    VECTORIZER,
+    NBLRModel,
+    build_vectorizer,
+    check_labels,
+    fit_nb_logreg,
+    read_model_files,
+    tfidf_score,
+    vocabulary_list,
+    write_model_files,
 )
 from .nblr import cached_screener, describe_screener
 from .recipe import recipe_options

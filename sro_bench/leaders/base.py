@@ -10,7 +10,7 @@ from typing import Iterator, Sequence
 
 import torch
 
-from ..settings import setting, tracks_explicit
+from ..util.settings import setting, tracks_explicit
 
 
 @tracks_explicit

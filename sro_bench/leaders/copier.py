@@ -1,22 +1,49 @@
 """Training the minilm copier: noisy copies of clean sentences, a resumable loop of a fixed number of
-steps, its checkpoints and progress bar. What is trained, and where it is cached, is sro_bench.leaders.minilm."""
+steps, its checkpoints and progress bar, and the recipe that says how. What is trained, and where it is
+cached, is sro_bench.leaders.minilm."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import random
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
 
-from ..progress import make_progress
+from ..util.progress import make_progress
 
-if TYPE_CHECKING:
-    from .minilm import CopierRecipe
+
+
+@dataclasses.dataclass
+class CopierRecipe:
+    """How the copier is trained. Overridable with ``extra["copier"]`` (a dict of these fields)."""
+
+    steps: int = 1500  # the copier is defined by its steps: every machine trains the same one
+    batch_size: int = 16
+    lr: float = 6e-4  # peak; linear warmup, then linear decay to 0 at the last step
+    warmup_steps: int = 100
+    weight_decay: float = 0.01
+    max_length: int = 48  # word pieces incl. special tokens; longer sentences are skipped
+    clean_share: float = 0.2  # sentences given unchanged: copying what needs no edit stays the likeliest output
+    word_dropout: float = 0.1  # a word is dropped (teaches restoring it)
+    swap_prob: float = 0.03  # chance that a word swaps places with its right neighbour
+    insert_prob: float = 0.05  # chance of a random clean word inserted before each word (teaches deletion)
+    substitute_prob: float = 0.02  # chance that a word is replaced by a random clean word
+    neighbour_prob: float = 0.1  # chance that a word is replaced by a near neighbour (teaches substitution)
+    neighbours: int = 10  # how many nearest words a word may be replaced by
+    neighbour_min_count: int = 3  # a neighbour is a one-piece word seen this often in the clean sentences
+    mask_prob: float = 0.04  # chance that a span starting at a word becomes one [MASK] (teaches infilling)
+    mask_span: int = 3  # the longest masked span, in words
+    bucket_batches: int = 50  # batches per length-sorted pool (less padding, still shuffled)
+    freeze_embeddings: bool = True  # keep the (tied) word embeddings fixed: faster steps
+    checkpoint_every: int = 200
+    max_new_tokens: int = 64  # for the copy-BLEU evaluation
+    threads: int = 0  # torch threads; 0: the cores other processes leave idle (at least 1)
+    seed: int = 0  # the copier is one shared starting point, whatever a run's --seed
 
 
 class NoisyCopies:

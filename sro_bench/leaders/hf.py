@@ -27,11 +27,10 @@ from . import device as dev
 from .base import Leader, LeaderConfig, Sample
 from .hf_generation import Generation
 from .hf_scoring import Scoring
+from .layout import ADAPTER_DIR, FORMAT, LEADER_JSON, config_to_json
 from .lora import _base, _is_peft, apply_lora, freeze_embeddings
 from .tokens import DECODERS
-from .saved import ADAPTER_DIR, FORMAT, LEADER_JSON, build_hf_leader, config_to_json, load_leader
 
-__all__ = ["HFLeader", "build_hf_leader", "load_leader"]
 
 
 class HFLeader(Scoring, Generation, Leader):

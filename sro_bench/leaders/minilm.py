@@ -23,46 +23,19 @@ from pathlib import Path
 import torch
 
 from ..errors import UserError
-from ..files import new_directory_beside, replace_directory
-from ..paths import minilm_dir, resolve_cache_dir, resolve_data_dir
+from ..util.files import new_directory_beside, replace_directory
+from ..util.paths import minilm_dir, resolve_cache_dir, resolve_data_dir
 from .base import LeaderConfig, LeaderContext
-from .copier import NoisyCopies, copier_threads, near_neighbours, train_copier
+from .copier import CopierRecipe, NoisyCopies, copier_threads, near_neighbours, train_copier
 from .hf import HFLeader
-from .saved import LEADER_JSON, load_leader
+from .layout import LEADER_JSON
+from .saved import load_leader
 
 VERSION = "minilm-copier-v3"
 CLEAN_FILES = ("detox_emnlp2021_dev_normal.txt", "detox_emnlp2021_test_10k_normal.txt")
 HOLDOUT_SIZE = 200
 HOLDOUT_SEED = 1234  # fixed so every preparation reports BLEU on the same 200 sentences
 POSTPROCESS = "wordpiece-contractions"  # decode like the data sets: "i don 't know , man ."
-
-
-@dataclasses.dataclass
-class CopierRecipe:
-    """How the copier is trained. Overridable with ``extra["copier"]`` (a dict of these fields)."""
-
-    steps: int = 1500  # the copier is defined by its steps: every machine trains the same one
-    batch_size: int = 16
-    lr: float = 6e-4  # peak; linear warmup, then linear decay to 0 at the last step
-    warmup_steps: int = 100
-    weight_decay: float = 0.01
-    max_length: int = 48  # word pieces incl. special tokens; longer sentences are skipped
-    clean_share: float = 0.2  # sentences given unchanged: copying what needs no edit stays the likeliest output
-    word_dropout: float = 0.1  # a word is dropped (teaches restoring it)
-    swap_prob: float = 0.03  # chance that a word swaps places with its right neighbour
-    insert_prob: float = 0.05  # chance of a random clean word inserted before each word (teaches deletion)
-    substitute_prob: float = 0.02  # chance that a word is replaced by a random clean word
-    neighbour_prob: float = 0.1  # chance that a word is replaced by a near neighbour (teaches substitution)
-    neighbours: int = 10  # how many nearest words a word may be replaced by
-    neighbour_min_count: int = 3  # a neighbour is a one-piece word seen this often in the clean sentences
-    mask_prob: float = 0.04  # chance that a span starting at a word becomes one [MASK] (teaches infilling)
-    mask_span: int = 3  # the longest masked span, in words
-    bucket_batches: int = 50  # batches per length-sorted pool (less padding, still shuffled)
-    freeze_embeddings: bool = True  # keep the (tied) word embeddings fixed: faster steps
-    checkpoint_every: int = 200
-    max_new_tokens: int = 64  # for the copy-BLEU evaluation
-    threads: int = 0  # torch threads; 0: the cores other processes leave idle (at least 1)
-    seed: int = 0  # the copier is one shared starting point, whatever a run's --seed
 
 
 # -- the warm-started model ----------------------------------------------------------------------
@@ -156,7 +129,7 @@ def cache_name(recipe: CopierRecipe) -> str:
 
 
 def recipe_of(config: LeaderConfig) -> CopierRecipe:
-    from ..dataclass_json import from_json
+    from ..util.dataclass_json import from_json
 
     return from_json(CopierRecipe, config.extra.get("copier", {}), "the leader's extra['copier']")
 

@@ -10,28 +10,12 @@ from typing import TYPE_CHECKING
 import torch
 
 from ..errors import UserError
-from ..files import read_json_object
+from ..util.files import read_json_object
 from .base import LeaderConfig, LeaderContext
+from .layout import ADAPTER_DIR, LEADER_JSON, config_from_json
 
 if TYPE_CHECKING:
     from .hf import HFLeader
-
-FORMAT = 1
-LEADER_JSON = "leader.json"
-ADAPTER_DIR = "adapter"
-
-
-def config_to_json(config: LeaderConfig) -> dict:
-    from ..records import jsonable
-
-    return jsonable(config)
-
-
-def config_from_json(data: dict, where: str = LEADER_JSON) -> LeaderConfig:
-    from ..dataclass_json import from_json
-
-    return from_json(LeaderConfig, data, where, strict=False)  # leaders saved by other versions still load
-
 
 def load_pretrained(source: str | Path, *, local_files_only: bool = False):
     """A seq2seq or causal LM and its tokenizer from a hub id or a ``save_pretrained`` directory."""

@@ -107,7 +107,7 @@ def build_t5_base_sized(config: LeaderConfig, context: LeaderContext) -> HFLeade
     """
     from transformers import AutoTokenizer, T5Config, T5ForConditionalGeneration
 
-    from ..paths import minilm_dir
+    from ..util.paths import minilm_dir
 
     extra = config.extra
     tokenizer = AutoTokenizer.from_pretrained(str(minilm_dir()), local_files_only=True)

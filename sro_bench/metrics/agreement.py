@@ -21,7 +21,7 @@ class Estimate:
     high: float
 
     def to_dict(self) -> dict:
-        return {"value": _round(self.value), "ci95": [_round(self.low), _round(self.high)]}
+        return {"value": rounded(self.value), "ci95": [rounded(self.low), rounded(self.high)]}
 
 
 def spearman(a: np.ndarray, b: np.ndarray) -> float:
@@ -92,8 +92,8 @@ def agreement(scores: dict[str, np.ndarray], labels: dict[str, np.ndarray], grou
             low, high = (np.percentile(samples, [2.5, 97.5]) if len(samples) else (np.nan, np.nan))
             entry[key] = Estimate(value, float(low), float(high))
         if names:  # each system's mean by judge and people, and the sentence-level Spearman within it
-            entry["systems"] = {s: {"judge": _round(m), "people": _round(p),
-                                    "spearman": _round(spearman(score[sys_arr == s], label[sys_arr == s]))}
+            entry["systems"] = {s: {"judge": rounded(m), "people": rounded(p),
+                                    "spearman": rounded(spearman(score[sys_arr == s], label[sys_arr == s]))}
                                 for s, m, p in zip(names, system_means(score, sys_arr, names),
                                                    system_means(label, sys_arr, names))}
         report[judge] = entry
@@ -108,7 +108,7 @@ def worst_rows(score: np.ndarray, label: np.ndarray, k: int = 5) -> list[int]:
     return [int(i) for i in np.argsort(-gap, kind="stable")[:k]]
 
 
-def _round(x) -> float | None:
+def rounded(x) -> float | None:
     x = float(x)
     return round(x, 4) if np.isfinite(x) else None
 
@@ -127,62 +127,3 @@ def fold_ids(human, split: str = "input", folds: int = 5, seed: int = 0) -> np.n
     groups = human.groups()
     order = np.random.default_rng(seed).permutation(groups.max() + 1)
     return order[groups] % max(1, min(folds, groups.max() + 1))
-
-
-def measure(human, *, data_dir=None, cache_dir=None, metrics: Sequence[str] = ("sta", "sim", "fl"),
-            split: str = "input", folds: int = 5, resamples: int = 1000, seed: int = 0, worst: int = 5) -> dict:
-    """Score ``human``'s rewrites with the suite's judges and compare them with people's labels.
-
-    A judge calibrated on people is scored on each fold by a calibration fitted without the labels of that
-    fold's inputs (or, with ``split="system"``, of that fold's system), so every figure is held out; other
-    metrics score every row as they are. J is the product of the held-out STA, SIM and FL."""
-    from .base import MetricContext
-    from .calibration import JUDGE_SIGNALS, CalibratedJudge
-    from .suite import Suite, figure_name
-
-    if split not in SPLITS:
-        raise ValueError(f"split must be one of {SPLITS}")
-    suite = Suite(MetricContext(data_dir=data_dir, cache_dir=cache_dir), list(metrics))
-    ids = fold_ids(human, split, folds, seed)
-    inputs, systems = np.asarray(human.inputs, dtype=object), np.asarray(human.systems or [], dtype=object)
-    scores, method, signals, judge_ids = {}, {}, {}, {}
-    for name, metric in suite.metrics.items():
-        if isinstance(metric, CalibratedJudge):
-            judges, judge = metric.judges, metric.judge
-            judge_ids[name] = f"{name}-{judges.info['judge_id']}"
-            x = judges.signals.compute(JUDGE_SIGNALS[judge], human.inputs, human.rewrites)
-            plan = [(ids == f, judges.excluded(inputs[ids == f], systems[ids == f] if split == "system" else None))
-                    for f in np.unique(ids)]
-            scores[judge] = judges.heldout(judge, x, plan)
-            left = sum(int(drop.any()) for _, drop in plan)
-            whose = "its system's" if split == "system" else "its inputs'"
-            method[judge] = (f"held out: {len(plan)} folds by {split}, {left} of them refitted without {whose} labels")
-            signals[judge] = {s: _round(spearman(x[:, i], human.labels[judge])) for i, s in enumerate(JUDGE_SIGNALS[judge])
-                              if judge in human.labels}
-            continue
-        out = metric.score(human.inputs, human.rewrites)
-        for key, value in out.sentence.items():
-            figure = figure_name(name, key)
-            if figure in human.labels and figure not in scores:
-                scores[figure], method[figure] = np.asarray(value, dtype=np.float64), "as scored (not calibrated)"
-    if {"STA", "SIM", "FL"} <= scores.keys():
-        scores["J"] = scores["STA"] * scores["SIM"] * scores["FL"]
-        method["J"] = "STA x SIM x FL, each as above"
-    report = agreement(scores, human.labels, human.groups(), human.systems, resamples=resamples, seed=seed)
-    judges_out = {}
-    for judge, entry in report.items():
-        rows = worst_rows(scores[judge], human.labels[judge], worst)
-        judges_out[judge] = {
-            "label": human.columns.get(judge, "STA x SIM x FL" if judge == "J" else judge), "method": method[judge],
-            **{k: (v.to_dict() if isinstance(v, Estimate) else v) for k, v in entry.items()},
-            "signals": signals.get(judge, {}),
-            "worst": [{"input": human.inputs[i], "rewrite": human.rewrites[i],
-                       **({"system": human.systems[i]} if human.systems else {}),
-                       "judge": _round(scores[judge][i]), "people": _round(human.labels[judge][i])} for i in rows],
-        }
-    return {"file": human.path, "rows": len(human), "inputs": len(set(human.inputs)),
-            "systems": sorted(set(human.systems)) if human.systems else None, "split": split,
-            "folds": int(len(np.unique(ids))), "resamples": resamples, "seed": seed,
-            "judge_ids": judge_ids,
-            "judges": judges_out}
-

@@ -120,7 +120,7 @@ class Judges:
 
 def load_judges(data_dir: str | Path | None, cache_dir: str | Path | None, device: str = "cpu") -> Judges:
     """The suite's judges for ``data_dir``: base models trained and calibrations fitted on first use, cached."""
-    from ..paths import resolve_data_dir
+    from ..util.paths import resolve_data_dir
 
     return _load(Path(resolve_data_dir(data_dir)).resolve(), str(cache_dir) if cache_dir else None, str(device))
 

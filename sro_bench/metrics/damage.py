@@ -12,7 +12,7 @@ from typing import Callable
 
 import numpy as np
 
-from .text import tokens
+from ..util.text import tokens
 
 # function words: dropping one of them is not "a dropped content word"
 FUNCTION_WORDS = frozenset(
@@ -78,7 +78,7 @@ def damages(vocabulary: list[str]) -> dict[str, Callable]:
 def damage_check(data_dir: str | Path | None = None, cache_dir: str | Path | None = None, *, seed: int = 0,
                  limit: int | None = None, suite=None) -> dict:
     """For each kind of damage, the share of rows on which STA, SIM, FL and J fall (strictly)."""
-    from ..paths import resolve_data_dir
+    from ..util.paths import resolve_data_dir
     from .base import MetricContext
     from .devsplit import splits
     from .suite import Suite

@@ -2,14 +2,14 @@
 
 J cannot tell a rewriter from a word filter: deleting the toxic words scores well on STA and SIM. Human
 references mostly rewrite (on ParaDetox most add a word the input lacks), so these shares, printed beside
-the reference row, show which kind of system a row is. Word-level, over ``sro_bench.meter.words``.
+the reference row, show which kind of system a row is. Word-level, over ``sro_bench.training.meter.words``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..edits import edit_flags
+from ..util.text import edit_flags
 from .base import Metric, MetricContext, MetricResult
 
 KEYS = ("identical", "deletion", "addition")

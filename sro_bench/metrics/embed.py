@@ -15,7 +15,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..paths import minilm_dir
+from ..util.paths import minilm_dir
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 DIM = 384

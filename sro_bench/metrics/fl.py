@@ -23,11 +23,11 @@ import numpy as np
 
 from ..data import NORMAL_FILES, PARADETOX, load_lines, normalise
 from ..errors import UserError
+from ..util.text import tokens as lm_tokens
 from . import store
 from .devsplit import dev_keys, splits
 from .embed import PROBE_LAYERS, Encoder, encoder_version, get_encoder
 from .ngram import TrigramLM
-from .text import tokens as lm_tokens
 
 FL_VERSION = 2  # 2: local damage among the negatives; end_slor
 LM_FEATURES = ("mean_logp", "mean_slor", "min_slor", "q25_slor", "negative_slor_rate", "sum_slor",
@@ -181,7 +181,7 @@ def train_fl(texts: Sequence[str], *, encoder: Encoder | None = None, heldout: i
 
 def load_or_train_fl(data_dir: str | Path | None, cache_dir: str | Path | None, *, seed: int = 0) -> FluencyModel:
     """The FL model for ``data_dir``, trained on first use and cached as safetensors."""
-    from ..paths import resolve_data_dir
+    from ..util.paths import resolve_data_dir
 
     return _load_or_train(Path(resolve_data_dir(data_dir)).resolve(), str(cache_dir) if cache_dir else None, seed)
 

@@ -1,14 +1,18 @@
-"""``sro-bench suite agreement``: the suite held against a file of people's labels, as a config and one call."""
+"""``sro-bench suite agreement``: the suite held against a file of people's labels (held out where a judge was
+calibrated on them), as a config and one call."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
+
+import numpy as np
 
 from ..errors import UserError
-from ..settings import setting, tracks_explicit
-from .agreement import SPLITS, measure
+from ..util.settings import setting, tracks_explicit
+from .agreement import SPLITS, Estimate, rounded, agreement, fold_ids, spearman, worst_rows
 from .human import HUMAN_FILE, SHARED_COLUMNS, read_human
 
 LABELS = {"STA": "sta_column", "SIM": "sim_column", "FL": "fl_column", "J": "j_column"}
@@ -53,8 +57,8 @@ class AgreementConfig:
 
 def run_agreement(config: AgreementConfig) -> dict:
     """Read the labels, score their rewrites held out, and return (and with ``json_out`` write) the report."""
-    from ..files import atomic_write_text, output_problem
-    from ..paths import resolve_data_dir
+    from ..util.files import atomic_write_text, output_problem
+    from ..util.paths import resolve_data_dir
 
     data_dir = resolve_data_dir(config.data_dir)
     path = config.human or data_dir / HUMAN_FILE
@@ -72,3 +76,61 @@ def run_agreement(config: AgreementConfig) -> dict:
     if config.json_out is not None:
         atomic_write_text(Path(config.json_out), json.dumps(report, indent=2) + "\n")
     return report
+
+
+def measure(human, *, data_dir=None, cache_dir=None, metrics: Sequence[str] = ("sta", "sim", "fl"),
+            split: str = "input", folds: int = 5, resamples: int = 1000, seed: int = 0, worst: int = 5) -> dict:
+    """Score ``human``'s rewrites with the suite's judges and compare them with people's labels.
+
+    A judge calibrated on people is scored on each fold by a calibration fitted without the labels of that
+    fold's inputs (or, with ``split="system"``, of that fold's system), so every figure is held out; other
+    metrics score every row as they are. J is the product of the held-out STA, SIM and FL."""
+    from .base import MetricContext
+    from .calibration import JUDGE_SIGNALS, CalibratedJudge
+    from .suite import Suite, figure_name
+
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}")
+    suite = Suite(MetricContext(data_dir=data_dir, cache_dir=cache_dir), list(metrics))
+    ids = fold_ids(human, split, folds, seed)
+    inputs, systems = np.asarray(human.inputs, dtype=object), np.asarray(human.systems or [], dtype=object)
+    scores, method, signals, judge_ids = {}, {}, {}, {}
+    for name, metric in suite.metrics.items():
+        if isinstance(metric, CalibratedJudge):
+            judges, judge = metric.judges, metric.judge
+            judge_ids[name] = f"{name}-{judges.info['judge_id']}"
+            x = judges.signals.compute(JUDGE_SIGNALS[judge], human.inputs, human.rewrites)
+            plan = [(ids == f, judges.excluded(inputs[ids == f], systems[ids == f] if split == "system" else None))
+                    for f in np.unique(ids)]
+            scores[judge] = judges.heldout(judge, x, plan)
+            left = sum(int(drop.any()) for _, drop in plan)
+            whose = "its system's" if split == "system" else "its inputs'"
+            method[judge] = (f"held out: {len(plan)} folds by {split}, {left} of them refitted without {whose} labels")
+            signals[judge] = {s: rounded(spearman(x[:, i], human.labels[judge])) for i, s in enumerate(JUDGE_SIGNALS[judge])
+                              if judge in human.labels}
+            continue
+        out = metric.score(human.inputs, human.rewrites)
+        for key, value in out.sentence.items():
+            figure = figure_name(name, key)
+            if figure in human.labels and figure not in scores:
+                scores[figure], method[figure] = np.asarray(value, dtype=np.float64), "as scored (not calibrated)"
+    if {"STA", "SIM", "FL"} <= scores.keys():
+        scores["J"] = scores["STA"] * scores["SIM"] * scores["FL"]
+        method["J"] = "STA x SIM x FL, each as above"
+    report = agreement(scores, human.labels, human.groups(), human.systems, resamples=resamples, seed=seed)
+    judges_out = {}
+    for judge, entry in report.items():
+        rows = worst_rows(scores[judge], human.labels[judge], worst)
+        judges_out[judge] = {
+            "label": human.columns.get(judge, "STA x SIM x FL" if judge == "J" else judge), "method": method[judge],
+            **{k: (v.to_dict() if isinstance(v, Estimate) else v) for k, v in entry.items()},
+            "signals": signals.get(judge, {}),
+            "worst": [{"input": human.inputs[i], "rewrite": human.rewrites[i],
+                       **({"system": human.systems[i]} if human.systems else {}),
+                       "judge": rounded(scores[judge][i]), "people": rounded(human.labels[judge][i])} for i in rows],
+        }
+    return {"file": human.path, "rows": len(human), "inputs": len(set(human.inputs)),
+            "systems": sorted(set(human.systems)) if human.systems else None, "split": split,
+            "folds": int(len(np.unique(ids))), "resamples": resamples, "seed": seed,
+            "judge_ids": judge_ids,
+            "judges": judges_out}

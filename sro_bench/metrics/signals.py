@@ -11,10 +11,10 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from ..util.text import tokens
 from .embed import Encoder
-from .fl import FluencyModel, lm_features, LM_FEATURES
+from .fl import LM_FEATURES, FluencyModel, lm_features
 from .sta import StaModel
-from .text import tokens
 
 # words that turn a statement round; "not" put in for a toxic word is Mask&Infill's commonest fill
 NEGATIONS = frozenset("not no never nt dont doesnt didnt isnt arent wasnt werent cant wont nothing nobody none".split())

@@ -22,10 +22,10 @@ import numpy as np
 
 from ..data import NORMAL_FILES, TOXIC_FILES, load_lines, normalise
 from ..errors import UserError
+from ..util.text import canonical
 from . import store
 from .devsplit import dev_keys, human_inputs, splits
 from .human import HUMAN_FILE
-from .text import canonical
 
 STA_VERSION = 2  # 2: the human evaluation's inputs left out of training
 N_FEATURES = 2 ** 20
@@ -134,7 +134,7 @@ def training_files(data_dir: Path) -> tuple[list[Path], list[Path]]:
 
 def load_or_train_sta(data_dir: str | Path | None, cache_dir: str | Path | None, *, seed: int = 0) -> StaModel:
     """The STA judge for ``data_dir``, trained on first use and cached as safetensors."""
-    from ..paths import resolve_data_dir
+    from ..util.paths import resolve_data_dir
 
     return _load_or_train(Path(resolve_data_dir(data_dir)).resolve(), str(cache_dir) if cache_dir else None, seed)
 
@@ -166,7 +166,7 @@ def _load_or_train(data_dir: Path, cache_dir: str | None, seed: int) -> StaModel
 
 def sta_check(data_dir: str | Path | None = None, cache_dir: str | Path | None = None, *, seed: int = 0) -> dict:
     """STA on the dev split's human references (target >= 0.9) and on its toxic inputs (<= 0.3)."""
-    from ..paths import resolve_data_dir
+    from ..util.paths import resolve_data_dir
 
     data_dir = Path(resolve_data_dir(data_dir)).resolve()
     model = load_or_train_sta(data_dir, cache_dir, seed=seed)

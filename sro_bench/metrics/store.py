@@ -10,8 +10,8 @@ from typing import Iterable
 
 import numpy as np
 
-from ..files import atomic_write_bytes
-from ..paths import resolve_cache_dir
+from ..util.files import atomic_write_bytes
+from ..util.paths import resolve_cache_dir
 
 
 def metrics_cache(cache_dir: str | os.PathLike | None, kind: str) -> Path:

@@ -24,7 +24,7 @@ class LossTerms:
     (N must be a multiple of k). ``chosen_lengths`` is the number of scored tokens of each y (float,
     shape [N]); None means 1 for every row (objectives then work on summed log-likelihoods).
     ``kept`` is the share of its input's words each y keeps, in order (by the objective's ``kept_measure``:
-    :func:`sro_bench.rewards.kept_share` or :func:`~sro_bench.rewards.kept_overlap`, float in [0, 1],
+    :func:`sro_bench.training.rewards.kept_share` or :func:`~sro_bench.training.rewards.kept_overlap`, float in [0, 1],
     shape [N]); None where the game did not compute it (pairs).
     ``fluency`` is the frozen reference's token-mean log-likelihood of each y as its own target,
     l_ref(y|y) / |y| (shape [N]): a denoising leader's confidence that y needs no repair. None unless the
@@ -108,7 +108,7 @@ class Objective(abc.ABC):
 
     def loop(self, leader, config) -> str:
         """The training loop that plays this objective with ``leader`` under game ``config``: ``"game"`` (the
-        harness's own) or another registered in :mod:`sro_bench.loops` (``"trl-dpo"``)."""
+        harness's own) or another registered in :mod:`sro_bench.training.loops` (``"trl-dpo"``)."""
         return "game"
 
     @abc.abstractmethod

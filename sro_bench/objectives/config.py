@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..settings import setting, tracks_explicit
+from ..util.settings import setting, tracks_explicit
 
 
 @tracks_explicit

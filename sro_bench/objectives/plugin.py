@@ -1,8 +1,8 @@
 """Built-in objectives, registered through the same hook a third-party plugin would use."""
 
 from ..hookspecs import hookimpl
-from .group import GRPO, BestOfK, GRPOFluent, GRPOKeep
 from .comparisons import DPO, KTO, RejectionSamplingSFT
+from .group import GRPO, BestOfK, GRPOFluent, GRPOKeep
 from .sro import SRO, RobustSRO
 
 

@@ -1,0 +1,374 @@
+"""The `sro-bench` command: a thin layer over the Python API (options in, library calls out)."""
+
+from __future__ import annotations
+
+import os
+import shlex
+
+# Before torch loads: spinning OpenMP threads make a busy 2-core machine many times slower.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# transformers' per-load and per-save bars drown our own rich progress; set to 0 to see them again.
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+import sys
+import warnings
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from ..errors import Interrupted, UserError
+from ..leaders.base import LeaderConfig, LeaderContext
+from ..objectives.config import ObjectiveConfig
+from ..run.config import RunConfig
+from ..training.config import GameConfig
+from ..util.settings import help_of
+from .options import console, options_for, take
+
+RUN_HELP = help_of(RunConfig)
+
+
+def _positive(ctx, param, value):
+    if value is not None and value <= 0:
+        raise click.BadParameter(f"must be > 0, got {value}")
+    return value
+
+
+existing_file = click.Path(exists=True, dir_okay=False, path_type=Path)
+existing_dir = click.Path(exists=True, file_okay=False, path_type=Path)
+
+
+def common_paths(fn):
+    fn = click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), help=RUN_HELP["cache_dir"])(fn)
+    fn = click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), help=RUN_HELP["data_dir"])(fn)
+    return fn
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.version_option(package_name="sro-bench")
+def cli():
+    """sro-bench: train and compare detoxifying rewriters (SRO, DPO, baselines) on equal terms."""
+
+
+@cli.command("list")
+def list_cmd():
+    """Every registered leader, follower, objective, rewriter, metric and dataset, and broken plugins."""
+    from ..plugins import loaded_registry
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reg = loaded_registry()
+    table = Table(title="sro-bench components")
+    for column in ("kind", "name", "description", "distribution"):
+        table.add_column(column)
+    for component in reg:
+        table.add_row(component.kind, component.name, component.description, component.distribution)
+    for failure in reg.failures:
+        table.add_row("[red]broken[/red]", failure.entry_point, f"[red]failed to load: {failure.error}[/red]",
+                      failure.distribution)
+    for conflict in reg.conflicts:
+        table.add_row("[red]clash[/red]", "", f"[red]{conflict}[/red]", "")
+    console.print(table)
+
+
+@cli.command()
+@options_for(RunConfig, "run", only=("method",))
+@options_for(LeaderConfig, "leader")
+@options_for(RunConfig, "run", only=("follower", "perturb", "preset", "train_dataset"))
+@options_for(GameConfig, "game", note=", or the preset's")
+@options_for(ObjectiveConfig, "objective")
+@options_for(RunConfig, "run", only=("eval_file", "eval_limit", "exclude", "metrics", "data_dir", "cache_dir",
+                                     "runs_dir", "run_id", "seed", "report_to"))
+@click.option("--resume", type=existing_dir,
+              help="continue an interrupted run directory with its saved settings (--steps may extend it; "
+                   "other options given must match them)")
+@click.option("--quiet", is_flag=True, help="no progress bars")
+def run(resume, quiet, **options):
+    """Train a leader with METHOD (or apply a training-free rewriter), rewrite the evaluation set, score it."""
+    from ..run.runner import run as run_api
+
+    overrides = take(options, "game")
+    config = RunConfig(leader=LeaderConfig(**take(options, "leader")), objective=ObjectiveConfig(**take(options, "objective")),
+                       **take(options, "run"))
+    record = run_api(config, resume=resume, progress=not quiet, game_overrides=overrides)
+    print_metrics(record)
+
+
+def print_metrics(record: dict) -> None:
+    from ..publish.leaderboard import metric_table
+
+    from ..training.meter import deletion_note, final_warning
+
+    console.print(metric_table([record]))
+    if record.get("_path") not in (None, "-"):
+        console.print(f"record: {record['_path']}")
+    for line in (deletion_note(record.get("metrics", {})), final_warning(record.get("game", {}).get("history", []))):
+        if line:
+            console.print(f"[yellow]{line}[/yellow]")
+
+
+@cli.command("eval")
+@click.option("--inputs", type=existing_file, required=True, help="source sentences, one a line")
+@click.option("--predictions", type=existing_file, required=True, help="the system's rewrites, one a line")
+@click.option("--references", type=existing_file, help="human references, one a line (or TSV: several a line)")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
+              help="write a run record of the same schema as a run's")
+@click.option("--name", default=None, help="the system's name in the record (default: the predictions file's stem)")
+@click.option("--metrics", help="comma-separated suite metrics (default: all registered)")
+@common_paths
+def eval_cmd(inputs, predictions, references, json_out, name, metrics, data_dir, cache_dir):
+    """Score any system's outputs against the inputs (and references)."""
+    from ..run.evaluate import evaluate_files
+
+    names = None if metrics is None else [m.strip() for m in metrics.split(",") if m.strip()]
+    if names == []:
+        raise UserError(f"--metrics: no metric in {metrics!r}; leave the option out for every metric")
+    record = evaluate_files(inputs, predictions, references, name=name, json_out=json_out, metrics=names,
+                            data_dir=data_dir, cache_dir=cache_dir, progress=True)
+    print_metrics(record)
+
+
+@cli.command("rewrite")
+@click.option("--run", "run_dir", type=existing_dir, required=True, help="a finished run directory")
+@click.option("--input", "input_file", type=existing_file, required=True, help="sentences to rewrite, one a line")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="rewrites, one a line")
+@click.option("--batch-size", type=int, default=64, show_default=True, callback=_positive)
+def rewrite_cmd(run_dir, input_file, output, batch_size):
+    """Rewrite any file with a trained leader."""
+    from ..run.evaluate import rewrite_file
+
+    count = rewrite_file(run_dir, input_file, output, batch_size=batch_size)
+    console.print(f"{count} rewrites -> {output}")
+
+
+@cli.command("leaderboard")
+@click.argument("records", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="markdown table to write (a CSV is written beside it)")
+@click.option("--title", default=None, help="the table's title (default: from the file name)")
+@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path),
+              help="a PNG to embed in the HTML page (e.g. a robustness grid's robustness.png)")
+@click.option("--reports", is_flag=True,
+              help="also write each run's report.html beside its record (the HTML board's rows link to them)")
+@common_paths
+def leaderboard_cmd(records, out, title, plot, reports, data_dir, cache_dir):
+    """Publish a leaderboard from run records (markdown, CSV, LaTeX, HTML), sorted by J; never trains."""
+    from ..publish.leaderboard import publish
+
+    result = publish(list(records), out, title=title, command=shlex.join(["sro-bench", *sys.argv[1:]]), plot=plot,
+                     reports=reports, data_dir=data_dir, cache_dir=cache_dir)
+    tables = f" in {result['tables']} tables (different evaluation sets or judges)" if result["tables"] > 1 else ""
+    written = ", ".join(str(out.with_name(out.stem + suffix)) for suffix in (".csv", "-means.csv", ".tex", ".html"))
+    console.print(f"{result['rows']} rows{tables} -> {out}, {written}")
+    for run_dir, error in result["failed"]:
+        console.print(f"[yellow]skipped a failed run: {run_dir} ({error})[/yellow]", highlight=False)
+
+
+@cli.command("report")
+@click.argument("runs", nargs=-1, required=True, type=existing_dir)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="a directory for the pages, one RUN-ID.html each (default: report.html in each run directory)")
+@common_paths
+def report_cmd(runs, out, data_dir, cache_dir):
+    """One self-contained HTML page per finished run: figures beside the baselines, curves, rewrites, settings."""
+    from ..run.preflight import check_output
+    from ..run.records import read_record
+    from ..publish.report import REPORT, write_run_report
+
+    names = [run.resolve().name for run in runs]
+    if out is not None and len(set(names)) < len(names):
+        raise UserError(f"--out {out}: two runs share a directory name; give them separate --out directories")
+    pages = [Path(run) / REPORT if out is None else Path(out) / f"{name}.html" for run, name in zip(runs, names)]
+    for run, page in zip(runs, pages):
+        read_record(run)  # every run finished and readable before the first page is written
+        check_output(page, "--out")
+    for run, page in zip(runs, pages):
+        write_run_report(run, page, data_dir=data_dir, cache_dir=cache_dir)
+        console.print(f"{run} -> {page}", highlight=False)
+
+
+@cli.command("baselines")
+@click.argument("records", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--runs-dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="where the baseline runs go (usually beside the records)")
+@common_paths
+def baselines_cmd(records, runs_dir, data_dir, cache_dir):
+    """Run the training-free rows (duplicate, delete, reference) missing from RECORDS, on their evaluation sets."""
+    from ..grids.baselines import run_baselines
+
+    done = run_baselines(list(records), runs_dir, data_dir=data_dir, cache_dir=cache_dir,
+                         on_run=lambda path, status: console.print(f"{path}: {status}", highlight=False))
+    console.print(f"{len(done)} baseline records under {runs_dir}")
+
+
+@cli.command("robustness")
+@click.option("--methods", default="sro,sro-robust,kto,rs-sft", show_default=True, help="comma-separated methods")
+@click.option("--perturb", "axes", multiple=True, default=("flip:0,0.05,0.1,0.2,0.3",), show_default=True,
+              help="perturbation axis KIND:V1,V2,... (repeatable): flip, flip-fail, flip-pass, threshold, swap, ...")
+@click.option("--seeds", default="0", show_default=True, help="comma-separated seeds")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="directory for the cells' run records, the table and the plot")
+@click.option("--budget", type=int, help="training steps per cell (short games for CPU)")
+@options_for(RunConfig, "run", only=("preset", "follower", "eval_limit", "eval_file", "metrics", "data_dir", "cache_dir"))
+@options_for(LeaderConfig, "leader", only=("name",))
+@options_for(GameConfig, "game", only=("batch_size", "samples_per_input", "lr"), note=", or the preset's")
+@click.option("--set", "method_settings", multiple=True,
+              help="a game setting for one method's cells, repeatable: METHOD:FIELD=VALUE, e.g. grpo-keep:samples_per_input=4")
+@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="where cells run: this machine, or Ray tasks (a local Ray, or the cluster at --address)")
+@click.option("--jobs", type=int, default=1, show_default=True, help="cells side by side")
+@click.option("--address", default=None, help="a Ray cluster to run cells on (with --executor ray)")
+@click.option("--gpus-per-cell", type=float, default=0.0, show_default=True, help="GPUs each Ray task asks for")
+@click.option("--quiet", is_flag=True, help="no progress bars")
+def robustness_cmd(methods, axes, seeds, out, budget, method_settings, executor, jobs, address, gpus_per_cell, quiet,
+                   **options):
+    """Run a method x perturbation x seed grid of ordinary runs; write a table (md + CSV) and a plot."""
+    from ..grids.robustness import RobustnessConfig, parse_method_setting, publish
+
+    try:
+        seed_list = [int(s) for s in seeds.split(",") if s.strip()]
+    except ValueError:
+        raise UserError(f"bad --seeds {seeds!r}: expected integers like 0,1,2") from None
+    overrides = take(options, "game")
+    if budget is not None:
+        overrides["max_steps"] = budget
+    method_list = [m.strip() for m in methods.split(",") if m.strip()]
+    per_method: dict[str, dict] = {}
+    for text in method_settings:
+        method, name, value = parse_method_setting(text)
+        if method not in method_list:
+            raise UserError(f"bad --set {text!r}: {method!r} is not one of --methods ({', '.join(method_list)})")
+        per_method.setdefault(method, {})[name] = value
+    base = RunConfig(leader=LeaderConfig(**take(options, "leader")), **take(options, "run"))
+    config = RobustnessConfig(methods=method_list, axes=list(axes), seeds=seed_list, out=out, base=base,
+                              game_overrides=overrides, method_overrides=per_method, executor=executor, jobs=jobs,
+                              address=address, gpus_per_cell=gpus_per_cell)
+    paths = publish(config, shlex.join(["sro-bench", *sys.argv[1:]]), progress=not quiet,
+                    on_cell=lambda cell, status: console.print(f"{cell.run_id}: {status}"))
+    for name, path in paths.items():
+        console.print(f"{name}: {path}")
+
+
+@cli.group()
+def screener():
+    """Train and evaluate the NB-LR screener (the default follower)."""
+
+
+@screener.command("train")
+@click.option("--force", is_flag=True, help="retrain even if a cached screener exists")
+@common_paths
+@click.option("--seed", type=int, default=0, show_default=True)
+def screener_train(force, data_dir, cache_dir, seed):
+    """Train the NB-LR screener (cached; a second call loads it)."""
+    from ..followers.nblr import train_screener
+
+    screener_obj = train_screener(_follower_context(data_dir, cache_dir, seed), force=force, progress=True)
+    _print_screener(screener_obj)
+
+
+@screener.command("eval")
+@common_paths
+@click.option("--seed", type=int, default=0, show_default=True)
+def screener_eval(data_dir, cache_dir, seed):
+    """Held-out accuracy, ROC-AUC, F1 and pass rate on dirty.csv of the NB-LR screener."""
+    from ..followers.nblr import train_screener
+
+    _print_screener(train_screener(_follower_context(data_dir, cache_dir, seed), progress=True))
+
+
+def _follower_context(data_dir, cache_dir, seed):
+    from ..followers import FollowerContext
+    from ..util.paths import resolve_data_dir
+
+    return FollowerContext(data_dir=resolve_data_dir(data_dir), cache_dir=cache_dir, seed=seed)
+
+
+def _print_screener(screener_obj) -> None:
+    from ..followers.nblr import screener_report
+
+    table = Table(title="NB-LR screener, held-out split")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for key, value in screener_report(screener_obj).items():
+        table.add_row(key, f"{value:.4f}" if isinstance(value, float) else str(value))
+    console.print(table)
+
+
+@cli.group()
+def leader():
+    """Prepare leaders (the default minilm leader is pre-trained once and cached)."""
+
+
+@leader.command("prepare")
+@click.argument("name", default="minilm")
+@click.option("--steps", type=int, default=None, callback=_positive,
+              help="copier training steps (default: the recipe's; another count is another cached copier)")
+@click.option("--force", is_flag=True, help="prepare again even if a cached leader exists")
+@common_paths
+def leader_prepare(name, steps, force, data_dir, cache_dir):
+    """Pre-train the minilm leader as a denoising copier on clean sentences; prints copy-BLEU."""
+    if name != "minilm":
+        raise UserError(f"only the minilm leader needs preparing, not {name!r}")
+    from ..leaders.minilm import prepare_minilm
+    from ..util.paths import resolve_data_dir
+
+    context = LeaderContext(data_dir=resolve_data_dir(data_dir), cache_dir=cache_dir)
+    config = LeaderConfig(name="minilm", extra={} if steps is None else {"copier": {"steps": steps}})
+    meta = prepare_minilm(config, context, force=force, progress=True)
+    console.print(f"minilm copier: copy-BLEU {meta.get('copy_bleu', float('nan')):.1f} on "
+                  f"{meta.get('holdout_sentences', 200)} held-out clean sentences "
+                  f"({meta.get('steps', '?')} steps, {meta.get('train_seconds', 0):.0f} s)")
+
+
+def add_plugin_commands() -> None:
+    """Plugins' verbs (the ``register_commands`` hook); a built-in of the same name is kept, with a warning."""
+    from ..plugins import loaded_registry
+
+    builtins = dict(cli.commands)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # `list` reports broken plugins; every command would repeat it
+        loaded_registry().manager.hook.register_commands(cli=cli)
+    for name, command in builtins.items():
+        if cli.commands.get(name) is not command:
+            cli.add_command(command, name)
+            click.echo(f"warning: a plugin tried to replace the built-in command {name!r}; kept the built-in", err=True)
+
+
+from .suite import suite  # noqa: E402 - the group needs `console` and `common_paths` above
+
+cli.add_command(suite)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: user errors become one line on stderr and a non-zero exit, never a traceback."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    # Deprecation notices inside transformers/trl are for their maintainers, not for people running benchmarks.
+    warnings.filterwarnings("ignore", category=FutureWarning, module=r"(transformers|trl)\.")
+    try:
+        add_plugin_commands()
+        cli.main(args=argv, prog_name="sro-bench", standalone_mode=False)
+    except click.exceptions.Abort as exc:  # click turns Ctrl-C into Abort; a run's says what it saved
+        click.echo(str(exc.__cause__) if isinstance(exc.__cause__, Interrupted) else "aborted", err=True)
+        sys.exit(130)
+    except click.UsageError as exc:  # one line, like every other error; --help has the rest
+        where = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+        click.echo(f"error: {' '.join(exc.format_message().split())}{where}", err=True)
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except UserError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except KeyboardInterrupt as exc:
+        click.echo(str(exc) if isinstance(exc, Interrupted) else "interrupted", err=True)
+        sys.exit(130)
+    except OSError as exc:  # a full disk or a vanished directory: the environment, not a bug
+        where = f"{exc.filename}: " if exc.filename else ""
+        click.echo(f"error: {where}{exc.strerror or exc}", err=True)
+        sys.exit(2)
+    except Exception as exc:  # a bug: one line unless asked for the traceback
+        if os.environ.get("SRO_BENCH_DEBUG"):
+            raise
+        click.echo(f"internal error: {type(exc).__name__}: {exc} (set SRO_BENCH_DEBUG=1 for the traceback)", err=True)
+        sys.exit(1)

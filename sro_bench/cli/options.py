@@ -1,0 +1,118 @@
+"""Command-line options generated from the configuration dataclasses' fields (sro_bench.util.settings).
+
+Each option's flag, type, choices, help and shown default come from its field, so `sro-bench run --help`
+cannot drift from the dataclasses. Values are only converted here; ranges are checked by
+``config.validate`` (one place, with the option's name in the message).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+import types
+import typing
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+from rich.console import Console
+
+from ..util.dataclass_json import value_from_text
+from ..util.settings import flag_of
+
+# Piped output (logs, CI) would get rich's 80 columns and a truncated score table.
+console = Console(width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 160)
+SEP = "__"  # click parameter names are PREFIX__FIELD, so fields of different classes never collide
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if value is None:
+        return "none"
+    if value == "":
+        return "''"
+    if isinstance(value, (list, tuple)):
+        return ",".join(map(str, value)) or "none"
+    return str(value)
+
+
+def _base_type(hint: Any) -> Any:
+    """``int | None`` -> int; ``list[str]`` -> list; ``Path | None`` -> Path."""
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    if typing.get_origin(hint) in (typing.Union, types.UnionType) and len(args) == 1:
+        hint = args[0]
+    return typing.get_origin(hint) or hint
+
+
+def _key_values(ctx, param, values):
+    out = {}
+    for text in values or ():
+        key, eq, raw = text.partition("=")
+        if not eq or not key.strip():
+            raise click.BadParameter(f"expected KEY=VALUE, got {text!r}")
+        out[key.strip()] = value_from_text(raw)
+    return out or None
+
+
+def _comma(kind: type):
+    def convert(ctx, param, value):
+        if value is None:
+            return None
+        items = [v.strip() for v in value.split(",") if v.strip()]
+        if not items:  # "--metrics ''" is a slip, not a request for nothing
+            raise click.BadParameter(f"no value in {value!r}; leave the option out for its default")
+        return tuple(items) if kind is tuple else items
+
+    return convert
+
+
+def option(f: dataclasses.Field, hint: Any, prefix: str, default: Any, note: str = "") -> Callable:
+    """One click option for field ``f`` (default None: "not given", so the dataclass default applies)."""
+    meta, name = f.metadata, f"{prefix}{SEP}{f.name}"
+    flag, kind = flag_of(f), _base_type(hint)
+    # click shows a string default in parentheses; the default goes into the help text instead
+    kwargs: dict[str, Any] = {"default": None, "help": f"{meta.get('help', '')}  [default: {_shown(default)}{note}]"}
+    if kind is bool:
+        if "/" not in flag:  # a lone switch; "--on/--off" pairs are click's own boolean flags
+            kwargs["is_flag"] = True
+    elif meta.get("comma"):
+        kwargs.update(type=str, callback=_comma(kind), metavar="A,B,...")
+    elif kind in (dict, list):  # repeatable
+        del kwargs["default"]
+        kwargs["help"] = meta.get("help", "")
+        kwargs.update(multiple=True,
+                      callback=_key_values if kind is dict else (lambda ctx, param, value: list(value) or None),
+                      metavar="KEY=VALUE" if kind is dict else None)
+    elif kind is Path:
+        file, out = meta.get("path") == "file", meta.get("path") == "output-file"  # out: a file to write
+        kwargs["type"] = click.Path(exists=file, dir_okay=not (file or out), file_okay=file or out, path_type=Path)
+    else:
+        kwargs["type"] = click.Choice(meta["choices"]) if meta.get("choices") else kind
+    return click.option(flag, name, **kwargs)
+
+
+def options_for(cls: type, prefix: str, *, only: tuple[str, ...] | None = None,
+                note: str = "") -> Callable[[Callable], Callable]:
+    """A decorator adding an option per command-line field of ``cls`` (``only``: just these fields)."""
+    hints = typing.get_type_hints(cls)
+    defaults = cls()
+    chosen = [f for f in dataclasses.fields(cls) if f.metadata.get("cli", False) and (only is None or f.name in only)]
+
+    def decorate(fn: Callable) -> Callable:
+        for f in reversed(chosen):
+            fn = option(f, hints[f.name], prefix, getattr(defaults, f.name), note)(fn)
+        return fn
+
+    return decorate
+
+
+def take(options: dict[str, Any], prefix: str) -> dict[str, Any]:
+    """The values given for ``prefix``'s fields (removed from ``options``); options not given are left out."""
+    out = {}
+    for key in [k for k in options if k.startswith(prefix + SEP)]:
+        value = options.pop(key)
+        if value is not None:
+            out[key[len(prefix) + len(SEP):]] = value
+    return out

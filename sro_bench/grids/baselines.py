@@ -1,0 +1,54 @@
+"""Training-free baseline rows for leaderboards: an explicit step, so that `leaderboard` only renders.
+
+For each evaluation set the given run records were scored on, the built-in rewriters (``duplicate``,
+``delete``, ``reference``) that are not among them are run on that same set.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Callable
+
+from ..run.config import RunConfig
+from ..run.records import eval_set_key, find_records, read_record
+
+BASELINES = ("duplicate", "delete", "reference")
+
+
+def run_baselines(paths: list[Path], runs_dir: Path, *, data_dir: Path | None = None, cache_dir: Path | None = None,
+                  on_run: Callable[[str, str], None] | None = None) -> list[dict]:
+    """Run each missing baseline on each evaluation set of the run records under ``paths``; returns
+    the baseline records (existing ones under ``runs_dir`` are reused). Records of `eval` get none: their
+    inputs are outside the harness."""
+    from ..run.preflight import check_output
+    from ..run.runner import run
+
+    check_output(Path(runs_dir), "--runs-dir", directory=True)
+    records = [read_record(p) for p in find_records(paths)]
+    sets: dict[str, tuple[str | None, int | None]] = {}
+    present: dict[str, set[str]] = {}
+    for r in records:
+        key = eval_set_key(r)
+        present.setdefault(key, set()).add(r["method"]["name"])
+        if r["kind"] == "run":
+            sets.setdefault(key, (r["config"].get("eval_file"), r["config"].get("eval_limit")))
+    done = []
+    for key, (eval_file, eval_limit) in sets.items():
+        suffix = "" if len(sets) == 1 else "-" + re.sub(r"[^A-Za-z0-9]+", "-", key).strip("-")[:24]
+        for name in BASELINES:
+            if name in present[key]:
+                continue
+            existing = Path(runs_dir) / f"{name}{suffix}" / "record.json"
+            if existing.exists():
+                done.append(read_record(existing))
+                status = "exists"
+            else:
+                config = RunConfig(method=name, eval_file=Path(eval_file) if eval_file else None, eval_limit=eval_limit,
+                                   data_dir=data_dir, cache_dir=cache_dir, runs_dir=Path(runs_dir),
+                                   run_id=f"{name}{suffix}")
+                done.append(run(config, progress=False))
+                status = "ran"
+            if on_run is not None:
+                on_run(done[-1]["_path"], status)
+    return done

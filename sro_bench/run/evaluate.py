@@ -1,0 +1,128 @@
+"""Scoring any system's outputs, and rewriting any file with a trained leader."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from ..data import read_text
+from ..data.datasets import content_digest
+from ..errors import DataError, UserError
+from ..util.files import atomic_write_text
+from ..util.paths import resolve_cache_dir, resolve_data_dir
+from ..util.progress import busy
+from .records import figures_text, new_record, split_scores, write_json
+
+
+def read_aligned_lines(path: Path, *, allow_empty: bool) -> list[str]:
+    """Every line; empty lines are errors unless ``allow_empty`` (an empty rewrite is still a rewrite)."""
+    lines = read_text(path, allow_blank=allow_empty).split("\n")
+    if lines and lines[-1] == "":  # the file's final newline ends the last line, it does not add one
+        lines.pop()
+    if not allow_empty:
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                raise DataError(path, "empty line", number)
+    return [line.strip() for line in lines]
+
+
+def read_references(path: Path) -> list[list[str]]:
+    """One reference a line, or several a line: tab-separated, or comma-separated (CSV quoting) in a .csv."""
+    lines = read_aligned_lines(path, allow_empty=False)
+    if Path(path).suffix.lower() == ".csv":
+        try:
+            cells = [next(csv.reader([line], strict=True)) for line in lines]
+        except csv.Error as exc:
+            raise DataError(path, f"malformed CSV: {exc}") from None
+    else:
+        cells = [line.split("\t") for line in lines]
+    return [[cell.strip() for cell in row if cell.strip()] for row in cells]
+
+
+def evaluate_files(
+    inputs: Path,
+    predictions: Path,
+    references: Path | None = None,
+    *,
+    name: str | None = None,
+    json_out: Path | None = None,
+    metrics: list[str] | None = None,
+    data_dir: Path | None = None,
+    cache_dir: Path | None = None,
+    progress: bool = False,
+) -> dict:
+    """Score ``predictions`` (aligned with ``inputs``) and return (and optionally write) a record."""
+    from .preflight import check_metrics, check_output
+
+    check_metrics(metrics)
+    if json_out is not None:
+        check_output(json_out, "--json")
+    data_dir, cache_dir = resolve_data_dir(data_dir), resolve_cache_dir(cache_dir)
+    sources = read_aligned_lines(inputs, allow_empty=False)
+    rewrites = read_aligned_lines(predictions, allow_empty=True)
+    if len(rewrites) != len(sources):
+        raise DataError(predictions, f"{len(rewrites)} lines, but {inputs} has {len(sources)}")
+    refs = None
+    if references is not None:
+        refs = read_references(references)
+        if len(refs) != len(sources):
+            raise DataError(references, f"{len(refs)} lines, but {inputs} has {len(sources)}")
+    from ..metrics import MetricContext, Suite
+
+    with busy("scoring (the judges are trained on first use: about a minute)", enabled=progress):
+        suite = Suite(MetricContext(data_dir=data_dir, cache_dir=cache_dir), metrics)
+        scores = split_scores(suite.score(sources, rewrites, refs).to_dict())
+    system = name or Path(predictions).stem
+    record = new_record(
+        "eval",
+        run_id=system,
+        seed=None,
+        method={"name": system, "kind": "external", "distribution": None},
+        config={"inputs": str(inputs), "predictions": str(predictions), "references": str(references) if references else None},
+        perturbation=[],
+        evaluation={"name": Path(inputs).stem, "source": str(inputs), "rows": len(sources),
+                    "digest": content_digest(sources, refs or []),
+                    "pairs": sum(len(r) for r in refs) if refs else 0},
+        **scores,
+    )
+    if json_out is not None:
+        try:
+            write_json(json_out, record)
+        except OSError as exc:
+            raise UserError(f"--json {json_out}: cannot write ({exc.strerror}); "
+                            f"the scores were {figures_text(scores['metrics'])}") from None
+        record["_path"] = str(json_out)
+    else:
+        record["_path"] = "-"
+    return record
+
+
+def rewrite_file(run_dir: Path, input_file: Path, output: Path, batch_size: int = 64) -> int:
+    """Rewrite every line of ``input_file`` with the leader saved in ``run_dir``, under the run's token
+    budgets (as its own evaluation was rewritten); returns the count."""
+    import dataclasses
+
+    from .config import read_run_config
+    from ..leaders import load_leader
+    from .preflight import check_output
+    from ..training.decoding import rewrite
+
+    leader_dir = Path(run_dir) / "leader"
+    if not leader_dir.is_dir():
+        raise UserError(f"{run_dir}: no trained leader here (only runs of training methods save one)")
+    check_output(output, "--output")
+    config = read_run_config(Path(run_dir))
+    game = dataclasses.replace(config.game, eval_batch_size=batch_size)
+    sources = read_aligned_lines(input_file, allow_empty=False)
+    follower = None
+    if game.decode == "infill":  # the leader fills what its own follower objects to, as in its game
+        from .runner import build_follower, exclusion_keys, load_eval_set
+
+        follower = build_follower(config, *exclusion_keys(config, load_eval_set(config)))
+    leader = load_leader(leader_dir)
+    rewrites = rewrite(leader, sources, game, follower=follower)
+    try:
+        atomic_write_text(output, "".join(f"{' '.join(r.split())}\n" for r in rewrites))
+    except OSError as exc:
+        raise UserError(f"--output {output}: cannot write ({exc.strerror})") from None
+    return len(rewrites)

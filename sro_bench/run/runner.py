@@ -1,0 +1,342 @@
+"""The Python API behind `sro-bench run`: dataset -> game -> rewrites -> suite -> run record."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import re
+import shlex
+import shutil
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from .. import data as datamod
+from ..errors import Interrupted, UserError
+from ..leaders.base import LeaderContext
+from ..plugins import registry
+from ..training import meter
+from ..training.config import GameConfig, apply_preset
+from ..util.dataclass_json import jsonable
+from ..util.distributed import CHECKPOINT, world
+from ..util.files import atomic_write_text
+from ..util.paths import resolve_data_dir
+from ..util.progress import busy, game_progress, notice, timed
+from .config import DEFAULT_FOLLOWER, RunConfig, preset_run_settings, read_run_config
+from .preflight import check_run
+from .records import FAILED, figures_text, mark_failed, new_record, read_failure, split_scores, write_json
+from .run_dirs import SCORES, SENTENCE_FIGURES, writing
+from .tracking import TRACKING_DIR, Tracking, scalars
+
+
+def resolve(config: RunConfig, game_overrides: dict[str, Any] | None = None) -> RunConfig:
+    """Apply the preset, then the game settings the user set (or changed from their defaults), then
+    ``game_overrides``; resolve paths and validate."""
+    defaults = GameConfig()
+    changed = {f.name: getattr(config.game, f.name) for f in dataclasses.fields(GameConfig)
+               if f.name in config.game.explicit_fields or getattr(config.game, f.name) != getattr(defaults, f.name)}
+    game = apply_preset(defaults, config.preset, {**changed, **(game_overrides or {})})
+    chosen = preset_run_settings(config.preset)
+    config = dataclasses.replace(
+        config, game=game, leader=dataclasses.replace(config.leader),
+        follower=config.follower or chosen.get("follower", DEFAULT_FOLLOWER),
+        train_dataset=config.train_dataset or chosen.get("train_dataset"),
+    )
+    config.data_dir = resolve_data_dir(config.data_dir)
+    if config.leader.device == "auto" and world()[1] > 1:
+        from accelerate import PartialState
+
+        config.leader.device = str(PartialState().device)  # each process its own GPU
+    check_run(config)  # every name, value and path: fail now, not after an hour of training
+    return config
+
+
+def leader_context(config: RunConfig, progress: bool = True) -> LeaderContext:
+    return LeaderContext(seed=config.seed, data_dir=config.data_dir, cache_dir=config.cache_dir, progress=progress)
+
+
+def load_eval_set(config: RunConfig) -> datamod.Dataset:
+    if config.eval_file is not None:
+        dataset = datamod.load_eval_file(config.eval_file)
+    else:
+        dataset = datamod.load_dataset("paradetox-dev", config.data_dir)
+    if config.eval_limit is not None:
+        dataset = dataset.subset(range(min(config.eval_limit, len(dataset))))
+    return dataset
+
+
+def exclusion_keys(config: RunConfig, eval_set: datamod.Dataset) -> tuple[frozenset[str], frozenset[str]]:
+    """(keys from --exclude, keys of the evaluation inputs): neither is ever trained on."""
+    given = datamod.read_exclusion_list(config.exclude) if config.exclude else frozenset()
+    return given, frozenset(datamod.normalise(x) for x in eval_set.inputs)
+
+
+def load_training_data(config: RunConfig, objective, given: frozenset[str], evaluation: frozenset[str]):
+    name = config.train_dataset or ("paradetox-train" if objective.source == "pairs" else "dirty")
+    dataset = datamod.load_dataset(name, config.data_dir)
+    counts = {"dataset": name, "rows_read": len(dataset), "skipped_empty": dataset.skipped_empty}
+    dataset = datamod.exclude(dataset, given)
+    counts["excluded_by_list"] = dataset.excluded
+    before = dataset.excluded
+    dataset = datamod.exclude(dataset, evaluation)
+    counts["excluded_as_eval_inputs"] = dataset.excluded - before
+    if config.game.max_train_inputs is not None:
+        import numpy as np
+
+        order = np.random.default_rng(config.seed).permutation(len(dataset))[: config.game.max_train_inputs]
+        dataset = dataset.subset(sorted(order))
+    counts["rows_used"] = len(dataset)
+    if not len(dataset):
+        raise UserError(f"training dataset {name!r} is empty after exclusions")
+    return dataset, counts
+
+
+def build_follower(config: RunConfig, given: frozenset[str], evaluation: frozenset[str]):
+    from ..followers import FollowerContext, build_follower as build
+
+    context = FollowerContext(
+        data_dir=config.data_dir, cache_dir=config.cache_dir, seed=config.seed, exclude=given | evaluation
+    )
+    return build(config.follower, context, config.perturb)
+
+
+def build_judge(config: RunConfig):
+    """The suite's STA classifier as a per-step monitor (texts -> 1 where toxic); never a training signal."""
+    from ..metrics.base import JUDGE_SEED
+    from ..metrics.sta import load_or_train_sta
+
+    model = load_or_train_sta(config.data_dir, config.cache_dir, seed=JUDGE_SEED)
+    return lambda texts: (model.p_toxic(list(texts)) > model.threshold).astype("int8")
+
+
+def new_run_id(config: RunConfig) -> str:
+    leader = re.sub(r"[^A-Za-z0-9]+", "-", config.leader.name).strip("-")
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    return f"{config.method}-{leader}-s{config.seed}-{stamp}"
+
+
+def shared_run_id(config: RunConfig) -> str:
+    """A new run id, the same in every process under `accelerate launch` (the main process's)."""
+    run_id = new_run_id(config)
+    if world()[1] > 1:
+        from accelerate.utils import broadcast_object_list
+
+        run_id = broadcast_object_list([run_id])[0]
+    return run_id
+
+
+def write_rewrites(path: Path, inputs, rewrites, references) -> None:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter="\t", lineterminator="\n")
+    width = max((len(r) for r in references), default=0) if references else 0
+    writer.writerow(["input", "rewrite", *[f"reference{i + 1}" for i in range(width)]])
+    for i, (x, y) in enumerate(zip(inputs, rewrites)):
+        refs = list(references[i]) if references else []
+        writer.writerow([x, y, *refs, *[""] * (width - len(refs))])
+    atomic_write_text(path, buffer.getvalue())
+
+
+def write_scores(path: Path, sentence: dict[str, list]) -> None:
+    """Per-sentence scores beside rewrites.tsv (the report's source; the record keeps only the means)."""
+    keys = [k for k in SENTENCE_FIGURES if k in sentence]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter="\t", lineterminator="\n")
+    writer.writerow(keys)
+    for values in zip(*(sentence[k] for k in keys)):
+        writer.writerow(["" if v is None else f"{v:.4f}" for v in values])
+    atomic_write_text(path, buffer.getvalue())
+
+
+def score(config: RunConfig, inputs, rewrites, references) -> tuple[dict, dict[str, list]]:
+    """(the record's score fields, per-sentence scores)."""
+    from ..metrics import MetricContext, Suite
+
+    suite = Suite(MetricContext(data_dir=config.data_dir, cache_dir=config.cache_dir, seed=config.seed), config.metrics)
+    result = suite.score(list(inputs), list(rewrites), references or None)
+    return split_scores(result.to_dict()), result.sentence_dict()
+
+
+def run(config: RunConfig, *, resume: Path | None = None, progress: bool = True,
+        game_overrides: dict[str, Any] | None = None, stop_after: int | None = None) -> dict:
+    """Train (or apply) a method, rewrite the evaluation set, score it and write the run record.
+
+    ``resume`` continues an interrupted or failed run directory with its saved configuration.
+    ``stop_after`` stops the game after that many steps in total without scoring (an interruption, for tests).
+    Nothing is created until the whole request has been validated; a run that fails afterwards leaves
+    ``failed.json`` (the error) in its directory.
+    """
+    started = time.perf_counter()
+    primary = world()[0] == 0
+    if resume is None:
+        config = resolve(config, game_overrides)
+        run_dir = Path(config.runs_dir) / (config.run_id or shared_run_id(config))
+    else:
+        run_dir = Path(resume)
+    with writing(run_dir, new=resume is None, primary=primary):
+        if resume is not None:
+            config = _resumed(run_dir, config, game_overrides, progress=progress and primary)
+        method = registry().method(config.method)
+        objective = None if method.kind == "rewriter" else method.factory(config.objective)
+        eval_set = load_eval_set(config)
+        given, evaluation = exclusion_keys(config, eval_set)
+        training = None if objective is None else load_training_data(config, objective, given, evaluation)
+        if primary:
+            write_json(run_dir / "config.json", config)
+        tracking = Tracking(config.report_to if primary else [], run_dir, run_dir.name, jsonable(config))
+        try:
+            record = _play_and_score(config, run_dir, method, objective, eval_set, given, evaluation, training,
+                                     tracking, resume=resume is not None, progress=progress, stop_after=stop_after)
+        except KeyboardInterrupt as exc:
+            if primary:
+                mark_failed(run_dir, exc)
+            raise Interrupted(interrupted_message(run_dir)) from None
+        except BaseException as exc:
+            if primary:
+                mark_failed(run_dir, exc)
+            raise
+        finally:
+            tracking.finish()
+        if "_path" in record:
+            (run_dir / FAILED).unlink(missing_ok=True)
+            record["timings"]["total"] = round(time.perf_counter() - started, 3)
+            try:
+                write_json(run_dir / "record.json", {k: v for k, v in record.items() if k != "_path"})
+            except OSError as exc:
+                raise UserError(f"{run_dir / 'record.json'}: cannot write ({exc.strerror}); the rewrites are in "
+                                f"{run_dir / 'rewrites.tsv'} and the scores were {figures_text(record['metrics'])}") from None
+            # A finished run is never resumed; its optimizer state is the largest thing in the directory.
+            shutil.rmtree(run_dir / CHECKPOINT, ignore_errors=True)
+    return record
+
+
+def _resumed(run_dir: Path, given: RunConfig | None, game_overrides: dict[str, Any] | None, *,
+             progress: bool) -> RunConfig:
+    """The stored configuration of the unfinished run in ``run_dir``, with the changes a resume may make."""
+    from ..training.checkpoints import checkpoint_problem
+    from .resume import resumed_config
+
+    stored = read_run_config(run_dir)
+    if (run_dir / "record.json").exists():
+        raise UserError(f"{run_dir}: this run has already finished")
+    config, changes = resumed_config(run_dir, stored, given, game_overrides)
+    check_run(config)
+    problem = checkpoint_problem(run_dir)
+    if problem:
+        raise UserError(problem)
+    if progress:
+        failed = read_failure(run_dir)
+        if failed:
+            notice(f"{run_dir}: resuming a run that failed earlier ({failed.get('error', '?')})")
+        for line in changes:
+            notice(f"{run_dir}: resuming with {line}")
+    return config
+
+
+def interrupted_message(run_dir: Path) -> str:
+    """What an interrupted run kept, and the command that continues it."""
+    from .resume import saved_step
+
+    step = saved_step(run_dir)
+    kept = (f"its checkpoint at step {step} is saved" if step else "no checkpoint was saved yet (the game starts again)")
+    return f"interrupted: {run_dir}: {kept}; continue with: sro-bench run --resume {shlex.quote(str(run_dir))}"
+
+
+def _play_and_score(config: RunConfig, run_dir: Path, method, objective, eval_set, given, evaluation, training,
+                    tracking: Tracking, *,
+                    resume: bool, progress: bool, stop_after: int | None) -> dict:
+    timings: dict[str, float] = {}
+    record: dict[str, Any] = {"method": {"name": config.method, "kind": method.kind, "distribution": method.distribution}}
+    follower = None
+
+    def get_follower():
+        nonlocal follower
+        if follower is None:
+            with timed(timings, "follower_build"):
+                follower = build_follower(config, given, evaluation)
+        return follower
+
+    references = eval_set.references if eval_set.has_references else None
+    if method.kind == "rewriter":
+        from ..rewriters.base import RewriterContext
+
+        from ..leaders import build_leader
+        from ..training.decoding import rewrite
+
+        rewriter = method.factory(RewriterContext(
+            follower=get_follower, seed=config.seed,
+            leader=lambda: build_leader(config.leader, leader_context(config, progress)),
+            rewrite=lambda leader, texts: rewrite(leader, texts, config.game)))
+        with timed(timings, "rewrite"):
+            rewrites = rewriter.rewrite(eval_set.inputs, references)
+        record["rewriter"] = rewriter.describe()
+    else:
+        from ..training.decoding import rewrite
+        from ..leaders import build_leader
+        from ..training.loops import build_loop
+
+        train_set, counts = training
+        with timed(timings, "leader_build"):
+            leader = build_leader(config.leader, leader_context(config, progress))
+        on_policy = objective.source == "samples"
+        game = build_loop(
+            objective, leader, train_set, config.game, config.seed, follower=get_follower() if on_policy else None,
+            judge=build_judge(config) if on_policy else None,
+            lexicon=meter.load_lexicon(config.data_dir) if on_policy else None,
+        )
+        if resume:
+            game.load_checkpoint(run_dir)
+        with timed(timings, "game"), game_progress(game.total_steps, game.step, enabled=progress,
+                                                   label=config.method) as show:
+            def on_step(entry: dict, total: int) -> None:
+                show(entry, total)
+                tracking.log(scalars(entry), entry["step"])
+
+            result = game.play(checkpoint_dir=run_dir, on_step=on_step, stop_after=stop_after)
+        if game.rank == 0 and any("judge_pass" in h for h in result.history):
+            meter.plot_history(result.history, run_dir / "meter.png")
+        if stop_after is not None and result.steps < game.total_steps:
+            return {"interrupted_at": result.steps, "run_dir": str(run_dir)}
+        if game.rank != 0:  # under `accelerate launch` the main process rewrites, scores and records
+            return {"process": game.rank, "run_dir": str(run_dir)}
+        leader.save(run_dir / "leader")
+        with timed(timings, "rewrite"):
+            rewrites = rewrite(leader, eval_set.inputs, config.game,
+                               follower=get_follower() if config.game.decode == "infill" else None)
+        record.update(
+            objective=objective.describe(),
+            leader=leader.describe(),
+            training_data=counts,
+            game={"steps": result.steps, "total_steps": game.total_steps, "resumed_from": result.resumed_from,
+                  "timings": result.timings, "history": result.history},
+        )
+    write_rewrites(run_dir / "rewrites.tsv", eval_set.inputs, rewrites, references)
+    # Readability beside the judges: a J bought with garbled or looping text shows here.
+    record["rewrite_quality"] = {k: None if v is None else round(v, 4) for k, v in meter.text_figures(
+        eval_set.inputs, rewrites, meter.load_lexicon(config.data_dir)).items()}
+    with timed(timings, "suite"), busy("scoring the rewrites", enabled=progress):
+        scores, sentence = score(config, eval_set.inputs, rewrites, references)
+    write_scores(run_dir / SCORES, sentence)
+    if follower is not None:
+        record["follower"] = follower.describe()
+    steps = record.get("game", {}).get("steps", 0)
+    tracking.log({f"eval/{k}": v for k, v in scores["metrics"].items() if isinstance(v, (int, float))}, steps)
+    if config.report_to:
+        record["tracking"] = {"report_to": list(config.report_to), "dir": str(run_dir / TRACKING_DIR)}
+    record = new_record(
+        "run",
+        run_id=run_dir.name,
+        seed=config.seed,
+        config=jsonable(config),
+        perturbation=list(config.perturb),
+        evaluation={**eval_set.describe(), "excluded_list": str(config.exclude) if config.exclude else None,
+                    "exclude_list_size": len(given)},
+        **record,
+        **scores,
+        timings=timings,
+    )
+    record["_path"] = str(run_dir / "record.json")
+    return record
+
+

@@ -1,0 +1,80 @@
+"""The game's checkpoint: its trainable weights (safetensors), the optimizer's state and the game's own state
+(step, history, timings), written beside the run and swapped in atomically, so a run resumes where it stopped."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from ..errors import UserError
+from ..util.distributed import CHECKPOINT
+from ..util.files import new_directory_beside, remove_leftovers, replace_directory
+
+
+def save_checkpoint(run_dir: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, state: dict) -> None:
+    """The parameters that train, the optimizer's state and ``state`` (JSON), swapped in atomically."""
+    final = Path(run_dir) / CHECKPOINT
+    remove_leftovers(final)
+    tmp = new_directory_beside(final)
+    named = {n: p.detach().cpu().contiguous() for n, p in model.named_parameters() if p.requires_grad}
+    save_file(named, str(tmp / "trainable.safetensors"))
+    torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
+    (tmp / "state.json").write_text(json.dumps(state))
+    replace_directory(tmp, final)
+
+
+def load_checkpoint(run_dir: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, device) -> dict | None:
+    """Weights and optimizer state loaded from ``run_dir``'s checkpoint, and its saved state; None if there is none."""
+    path = Path(run_dir) / CHECKPOINT
+    if not (path / "state.json").exists():
+        return None
+    problem = checkpoint_problem(run_dir)
+    if problem:
+        raise UserError(problem)
+    weights = load_file(str(path / "trainable.safetensors"), device=str(device))
+    missing = set(weights) - {n for n, _ in model.named_parameters()}
+    if missing:
+        raise UserError(f"{path}: does not match the leader (unknown parameters: {sorted(missing)[:3]})")
+    model.load_state_dict(weights, strict=False)
+    optimizer.load_state_dict(torch.load(path / "optimizer.pt", weights_only=True))
+    return json.loads((path / "state.json").read_text())
+
+
+def checkpoint_problem(run_dir: Path) -> str | None:
+    """What makes ``run_dir``'s checkpoint unusable (missing or truncated files), or None; reads headers only."""
+    import zipfile
+
+    from safetensors import safe_open
+
+    path = Path(run_dir) / CHECKPOINT
+    own = ("state.json", "trainable.safetensors", "optimizer.pt")
+    if not path.is_dir() or not any((path / name).exists() for name in own):
+        return None  # nothing saved yet, or another loop's layout (trl's checkpoint-N directories)
+    try:
+        state = json.loads((path / "state.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return f"{path}: incomplete checkpoint (no state.json); delete the directory to start the game again"
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        return f"{path / 'state.json'}: unreadable ({exc})"
+    if not (isinstance(state, dict) and isinstance(state.get("step"), int) and isinstance(state.get("history"), list)):
+        return f"{path / 'state.json'}: expected an object with an integer step and a history list"
+    weights = path / "trainable.safetensors"
+    try:
+        with safe_open(str(weights), framework="pt") as f:
+            list(f.keys())
+    except FileNotFoundError:
+        return f"{weights}: missing (the checkpoint has no weights)"
+    except Exception as exc:  # safetensors reports truncation as several error types
+        return f"{weights}: unreadable ({exc})"
+    optimizer = path / "optimizer.pt"
+    try:
+        with zipfile.ZipFile(optimizer) as archive:
+            archive.namelist()
+    except FileNotFoundError:
+        return f"{optimizer}: missing (the checkpoint has no optimizer state)"
+    except zipfile.BadZipFile:
+        return f"{optimizer}: truncated or not a torch checkpoint"
+    return None

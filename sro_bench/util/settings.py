@@ -1,0 +1,50 @@
+"""Configuration fields that carry their own help, command-line flag and choices, and know which were set.
+
+Every option of ``sro-bench run`` is generated from these fields (sro_bench.cli.options), so a field's
+help, default and choices live in one place, as trl's config dataclasses keep theirs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable
+
+
+def setting(default: Any = dataclasses.MISSING, help: str = "", *, flag: str | None = None,
+            choices: tuple[str, ...] | None = None, cli: bool = True, comma: bool = False,
+            default_factory: Callable[[], Any] | Any = dataclasses.MISSING, **extra: Any) -> Any:
+    """A dataclass field with ``help`` and how it appears on the command line: ``flag`` (default
+    ``--name-with-dashes``), ``choices``, ``comma`` (a comma-separated list), or not at all (``cli=False``)."""
+    metadata = {"help": help, "flag": flag, "choices": choices, "cli": cli, "comma": comma, **extra}
+    if default_factory is not dataclasses.MISSING:
+        return dataclasses.field(default_factory=default_factory, metadata=metadata)
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+def help_of(cls: type) -> dict[str, str]:
+    """Each field's one-line help."""
+    return {f.name: f.metadata.get("help", "") for f in dataclasses.fields(cls)}
+
+
+def flag_of(f: dataclasses.Field) -> str:
+    return f.metadata.get("flag") or "--" + f.name.replace("_", "-")
+
+
+def tracks_explicit(cls: type) -> type:
+    """Record which fields were given to the constructor or assigned later (``explicit_fields``), so
+    that a preset never overrides a value the user chose, even one equal to the default."""
+    init = cls.__init__
+    names = [f.name for f in dataclasses.fields(cls) if f.init]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        object.__setattr__(self, "_explicit", set(names[: len(args)]) | set(kwargs))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+        if "_explicit" in self.__dict__ and name in names:
+            self._explicit.add(name)
+
+    cls.__init__, cls.__setattr__ = __init__, __setattr__
+    cls.explicit_fields = property(lambda self: frozenset(self.__dict__.get("_explicit", ())))
+    return cls
