@@ -165,3 +165,19 @@ def test_the_checker_finds_circles():
                                                      ("util.files", "errors", False)])
 def test_layer_ranks(module, target, upward):
     assert (layer_of(target) > layer_of(module)) is upward
+
+
+@pytest.mark.parametrize("args", [["--help"], ["list"], ["run", "--help"], ["leaderboard", "LEADERBOARD_RECORDS"]])
+def test_the_light_commands_load_no_torch(args, tmp_path):
+    import subprocess
+    import sys
+
+    records = PACKAGE.parent / "leaderboards" / "paradetox-dev-records"
+    args = [str(records) if a == "LEADERBOARD_RECORDS" else a for a in args]
+    if "leaderboard" in args:
+        args += ["--out", str(tmp_path / "board.md")]
+    done = subprocess.run([sys.executable, "-X", "importtime", "-c", "from sro_bench.cli.main import main; main()", *args],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    loaded = {line.split("|")[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
+    assert not loaded & {"torch", "transformers", "trl"}, sorted(loaded & {"torch", "transformers", "trl"})

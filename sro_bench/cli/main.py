@@ -17,7 +17,7 @@ import click
 from rich.table import Table
 
 from ..errors import Interrupted, UserError
-from ..leaders.base import LeaderConfig, LeaderContext
+from ..leaders.config import LeaderConfig, LeaderContext
 from ..objectives.config import ObjectiveConfig
 from ..run.config import RunConfig
 from ..training.config import GameConfig

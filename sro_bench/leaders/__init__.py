@@ -1,21 +1,32 @@
-"""Leaders: the rewriter models being trained. ``build_leader`` turns a :class:`LeaderConfig` into one."""
+"""Leaders: the rewriter models being trained. ``build_leader`` turns a :class:`LeaderConfig` into one.
+
+Importing the package loads no torch (the CLI reads the config for its help); the models load on first use."""
 
 from __future__ import annotations
 
-import torch
-
-from .base import Leader, LeaderConfig, LeaderContext, Sample
-from .hf import HFLeader
-from .saved import build_hf_leader, load_leader
+from .config import LeaderConfig, LeaderContext
 
 __all__ = ["HFLeader", "Leader", "LeaderConfig", "LeaderContext", "Sample", "build_leader", "load_leader"]
+_LAZY = {"HFLeader": "hf", "Leader": "base", "Sample": "base", "build_hf_leader": "saved", "load_leader": "saved"}
 
 
-def build_leader(config: LeaderConfig, context: LeaderContext | None = None) -> Leader:
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'sro_bench.leaders' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+
+
+def build_leader(config: LeaderConfig, context: LeaderContext | None = None):
     """``hf:<hub-id-or-dir>`` directly; any other name through the plugin registry."""
+    import torch
+
     context = context or LeaderContext()
     torch.manual_seed(context.seed)  # LoRA's and fresh models' initial weights follow the run's seed
     if config.name.startswith("hf:"):
+        from .saved import build_hf_leader
+
         return build_hf_leader(config, context)
     from ..plugins import registry
 

@@ -10,35 +10,6 @@ from typing import Iterator, Sequence
 
 import torch
 
-from ..util.settings import setting, tracks_explicit
-
-
-@tracks_explicit
-@dataclass
-class LeaderConfig:
-    """How to build a leader: the leader's own settings (the run's seed and paths come in a
-    :class:`LeaderContext`). Every field has a default; the CLI's leader options are generated from these."""
-
-    name: str = setting("minilm", 'registered leader name, or hf:<hub-id-or-local-dir>', flag='--leader')
-    input_prefix: str = setting("", 'prepended to every input, e.g. "paraphrase: " for the paper\'s T5')
-    max_input_length: int = setting(64, 'inputs are truncated to this many tokens')
-    lora_r: int = setting(0, 'LoRA rank; 0 trains all weights')
-    lora_alpha: int = setting(16, 'LoRA scaling numerator')
-    lora_dropout: float = setting(0.05, 'dropout inside LoRA layers')
-    lora_target_modules: tuple[str, ...] | None = setting(None, 'None: a sensible default per architecture', comma=True)
-    device: str = setting("auto", 'auto | cpu | cuda | cuda:N')
-    precision: str = setting("auto", 'auto | fp32 | bf16 | fp16', choices=('auto', 'fp32', 'bf16', 'fp16'))
-    extra: dict = setting(default_factory=dict, help='leader-specific options (e.g. {"arch": "causal"} for tiny)', cli=False)
-
-
-@dataclass(frozen=True)
-class LeaderContext:
-    """What a leader factory gets from the run: ``factory(config: LeaderConfig, context: LeaderContext)``."""
-
-    seed: int = 0  # the run's --seed: anything random in building the leader
-    data_dir: Path | None = None  # ../shared/data, for leaders prepared from data
-    cache_dir: Path | None = None  # where prepared leaders are cached (None: the sro-bench cache)
-    progress: bool = True  # progress bars for long preparation (off under --quiet)
 
 
 #: New tokens a leader generates when its caller gives no budget (the paper's 20). Runs always give one.

@@ -24,7 +24,8 @@ import torch
 
 from ..errors import UserError
 from . import device as dev
-from .base import Leader, LeaderConfig, Sample
+from .base import Leader, Sample
+from .config import LeaderConfig
 from .hf_generation import Generation
 from .hf_scoring import Scoring
 from .layout import ADAPTER_DIR, FORMAT, LEADER_JSON, config_to_json

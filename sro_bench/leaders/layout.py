@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from .base import LeaderConfig
+from .config import LeaderConfig
 
 FORMAT = 1
 LEADER_JSON = "leader.json"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..errors import UserError
-from .base import LeaderConfig
+from .config import LeaderConfig
 
 # Attention projections that LoRA adapts by default; peft's own table covers other architectures.
 DEFAULT_LORA_TARGETS = {

@@ -25,7 +25,7 @@ import torch
 from ..errors import UserError
 from ..util.files import new_directory_beside, replace_directory
 from ..util.paths import minilm_dir, resolve_cache_dir, resolve_data_dir
-from .base import LeaderConfig, LeaderContext
+from .config import LeaderConfig, LeaderContext
 from .copier import CopierRecipe, NoisyCopies, copier_threads, near_neighbours, train_copier
 from .hf import HFLeader
 from .layout import LEADER_JSON

@@ -11,7 +11,7 @@ import torch
 
 from ..errors import UserError
 from ..util.files import read_json_object
-from .base import LeaderConfig, LeaderContext
+from .config import LeaderConfig, LeaderContext
 from .layout import ADAPTER_DIR, LEADER_JSON, config_from_json
 
 if TYPE_CHECKING:

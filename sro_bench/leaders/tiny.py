@@ -12,7 +12,7 @@ import dataclasses
 import torch
 
 from ..errors import UserError
-from .base import LeaderConfig, LeaderContext
+from .config import LeaderConfig, LeaderContext
 from .hf import HFLeader
 
 PAD, EOS, UNK, MASK = "<pad>", "</s>", "<unk>", "<mask>"

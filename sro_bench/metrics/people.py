@@ -12,7 +12,7 @@ import numpy as np
 
 from ..errors import UserError
 from ..util.settings import setting, tracks_explicit
-from .agreement import SPLITS, Estimate, rounded, agreement, fold_ids, spearman, worst_rows
+from .agreement import SPLITS, Estimate, agreement, fold_ids, rounded, spearman, worst_rows
 from .human import HUMAN_FILE, SHARED_COLUMNS, read_human
 
 LABELS = {"STA": "sta_column", "SIM": "sim_column", "FL": "fl_column", "J": "j_column"}

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UserError
-from ..leaders.base import LeaderConfig
+from ..leaders.config import LeaderConfig
 from ..objectives.config import ObjectiveConfig
 from ..training.config import MAX_SAMPLES_PER_STEP, MAX_TOKENS, PRESETS, RUN_KEYS, UNENDED, GameConfig
 from ..util.settings import flag_of, setting, tracks_explicit

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 from ..errors import UserError
-from ..leaders.base import LeaderConfig, LeaderContext
+from ..leaders.config import LeaderConfig, LeaderContext
 from ..plugins import registry
 from ..util.files import output_problem
 from ..util.paths import resolve_cache_dir

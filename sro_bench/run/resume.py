@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UserError
-from ..leaders.base import LeaderConfig
+from ..leaders.config import LeaderConfig
 from ..objectives.config import ObjectiveConfig
 from ..training.config import GameConfig
 from ..util.distributed import CHECKPOINT

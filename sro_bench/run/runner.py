@@ -15,7 +15,7 @@ from typing import Any
 
 from .. import data as datamod
 from ..errors import Interrupted, UserError
-from ..leaders.base import LeaderContext
+from ..leaders.config import LeaderContext
 from ..plugins import registry
 from ..training import meter
 from ..training.config import GameConfig, apply_preset
