@@ -3,8 +3,8 @@
 From Python::
 
     import sro_bench
-    record = sro_bench.run(sro_bench.RunConfig(method="sro"))
-    record["metrics"]["J"]
+    result = sro_bench.run(sro_bench.RunConfig(method="sro"))
+    result.record["metrics"]["J"]
 
 Plugin authors need only this module: ``from sro_bench import hookimpl, Objective, Metric, ...``
 (docs/PLUGINS.md).
@@ -19,6 +19,7 @@ __version__ = "0.1.0"
 _EXPORTS = {
     # running and scoring
     "run": "run.runner", "evaluate_files": "run.evaluate", "RunConfig": "run.config", "GameConfig": "training.config",
+    "RunResult": "run.runner", "RunDir": "run.run_dirs", "Record": "run.records",
     # the plugin contract
     "hookimpl": "hookspecs", "UserError": "errors", "DataError": "errors",
     "Leader": "leaders.base", "LeaderConfig": "leaders.base", "LeaderContext": "leaders.base", "Sample": "leaders.base",

@@ -181,7 +181,8 @@ def test_suite_2_records_never_share_a_table_with_suite_1_and_quote_their_agreem
     from sro_bench.publish.leaderboard import publish
     from sro_bench.metrics import Suite
     from sro_bench.metrics.calibration import CalibratedJudge
-    from sro_bench.run.records import new_record, write_json
+    from sro_bench.run.records import new_record
+    from sro_bench.util.dataclass_json import write_json
 
     # a suite 2 result from hand-made judges (signals given directly; no model needed)
     human = HumanLabels("h", ["a", "b"], ["a", "b"], None, {j: np.array([0.2, 0.8]) for j in ("STA", "SIM", "FL")})

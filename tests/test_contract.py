@@ -11,7 +11,7 @@ from sro_bench.cli.main import main
 from sro_bench.training.config import GameConfig
 from sro_bench.run.config import RunConfig
 from sro_bench.leaders import LeaderConfig
-from sro_bench.run.records import FAILED
+from sro_bench.run.run_dirs import RunDir
 from sro_bench.run.runner import run
 
 SMOKE = dict(max_steps=3, batch_size=4, max_train_inputs=24, max_new_tokens=8, checkpoint_every=1)
@@ -130,7 +130,7 @@ def test_a_run_that_fails_is_marked_and_resumes(base, tmp_path, monkeypatch, cap
     with pytest.raises(RuntimeError):
         run(base, progress=False)
     run_dir = tmp_path / "runs" / "broken"
-    failure = json.loads((run_dir / FAILED).read_text())
+    failure = json.loads(RunDir(run_dir).failed.read_text())
     assert failure["error"] == "RuntimeError: out of memory (simulated)" and not (run_dir / "record.json").exists()
 
     from sro_bench.publish.leaderboard import find_failed_runs
@@ -140,8 +140,8 @@ def test_a_run_that_fails_is_marked_and_resumes(base, tmp_path, monkeypatch, cap
     one_line_error(code, err, "an unfinished run is already there (continue it with --resume")
 
     monkeypatch.setattr(leaders, "build_leader", real)
-    record = run(RunConfig(), resume=run_dir, progress=False)
-    assert record["game"]["steps"] == 3 and not (run_dir / FAILED).exists()
+    record = run(RunConfig(), resume=run_dir, progress=False).record
+    assert record["game"]["steps"] == 3 and not RunDir(run_dir).failed.exists()
 
 
 # -- 3. no wrong number without a word ------------------------------------------------------------
@@ -183,7 +183,7 @@ def test_judges_are_the_same_whatever_the_seed(base):
     records = []
     for seed in (0, 3):
         base.seed, base.run_id = seed, f"dup-{seed}"
-        records.append(run(base, progress=False))
+        records.append(run(base, progress=False).record)
     assert records[0]["suite"]["judges"] == records[1]["suite"]["judges"]
     assert set(records[0]["suite"]["judges"]) == {"sta", "sim", "fl"}
     assert records[0]["metrics"] == records[1]["metrics"]
@@ -194,7 +194,7 @@ def test_judges_are_the_same_whatever_the_seed(base):
 
     from sro_bench.run.evaluate import evaluate_files
 
-    run_dir = Path(records[1]["_path"]).parent
+    run_dir = records[1].run_dir
     with open(run_dir / "rewrites.tsv", newline="", encoding="utf-8") as handle:
         rows = list(csv.reader(handle, delimiter="\t"))[1:]
     files = {name: run_dir / f"{name}.txt" for name in ("inputs", "predictions", "references")}
@@ -208,7 +208,8 @@ def test_judges_are_the_same_whatever_the_seed(base):
 
 
 def _record(path: Path, method: str, rows: int, digest: str, judges: dict, j: float) -> Path:
-    from sro_bench.run.records import new_record, write_json
+    from sro_bench.run.records import new_record
+    from sro_bench.util.dataclass_json import write_json
 
     record = new_record("eval", run_id=method, seed=None, method={"name": method, "kind": "external", "distribution": None},
                         config={}, perturbation=[], evaluation={"name": "set", "rows": rows, "digest": digest},

@@ -92,11 +92,11 @@ def test_resume_equals_uninterrupted(tmp_path):
     whole.play()
 
     first = Game(tiny(), WordFollower(), SRO(), DATA, config, seed=5)
-    first.play(checkpoint_dir=tmp_path, stop_after=2)
+    first.play(checkpoint_dir=tmp_path / "checkpoint", stop_after=2)
     (tmp_path / ".checkpoint-interrupted").mkdir()  # what a save cut off mid-way leaves
     resumed = Game(tiny(), WordFollower(), SRO(), DATA, config, seed=5)
-    assert resumed.load_checkpoint(tmp_path) and resumed.step == 2
-    resumed.play(checkpoint_dir=tmp_path)
+    assert resumed.load_checkpoint(tmp_path / "checkpoint") and resumed.step == 2
+    resumed.play(checkpoint_dir=tmp_path / "checkpoint")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint"]
 
     assert [h["pass_rate"] for h in resumed.history] == [h["pass_rate"] for h in whole.history]

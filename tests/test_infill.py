@@ -88,7 +88,7 @@ def test_infill_rewriter_fills_the_masked_words(data_dir, tmp_path):
     from sro_bench.run.runner import run
 
     record = run(RunConfig(method="infill", leader=LeaderConfig(name="tiny"), eval_limit=12, data_dir=data_dir,
-                           runs_dir=tmp_path), progress=False)
+                           runs_dir=tmp_path), progress=False).record
     assert record["rewriter"]["name"] == "infill" and 0 < record["rewriter"]["masked_rows"] <= 12
     assert record["rewriter"]["leader"]["name"] == "tiny" and record["metrics"]["J"] >= 0
 
@@ -140,7 +140,7 @@ def test_a_run_with_infill_decoding_rewrites_by_filling_and_so_does_sro_bench_re
     config = RunConfig(method="sro", leader=LeaderConfig(name="tiny"), eval_limit=8, data_dir=data_dir,
                        runs_dir=tmp_path, run_id="filled",
                        game=GameConfig(max_steps=1, batch_size=2, samples_per_input=1, decode="infill"))
-    record = run(config, progress=False)
+    record = run(config, progress=False).record
     assert record["config"]["game"]["decode"] == "infill" and record["game"]["steps"] == 1
     source = tmp_path / "in.txt"
     source.write_text("you are an idiot\nhello there\n")
@@ -150,9 +150,10 @@ def test_a_run_with_infill_decoding_rewrites_by_filling_and_so_does_sro_bench_re
 
 def test_the_board_names_a_run_s_decoding_beside_its_method():
     from sro_bench.publish.leaderboard import row
+    from sro_bench.run.records import Record
 
     def record(game):
-        return {"method": {"name": "sro", "kind": "objective"}, "config": {"game": game}, "metrics": {"J": 0.5}}
+        return Record({"method": {"name": "sro", "kind": "objective"}, "config": {"game": game}, "metrics": {"J": 0.5}})
 
     assert row(record({"decode": "greedy"}))["method"] == "sro"
     assert row(record({"decode": "infill"}))["method"] == "sro (decode infill)"

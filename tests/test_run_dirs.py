@@ -19,7 +19,7 @@ from sro_bench.run.config import RunConfig
 from sro_bench.errors import UserError
 from sro_bench.leaders import LeaderConfig
 from sro_bench.grids.robustness import Cell
-from sro_bench.run.run_dirs import LOCK, check_run_id, run_id_problem
+from sro_bench.run.run_dirs import RunDir, check_run_id, run_id_problem
 from sro_bench.run.runner import run
 
 SMOKE = dict(max_steps=3, batch_size=4, max_train_inputs=24, max_new_tokens=8, checkpoint_every=1)
@@ -91,7 +91,7 @@ def hold(run_dir: Path) -> subprocess.Popen:
 
 def test_second_writer_is_refused_while_the_first_lives_and_allowed_after_sigkill(base, tmp_path):
     interrupted = run(base, progress=False, stop_after=1)
-    run_dir = Path(interrupted["run_dir"])
+    run_dir = interrupted.run_dir.path
     holder = hold(run_dir)
     try:
         done = cli("run", "--resume", str(run_dir), "--quiet", cwd=tmp_path)
@@ -131,7 +131,7 @@ def test_a_new_run_that_fails_its_checks_leaves_no_directory(base, tmp_path):
 
 def test_resume_refuses_settings_that_differ_from_the_run(base):
     base.run_id = "r"
-    run_dir = Path(run(base, progress=False, stop_after=2)["run_dir"])
+    run_dir = run(base, progress=False, stop_after=2).run_dir.path
     with pytest.raises(UserError, match=r"--method dpo \(the run has sro\); --lr 0.001 \(the run has 2e-05\)"):
         run(RunConfig(method="dpo"), resume=run_dir, progress=False, game_overrides={"lr": 1e-3})
     with pytest.raises(UserError, match="--steps 1 is fewer than the 2 steps already played"):
@@ -143,7 +143,7 @@ def test_resume_refuses_settings_that_differ_from_the_run(base):
 
 def test_resume_applies_more_steps_and_says_so(base, tmp_path):
     base.run_id = "more"
-    run_dir = Path(run(base, progress=False, stop_after=2)["run_dir"])
+    run_dir = run(base, progress=False, stop_after=2).run_dir.path
     done = cli("run", "--resume", str(run_dir), "--steps", "5", "--method", "sro", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "resuming with --steps 5 (was 3)" in done.stderr + done.stdout
@@ -204,4 +204,24 @@ def test_ctrl_c_says_what_was_saved_and_how_to_resume(tmp_path, data_dir):
     assert f"its checkpoint at step {step} is saved; continue with: sro-bench run --resume runs/long" in stderr, stderr
     assert "Traceback" not in stderr
     assert json.loads((tmp_path / "runs" / "long" / "failed.json").read_text())["interrupted"] is True
-    assert (tmp_path / "runs" / "long" / LOCK).exists()
+    assert (tmp_path / "runs" / "long" / RunDir.LOCK).exists()
+
+
+def test_a_run_directory_names_every_file_and_writes_them(tmp_path):
+    run_dir = RunDir(tmp_path / "r")
+    run_dir.path.mkdir()
+    assert (run_dir.record, run_dir.rewrites, run_dir.checkpoint) == (
+        tmp_path / "r" / "record.json", tmp_path / "r" / "rewrites.tsv", tmp_path / "r" / "checkpoint")
+    run_dir.write_rewrites(["a b", "c"], ["a", "c"], [["a"], ["c", "see"]])
+    assert run_dir.rewrites.read_text().splitlines() == [
+        "input\trewrite\treference1\treference2", "a b\ta\ta\t", "c\tc\tc\tsee"]
+    run_dir.write_scores({"J": [0.5, None], "STA": [1.0, 0.25], "other": [1, 2]})
+    assert run_dir.scores.read_text().splitlines() == ["STA\tJ", "1.0000\t0.5000", "0.2500\t"]
+    try:
+        raise ValueError("boom")
+    except ValueError as exc:
+        run_dir.mark_failed(exc)
+    assert run_dir.read_failure()["error"] == "ValueError: boom" and not run_dir.finished
+    run_dir.checkpoint.mkdir()
+    run_dir.finish({"schema": "x"})
+    assert run_dir.finished and run_dir.read_failure() is None and not run_dir.checkpoint.exists()

@@ -14,7 +14,8 @@ from sro_bench.training.config import GameConfig
 from sro_bench.run.config import RunConfig
 from sro_bench.errors import UserError
 from sro_bench.leaders import LeaderConfig
-from sro_bench.run.records import SCHEMA
+from sro_bench.run.records import SCHEMA, Record
+from sro_bench.run.run_dirs import RunDir
 from sro_bench.run.runner import run
 
 SMOKE = dict(max_steps=3, batch_size=4, max_train_inputs=24, max_new_tokens=8, checkpoint_every=1)
@@ -27,7 +28,7 @@ def base(data_dir, tmp_path) -> RunConfig:
 
 
 def valid_record(record: dict) -> None:
-    path = Path(record["_path"])
+    path = Path(record.path)
     on_disk = json.loads(path.read_text())
     assert on_disk["schema"] == SCHEMA
     for key in ("config", "versions", "git", "seed", "hardware", "timings", "metrics", "evaluation"):
@@ -42,12 +43,12 @@ def valid_record(record: dict) -> None:
 def test_every_training_method_runs_end_to_end(base, method):
     base.method = method
     base.game.samples_per_input = 2 if method in ("bok", "grpo", "grpo-fluent") else 1
-    record = run(base, progress=False)
+    record = run(base, progress=False).record
     valid_record(record)
     assert record["game"]["steps"] == 3 and len(record["game"]["history"]) == 3
     # the kinds of edit: in the record's figures for the final rewrites, and per step for the samples
     from sro_bench.util.text import edit_figures
-    rows = [line.split("\t") for line in (Path(record["_path"]).parent / "rewrites.tsv").read_text().splitlines()[1:]]
+    rows = [line.split("\t") for line in (record.run_dir / "rewrites.tsv").read_text().splitlines()[1:]]
     by_hand = edit_figures([r[0] for r in rows], [r[1] for r in rows])
     for key in ("identical", "deletion", "addition"):
         assert record["metrics"][key] == pytest.approx(by_hand[f"{key}_rate"])
@@ -57,7 +58,7 @@ def test_every_training_method_runs_end_to_end(base, method):
         assert all(0 < h["fluency"] <= 1 for h in record["game"]["history"])
     assert record["training_data"]["dataset"] == "paradetox-train"  # the cpu preset's, for every method
     assert record["training_data"]["rows_used"] == 24
-    assert (Path(record["_path"]).parent / "leader" / "leader.json").exists()
+    assert (record.run_dir / "leader" / "leader.json").exists()
 
 
 def test_presets_choose_follower_training_set_and_rules(data_dir):
@@ -78,9 +79,9 @@ def test_presets_choose_follower_training_set_and_rules(data_dir):
 @pytest.mark.parametrize("method", ["duplicate", "delete", "reference"])
 def test_training_free_rewriters(base, method):
     base.method = method
-    record = run(base, progress=False)
+    record = run(base, progress=False).record
     valid_record(record)
-    rows = [line.split("\t") for line in (Path(record["_path"]).parent / "rewrites.tsv").read_text().splitlines()[1:]]
+    rows = [line.split("\t") for line in (record.run_dir / "rewrites.tsv").read_text().splitlines()[1:]]
     if method == "duplicate":
         assert all(r[0] == r[1] for r in rows)
     if method == "reference":
@@ -98,7 +99,7 @@ def test_exclusion_list_is_applied_and_counted(base, tmp_path, data_dir):
     base.train_dataset = "dirty"
     base.game.max_train_inputs = None
     base.game.max_steps = 1
-    record = run(base, progress=False)
+    record = run(base, progress=False).record
     assert record["training_data"]["excluded_by_list"] >= 5
     assert record["training_data"]["rows_used"] == 14_869 - record["training_data"]["excluded_by_list"] \
         - record["training_data"]["excluded_as_eval_inputs"]
@@ -106,11 +107,11 @@ def test_exclusion_list_is_applied_and_counted(base, tmp_path, data_dir):
 
 def test_resumed_run_reaches_the_same_metrics(base, tmp_path):
     base.run_id = "whole"
-    whole = run(base, progress=False)
+    whole = run(base, progress=False).record
     base.run_id = "split"
     interrupted = run(base, progress=False, stop_after=2)
-    assert interrupted["interrupted_at"] == 2
-    resumed = run(RunConfig(), resume=Path(interrupted["run_dir"]), progress=False)
+    assert interrupted.stopped_at == 2
+    resumed = run(RunConfig(), resume=interrupted.run_dir.path, progress=False).record
     assert resumed["game"]["resumed_from"] == 2
     assert resumed["metrics"]["J"] == pytest.approx(whole["metrics"]["J"], abs=1e-6)
     assert resumed["metrics"]["BLEU"] == pytest.approx(whole["metrics"]["BLEU"], abs=1e-6)
@@ -155,7 +156,7 @@ def test_eval_and_leaderboard_from_the_cli(base, tmp_path):
     assert external["schema"] == SCHEMA and external["metrics"]["BLEU"] == pytest.approx(100.0)
 
     base.method = "sro"
-    record = run(base, progress=False)
+    record = run(base, progress=False).record
     out = tmp_path / "board" / "dev.md"
     done = cli("leaderboard", str(base.runs_dir), "--out", str(out), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
@@ -173,7 +174,7 @@ def test_eval_and_leaderboard_from_the_cli(base, tmp_path):
     assert out.with_suffix(".csv").read_text().startswith("method,leader,follower,perturbation,seed,steps,rows,STA")
 
     rewritten = tmp_path / "rewritten.txt"
-    done = cli("rewrite", "--run", str(Path(record["_path"]).parent), "--input", str(inputs), "--output",
+    done = cli("rewrite", "--run", str(record.run_dir), "--input", str(inputs), "--output",
                str(rewritten), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert len(rewritten.read_text().splitlines()) == 2
@@ -185,7 +186,7 @@ def test_rewrite_uses_the_runs_token_budgets(base, tmp_path, monkeypatch):
 
     base.method = "sro"
     base.game.length_budget = 0.25  # budgets under max_new_tokens
-    record = run(base, progress=False)
+    record = run(base, progress=False).record
     budgets, generate = [], HFLeader.generate
 
     def spy(self, inputs, **options):
@@ -195,7 +196,7 @@ def test_rewrite_uses_the_runs_token_budgets(base, tmp_path, monkeypatch):
     monkeypatch.setattr(HFLeader, "generate", spy)
     inputs = tmp_path / "in.txt"
     inputs.write_text("one two three four five six seven eight\nshort\n")
-    assert rewrite_file(Path(record["_path"]).parent, inputs, tmp_path / "out.txt") == 2
+    assert rewrite_file(record.run_dir, inputs, tmp_path / "out.txt") == 2
     assert budgets == [[4, 3]]  # ceil(0.25 x tokens) + 2, as the run rewrote its evaluation set
 
 
@@ -258,7 +259,8 @@ def test_leaderboard_averages_seeds_per_configuration():
 
 def test_a_plugin_metric_gets_a_leaderboard_column_in_its_declared_format(tmp_path):
     from sro_bench.publish.leaderboard import publish
-    from sro_bench.run.records import new_record, write_json
+    from sro_bench.run.records import new_record
+    from sro_bench.util.dataclass_json import write_json
 
     for name, ratio in (("short", 0.5), ("long", 0.987)):
         write_json(tmp_path / "r" / name / "record.json", new_record(
@@ -353,7 +355,8 @@ def test_objective_options_reach_the_objective_typed(monkeypatch):
     from sro_bench.cli.main import cli as command
 
     seen = []
-    monkeypatch.setattr(runner, "run", lambda config, **kwargs: seen.append(config) or {"_path": "-", "metrics": {}})
+    monkeypatch.setattr(runner, "run", lambda config, **kwargs: seen.append(config) or runner.RunResult(
+        RunDir("unused"), Record({"metrics": {}})))
     monkeypatch.setattr("sro_bench.cli.main.print_metrics", lambda record: None)
     result = CliRunner().invoke(command, ["run", "--objective-option", "margin=0.5", "--objective-option", "mode=hard",
                                           "--objective-option", "cap=none", "--objective-option", "ks=[1, 2]"])

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from sro_bench.publish.leaderboard import publish
-from sro_bench.run.records import new_record, write_json
+from sro_bench.run.records import new_record
+from sro_bench.util.dataclass_json import write_json
 
 
 def run_record(root: Path, method: str, seed: int, j: float, sta: float, lr: float = 2e-5) -> None:

@@ -23,7 +23,7 @@ def test_tensorboard_event_files_hold_the_records_history(base):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     base.report_to, base.run_id = ["tensorboard"], "tb"
-    record = run(base, progress=False)
+    record = run(base, progress=False).record
     events = EventAccumulator(str(Path(record["tracking"]["dir"]) / "tb"))
     events.Reload()
     history = record["game"]["history"]
@@ -38,7 +38,7 @@ def test_mlflow_local_store_holds_the_records_history(base, monkeypatch):
     mlflow = pytest.importorskip("mlflow", reason="mlflow is not installed (pip install 'sro-bench[tracking]')")
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     base.report_to, base.run_id = ["mlflow"], "mlf"
-    record = run(base, progress=False)
+    record = run(base, progress=False).record
     client = mlflow.tracking.MlflowClient(f"sqlite:///{(Path(record['tracking']['dir']) / 'mlflow.db').resolve()}")
     [found] = client.search_runs([client.get_experiment_by_name("sro-bench").experiment_id])
     losses = client.get_metric_history(found.info.run_id, "loss")
@@ -54,7 +54,7 @@ def test_wandb_runs_offline(base, monkeypatch):
     monkeypatch.setenv("WANDB_MODE", "offline")
     monkeypatch.setenv("WANDB_SILENT", "true")
     base.report_to, base.run_id = ["wandb"], "wb"
-    record = run(base, progress=False)
+    record = run(base, progress=False).record
     runs = list((Path(record["tracking"]["dir"]) / "wandb").glob("offline-run-*"))
     assert len(runs) == 1 and list(runs[0].glob("*.wandb"))
 

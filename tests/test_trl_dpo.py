@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 import torch
@@ -118,16 +117,16 @@ def causal_dpo(data_dir, tmp_path) -> RunConfig:
 
 def test_trl_dpo_runs_end_to_end_and_resumes_exactly(causal_dpo):
     causal_dpo.run_id = "whole"
-    whole = run(causal_dpo, progress=False)
+    whole = run(causal_dpo, progress=False).record
     assert whole["objective"]["dpo_backend"] == "auto" and "train" in whole["game"]["timings"]
     assert [h["step"] for h in whole["game"]["history"]] == [1, 2, 3]
     assert all(h["loss"] > 0 for h in whole["game"]["history"])
-    assert not (Path(whole["_path"]).parent / "checkpoint").exists()
+    assert not (whole.run_dir / "checkpoint").exists()
 
     causal_dpo.run_id = "split"
     interrupted = run(causal_dpo, progress=False, stop_after=2)
-    assert interrupted["interrupted_at"] == 2
-    resumed = run(RunConfig(), resume=Path(interrupted["run_dir"]), progress=False)
+    assert interrupted.stopped_at == 2
+    resumed = run(RunConfig(), resume=interrupted.run_dir.path, progress=False).record
     assert resumed["game"]["resumed_from"] == 2
     assert [h["loss"] for h in resumed["game"]["history"]] == pytest.approx(
         [h["loss"] for h in whole["game"]["history"]], rel=1e-5)
@@ -159,7 +158,7 @@ def test_bad_dpo_backends_are_one_line_errors(data_dir, tmp_path):
 def test_trl_dpo_under_lora_uses_the_disabled_adapter_as_reference(causal_dpo):
     causal_dpo.leader.lora_r = 4
     causal_dpo.game.lr = 1e-2
-    record = run(causal_dpo, progress=False)
+    record = run(causal_dpo, progress=False).record
     assert record["leader"]["lora"]["r"] == 4
     ratios = [h["log_ratio"] for h in record["game"]["history"]]
     assert ratios[0] == pytest.approx(0.0, abs=1e-6) and abs(ratios[-1]) > 1e-2  # B = 0 at init, then moves

@@ -12,6 +12,7 @@ os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 import sys
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.table import Table
@@ -23,6 +24,9 @@ from ..run.config import RunConfig
 from ..training.config import GameConfig
 from ..util.settings import help_of
 from .options import console, options_for, take
+
+if TYPE_CHECKING:
+    from ..run.records import Record
 
 RUN_HELP = help_of(RunConfig)
 
@@ -89,18 +93,19 @@ def run(resume, quiet, **options):
     overrides = take(options, "game")
     config = RunConfig(leader=LeaderConfig(**take(options, "leader")), objective=ObjectiveConfig(**take(options, "objective")),
                        **take(options, "run"))
-    record = run_api(config, resume=resume, progress=not quiet, game_overrides=overrides)
-    print_metrics(record)
+    result = run_api(config, resume=resume, progress=not quiet, game_overrides=overrides)
+    if result.record is not None:  # under `accelerate launch` the main process prints
+        print_metrics(result.record)
 
 
-def print_metrics(record: dict) -> None:
+def print_metrics(record: Record) -> None:
     from ..publish.leaderboard import metric_table
 
     from ..training.meter import deletion_note, final_warning
 
     console.print(metric_table([record]))
-    if record.get("_path") not in (None, "-"):
-        console.print(f"record: {record['_path']}")
+    if record.path is not None:
+        console.print(f"record: {record.path}")
     for line in (deletion_note(record.get("metrics", {})), final_warning(record.get("game", {}).get("history", []))):
         if line:
             console.print(f"[yellow]{line}[/yellow]")
@@ -172,12 +177,13 @@ def report_cmd(runs, out, data_dir, cache_dir):
     """One self-contained HTML page per finished run: figures beside the baselines, curves, rewrites, settings."""
     from ..run.preflight import check_output
     from ..run.records import read_record
-    from ..publish.report import REPORT, write_run_report
+    from ..publish.report import write_run_report
+    from ..run.run_dirs import RunDir
 
     names = [run.resolve().name for run in runs]
     if out is not None and len(set(names)) < len(names):
         raise UserError(f"--out {out}: two runs share a directory name; give them separate --out directories")
-    pages = [Path(run) / REPORT if out is None else Path(out) / f"{name}.html" for run, name in zip(runs, names)]
+    pages = [RunDir(run).report if out is None else Path(out) / f"{name}.html" for run, name in zip(runs, names)]
     for run, page in zip(runs, pages):
         read_record(run)  # every run finished and readable before the first page is written
         check_output(page, "--out")

@@ -12,6 +12,7 @@ from typing import Callable
 
 from ..run.config import RunConfig
 from ..run.records import eval_set_key, find_records, read_record
+from ..run.run_dirs import RunDir
 
 BASELINES = ("duplicate", "delete", "reference")
 
@@ -39,7 +40,7 @@ def run_baselines(paths: list[Path], runs_dir: Path, *, data_dir: Path | None = 
         for name in BASELINES:
             if name in present[key]:
                 continue
-            existing = Path(runs_dir) / f"{name}{suffix}" / "record.json"
+            existing = RunDir(Path(runs_dir) / f"{name}{suffix}").record
             if existing.exists():
                 done.append(read_record(existing))
                 status = "exists"
@@ -47,8 +48,8 @@ def run_baselines(paths: list[Path], runs_dir: Path, *, data_dir: Path | None = 
                 config = RunConfig(method=name, eval_file=Path(eval_file) if eval_file else None, eval_limit=eval_limit,
                                    data_dir=data_dir, cache_dir=cache_dir, runs_dir=Path(runs_dir),
                                    run_id=f"{name}{suffix}")
-                done.append(run(config, progress=False))
+                done.append(run(config, progress=False).record)
                 status = "ran"
             if on_run is not None:
-                on_run(done[-1]["_path"], status)
+                on_run(str(done[-1].path), status)
     return done

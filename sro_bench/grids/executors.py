@@ -43,14 +43,14 @@ def run_cell(task: CellTask, progress: bool = False) -> CellResult:
         torch.set_num_threads(task.threads)
     try:
         if task.resume is not None:
-            record = run(RunConfig(), resume=Path(task.resume), progress=progress)
+            result = run(RunConfig(), resume=Path(task.resume), progress=progress)
         else:
-            record = run(from_dict(task.config, f"cell {task.run_id}"), progress=progress)
+            result = run(from_dict(task.config, f"cell {task.run_id}"), progress=progress)
     except KeyboardInterrupt:
         raise
     except Exception as exc:  # reported with the cell; the grid goes on
         return CellResult(task.run_id, error=one_line(exc))
-    return CellResult(task.run_id, record=record["_path"])
+    return CellResult(task.run_id, record=str(result.record.path))
 
 
 def check_executor(executor: str, jobs: int, gpus_per_cell: float, address: str | None = None) -> None:

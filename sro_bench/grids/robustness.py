@@ -21,6 +21,7 @@ import numpy as np
 from ..errors import UserError
 from ..run.config import RunConfig
 from ..run.records import judges_of, read_record
+from ..run.run_dirs import RunDir
 from ..util.files import atomic_write, atomic_write_text
 
 NONE = "none"
@@ -154,10 +155,10 @@ def run_grid(config: RobustnessConfig, *, progress: bool = True,
     for cell in cells:
         run_dir = Path(config.out) / "cells" / cell.run_id
         overrides = {**config.game_overrides, **config.method_overrides.get(cell.method, {})}
-        if (run_dir / "record.json").exists():
+        if RunDir(run_dir).finished:
             records[cell.run_id] = read_record(run_dir)
             status[cell.run_id] = "skipped (done)"
-        elif (run_dir / "config.json").exists():
+        elif RunDir(run_dir).config.exists():
             check_run(read_run_config(run_dir))
             tasks.append(CellTask(cell.run_id, resume=str(run_dir)))
             status[cell.run_id] = "resumed"

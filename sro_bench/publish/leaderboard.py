@@ -16,7 +16,8 @@ from pathlib import Path
 from rich.table import Table
 
 from ..errors import UserError
-from ..run.records import FAILED, eval_set_key, find_records, judges_of, read_failure, read_record, without_retired
+from ..run.records import Record, eval_set_key, find_records, judges_of, read_record, without_retired
+from ..run.run_dirs import RunDir
 from ..util.files import atomic_write_text
 from .table_formats import TEXT_COLUMNS, Group, html_page, latex
 
@@ -72,14 +73,14 @@ def _fmt(value, fmt: str = ".3f") -> str:
     return format(value, fmt)
 
 
-def row(record: dict, relative_to: Path | None = None, columns: list[tuple[str, str, str]] | None = None) -> dict:
+def row(record: Record, relative_to: Path | None = None, columns: list[tuple[str, str, str]] | None = None) -> dict:
     config = record.get("config", {})
     kind = record.get("method", {}).get("kind")
     # a rewriter that uses the leader (infill) names it; the others have none
     leader = ((config.get("leader") or {}).get("name") if kind == "objective"
               else ((record.get("rewriter") or {}).get("leader") or {}).get("name", "-"))
-    path = record.get("_path", "")
-    if relative_to is not None and path not in ("", "-"):
+    path = "" if record.path is None else str(record.path)
+    if relative_to is not None and path:
         path = os.path.relpath(path, relative_to)
     metrics = record.get("metrics", {})
     return {
@@ -124,14 +125,11 @@ def _variant(game: dict) -> str:
     return f" ({', '.join(parts)})" if parts else ""
 
 
-def _report_link(record: dict, relative_to: Path | None) -> str:
+def _report_link(record: Record, relative_to: Path | None) -> str:
     """The run's report page beside its record, where one was written ('' otherwise)."""
-    from .report import REPORT
-
-    path = record.get("_path", "")
-    if path in ("", "-") or not (Path(path).parent / REPORT).is_file():
+    if record.run_dir is None or not RunDir(record.run_dir).report.is_file():
         return ""
-    page = Path(path).parent / REPORT
+    page = RunDir(record.run_dir).report
     return os.path.relpath(page, relative_to) if relative_to is not None else str(page)
 
 
@@ -234,7 +232,7 @@ def publish(paths: list[Path], out: Path, *, title: str | None = None, command: 
         from .report import write_run_report
 
         for record in records:
-            write_run_report(Path(record["_path"]).parent, data_dir=data_dir, cache_dir=cache_dir)
+            write_run_report(record.run_dir, data_dir=data_dir, cache_dir=cache_dir)
     scores = score_columns(records)
     formats = numeric(scores)
     rows = sorted((row(r, out.parent, scores) for r in records), key=_sort_key)
@@ -298,7 +296,8 @@ def find_failed_runs(paths: list[Path]) -> list[tuple[Path, str]]:
     found = []
     for path in map(Path, paths):
         if path.is_dir():
-            for marker in sorted(path.rglob(FAILED)):
-                if not (marker.parent / "record.json").exists():
-                    found.append((marker.parent, (read_failure(marker.parent) or {}).get("error", "?")))
+            for marker in sorted(path.rglob(RunDir.FAILED)):
+                run_dir = RunDir(marker.parent)
+                if not run_dir.finished:
+                    found.append((run_dir.path, (run_dir.read_failure() or {}).get("error", "?")))
     return found

@@ -16,10 +16,9 @@ from pathlib import Path
 
 from ..errors import UserError
 from ..run.records import eval_set_key, judges_of, read_record
-from ..run.run_dirs import SCORES, SENTENCE_FIGURES
+from ..run.run_dirs import SENTENCE_FIGURES, RunDir
 from ..util.files import atomic_write_text
 
-REPORT = "report.html"
 BASELINES = ("reference", "delete", "duplicate")
 FIGURES = ("STA", "SIM", "FL", "J", "chrF", "BLEU", "deletion", "addition", "identical")
 # Training curves: (title, history keys); a panel is drawn only where the history has its keys.
@@ -41,7 +40,7 @@ def _read_tsv(path: Path) -> list[list[str]]:
 
 def read_rewrites(run_dir: Path) -> list[dict] | None:
     """rewrites.tsv (and scores.tsv where written) as rows; None where the run kept no rewrites."""
-    path = run_dir / "rewrites.tsv"
+    path = RunDir(run_dir).rewrites
     if not path.is_file():
         return None
     table = _read_tsv(path)
@@ -49,7 +48,7 @@ def read_rewrites(run_dir: Path) -> list[dict] | None:
         raise UserError(f"{path}: not a rewrites file (expected the columns input, rewrite, reference1, ...)")
     rows = [{"input": r[0], "rewrite": r[1] if len(r) > 1 else "", "references": [x for x in r[2:] if x]}
             for r in table[1:]]
-    scores = run_dir / SCORES
+    scores = RunDir(run_dir).scores
     if scores.is_file():
         header, *values = _read_tsv(scores)
         if len(values) != len(rows):
@@ -217,6 +216,6 @@ def run_report(run_dir: Path, *, data_dir: Path | None = None, cache_dir: Path |
 
 def write_run_report(run_dir: Path, out: Path | None = None, **paths) -> Path:
     """Write the report of ``run_dir`` to ``out`` (default: ``run_dir/report.html``)."""
-    out = Path(out) if out is not None else Path(run_dir) / REPORT
+    out = Path(out) if out is not None else RunDir(run_dir).report
     return atomic_write_text(out, run_report(Path(run_dir), **paths))
 

@@ -8,10 +8,12 @@ from pathlib import Path
 from ..data import read_text
 from ..data.datasets import content_digest
 from ..errors import DataError, UserError
+from ..util.dataclass_json import write_json
 from ..util.files import atomic_write_text
 from ..util.paths import resolve_cache_dir, resolve_data_dir
 from ..util.progress import busy
-from .records import figures_text, new_record, split_scores, write_json
+from .records import Record, figures_text, new_record, split_scores
+from .run_dirs import RunDir
 
 
 def read_aligned_lines(path: Path, *, allow_empty: bool) -> list[str]:
@@ -50,7 +52,7 @@ def evaluate_files(
     data_dir: Path | None = None,
     cache_dir: Path | None = None,
     progress: bool = False,
-) -> dict:
+) -> Record:
     """Score ``predictions`` (aligned with ``inputs``) and return (and optionally write) a record."""
     from .preflight import check_metrics, check_output
 
@@ -91,10 +93,7 @@ def evaluate_files(
         except OSError as exc:
             raise UserError(f"--json {json_out}: cannot write ({exc.strerror}); "
                             f"the scores were {figures_text(scores['metrics'])}") from None
-        record["_path"] = str(json_out)
-    else:
-        record["_path"] = "-"
-    return record
+    return Record(record, json_out)
 
 
 def rewrite_file(run_dir: Path, input_file: Path, output: Path, batch_size: int = 64) -> int:
@@ -107,7 +106,7 @@ def rewrite_file(run_dir: Path, input_file: Path, output: Path, batch_size: int 
     from .preflight import check_output
     from ..training.decoding import rewrite
 
-    leader_dir = Path(run_dir) / "leader"
+    leader_dir = RunDir(run_dir).leader
     if not leader_dir.is_dir():
         raise UserError(f"{run_dir}: no trained leader here (only runs of training methods save one)")
     check_output(output, "--output")

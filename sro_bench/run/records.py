@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import subprocess
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
-from ..errors import UserError, one_line
-from ..util.dataclass_json import jsonable
-from ..util.files import atomic_write_text, read_json_object
+from ..errors import UserError
+from ..util.files import read_json_object
 from ..util.paths import REPO_ROOT
+from .run_dirs import RunDir
 
 SCHEMA = "sro-bench/run-record/v1"
 PACKAGES = ("sro-bench", "torch", "transformers", "trl", "peft", "accelerate", "sacrebleu", "scikit-learn", "numpy")
@@ -32,22 +32,42 @@ def without_retired(data: Any) -> Any:
     return data
 
 
-def write_json(path: Path, data: Any) -> None:
-    atomic_write_text(path, json.dumps(jsonable(data), indent=2, ensure_ascii=False, allow_nan=True) + "\n")
+class Record(Mapping):
+    """A run record: its fields (schema :data:`SCHEMA`, checked by :func:`record_problem`) and, kept apart
+    from them, the file it was read from or written to (None where it was not written)."""
+
+    def __init__(self, data: dict, path: Path | None = None):
+        self.data, self.path = data, None if path is None else Path(path)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.data[key]
+
+    def __iter__(self):
+        return iter(self.data)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __repr__(self) -> str:
+        return f"Record({self.data.get('run_id', '?')!r}, path={None if self.path is None else str(self.path)!r})"
+
+    @property
+    def run_dir(self) -> Path | None:
+        """The run directory the record was written in (None for a record written elsewhere or nowhere)."""
+        return None if self.path is None else self.path.parent
 
 
-def read_record(path: Path) -> dict:
+def read_record(path: Path) -> Record:
     path = Path(path)
     if path.is_dir():
-        path = path / "record.json"
+        path = RunDir(path).record
     record = read_json_object(path, "run record")
     if record.get("schema") != SCHEMA:
         raise UserError(f"{path}: not a sro-bench run record (schema {SCHEMA!r} expected)")
     problem = record_problem(record)
     if problem:
         raise UserError(f"{path}: malformed run record: {problem}")
-    record["_path"] = str(path)
-    return record
+    return Record(record, path)
 
 
 def _number_or_none(value: Any) -> bool:
@@ -87,28 +107,6 @@ def record_problem(record: dict) -> str | None:
     return None
 
 
-FAILED = "failed.json"  # in a run directory: the run stopped with an error (removed when a resume finishes)
-
-
-def mark_failed(run_dir: Path, exc: BaseException) -> None:
-    interrupted = isinstance(exc, KeyboardInterrupt)
-    error = "interrupted" if interrupted else one_line(exc)
-    write_json(run_dir / FAILED, {"error": error, "interrupted": interrupted, "when": now(),
-                                  "resume": f"sro-bench run --resume {run_dir}"})
-
-
-def read_failure(run_dir: Path) -> dict | None:
-    """What ``failed.json`` says, or None where the run has not failed."""
-    path = Path(run_dir) / FAILED
-    if not path.is_file():
-        return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return {"error": f"{path} is unreadable"}
-    return data if isinstance(data, dict) else {"error": f"{path} is not a JSON object"}
-
-
 def judges_of(record: dict) -> tuple[str, ...]:
     """The trained judges that scored a record; older records name them only through their cache files."""
     suite = record.get("suite") or {}
@@ -130,7 +128,7 @@ def find_records(paths: list[Path]) -> list[Path]:
     found: list[Path] = []
     for path in map(Path, paths):
         if path.is_dir():
-            found.extend(sorted(path.rglob("record.json")))
+            found.extend(sorted(path.rglob(RunDir.RECORD)))
         elif path.exists():
             found.append(path)
         else:

@@ -15,9 +15,9 @@ from ..errors import UserError
 from ..leaders.config import LeaderConfig
 from ..objectives.config import ObjectiveConfig
 from ..training.config import GameConfig
-from ..util.distributed import CHECKPOINT
 from ..util.settings import flag_of
 from .config import RunConfig
+from .run_dirs import RunDir
 
 # (section, field) pairs a resume applies: more (or fewer, not below what is done) steps, and bookkeeping
 # that does not change what is trained.
@@ -30,7 +30,7 @@ _SECTIONS = {"leader": LeaderConfig, "objective": ObjectiveConfig, "game": GameC
 
 def saved_step(run_dir: Path) -> int:
     """The step the run directory's checkpoint holds (the game's or trl's layout); 0 when none is saved."""
-    path = Path(run_dir) / CHECKPOINT
+    path = RunDir(run_dir).checkpoint
     try:
         step = json.loads((path / "state.json").read_text(encoding="utf-8")).get("step")
         if isinstance(step, int):

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import io
 import re
 import shlex
-import shutil
 import time
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -20,15 +18,14 @@ from ..plugins import registry
 from ..training import meter
 from ..training.config import GameConfig, apply_preset
 from ..util.dataclass_json import jsonable
-from ..util.distributed import CHECKPOINT, world
-from ..util.files import atomic_write_text
+from ..util.distributed import world
 from ..util.paths import resolve_data_dir
 from ..util.progress import busy, game_progress, notice, timed
 from .config import DEFAULT_FOLLOWER, RunConfig, preset_run_settings, read_run_config
 from .preflight import check_run
-from .records import FAILED, figures_text, mark_failed, new_record, read_failure, split_scores, write_json
-from .run_dirs import SCORES, SENTENCE_FIGURES, writing
-from .tracking import TRACKING_DIR, Tracking, scalars
+from .records import Record, figures_text, new_record, split_scores
+from .run_dirs import RunDir, writing
+from .tracking import Tracking, scalars
 
 
 def resolve(config: RunConfig, game_overrides: dict[str, Any] | None = None) -> RunConfig:
@@ -127,28 +124,6 @@ def shared_run_id(config: RunConfig) -> str:
     return run_id
 
 
-def write_rewrites(path: Path, inputs, rewrites, references) -> None:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter="\t", lineterminator="\n")
-    width = max((len(r) for r in references), default=0) if references else 0
-    writer.writerow(["input", "rewrite", *[f"reference{i + 1}" for i in range(width)]])
-    for i, (x, y) in enumerate(zip(inputs, rewrites)):
-        refs = list(references[i]) if references else []
-        writer.writerow([x, y, *refs, *[""] * (width - len(refs))])
-    atomic_write_text(path, buffer.getvalue())
-
-
-def write_scores(path: Path, sentence: dict[str, list]) -> None:
-    """Per-sentence scores beside rewrites.tsv (the report's source; the record keeps only the means)."""
-    keys = [k for k in SENTENCE_FIGURES if k in sentence]
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter="\t", lineterminator="\n")
-    writer.writerow(keys)
-    for values in zip(*(sentence[k] for k in keys)):
-        writer.writerow(["" if v is None else f"{v:.4f}" for v in values])
-    atomic_write_text(path, buffer.getvalue())
-
-
 def score(config: RunConfig, inputs, rewrites, references) -> tuple[dict, dict[str, list]]:
     """(the record's score fields, per-sentence scores)."""
     from ..metrics import MetricContext, Suite
@@ -158,8 +133,18 @@ def score(config: RunConfig, inputs, rewrites, references) -> tuple[dict, dict[s
     return split_scores(result.to_dict()), result.sentence_dict()
 
 
+@dataclass(frozen=True)
+class RunResult:
+    """What :func:`run` did: the finished run's record, or where it stopped without one."""
+
+    run_dir: RunDir
+    record: Record | None = None  # None: stopped by ``stop_after``, or not the main process
+    stopped_at: int | None = None  # the step ``stop_after`` stopped the game at
+    process: int = 0  # this process's index under `accelerate launch` (only the main one, 0, records)
+
+
 def run(config: RunConfig, *, resume: Path | None = None, progress: bool = True,
-        game_overrides: dict[str, Any] | None = None, stop_after: int | None = None) -> dict:
+        game_overrides: dict[str, Any] | None = None, stop_after: int | None = None) -> RunResult:
     """Train (or apply) a method, rewrite the evaluation set, score it and write the run record.
 
     ``resume`` continues an interrupted or failed run directory with its saved configuration.
@@ -174,7 +159,7 @@ def run(config: RunConfig, *, resume: Path | None = None, progress: bool = True,
         run_dir = Path(config.runs_dir) / (config.run_id or shared_run_id(config))
     else:
         run_dir = Path(resume)
-    with writing(run_dir, new=resume is None, primary=primary):
+    with writing(run_dir, new=resume is None, primary=primary) as run_dir:
         if resume is not None:
             config = _resumed(run_dir, config, game_overrides, progress=progress and primary)
         method = registry().method(config.method)
@@ -183,69 +168,68 @@ def run(config: RunConfig, *, resume: Path | None = None, progress: bool = True,
         given, evaluation = exclusion_keys(config, eval_set)
         training = None if objective is None else load_training_data(config, objective, given, evaluation)
         if primary:
-            write_json(run_dir / "config.json", config)
-        tracking = Tracking(config.report_to if primary else [], run_dir, run_dir.name, jsonable(config))
+            run_dir.write_config(config)
+        tracking = Tracking(config.report_to if primary else [], run_dir.tracking, run_dir.name, jsonable(config))
         try:
-            record = _play_and_score(config, run_dir, method, objective, eval_set, given, evaluation, training,
+            result = _play_and_score(config, run_dir, method, objective, eval_set, given, evaluation, training,
                                      tracking, resume=resume is not None, progress=progress, stop_after=stop_after)
         except KeyboardInterrupt as exc:
             if primary:
-                mark_failed(run_dir, exc)
+                run_dir.mark_failed(exc)
             raise Interrupted(interrupted_message(run_dir)) from None
         except BaseException as exc:
             if primary:
-                mark_failed(run_dir, exc)
+                run_dir.mark_failed(exc)
             raise
         finally:
             tracking.finish()
-        if "_path" in record:
-            (run_dir / FAILED).unlink(missing_ok=True)
-            record["timings"]["total"] = round(time.perf_counter() - started, 3)
-            try:
-                write_json(run_dir / "record.json", {k: v for k, v in record.items() if k != "_path"})
-            except OSError as exc:
-                raise UserError(f"{run_dir / 'record.json'}: cannot write ({exc.strerror}); the rewrites are in "
-                                f"{run_dir / 'rewrites.tsv'} and the scores were {figures_text(record['metrics'])}") from None
-            # A finished run is never resumed; its optimizer state is the largest thing in the directory.
-            shutil.rmtree(run_dir / CHECKPOINT, ignore_errors=True)
-    return record
+        if isinstance(result, RunResult):
+            return result
+        result["timings"]["total"] = round(time.perf_counter() - started, 3)
+        try:
+            run_dir.finish(result)
+        except OSError as exc:
+            raise UserError(f"{run_dir.record}: cannot write ({exc.strerror}); the rewrites are in "
+                            f"{run_dir.rewrites} and the scores were {figures_text(result['metrics'])}") from None
+    return RunResult(run_dir, Record(result, run_dir.record))
 
 
-def _resumed(run_dir: Path, given: RunConfig | None, game_overrides: dict[str, Any] | None, *,
+def _resumed(run_dir: RunDir, given: RunConfig | None, game_overrides: dict[str, Any] | None, *,
              progress: bool) -> RunConfig:
     """The stored configuration of the unfinished run in ``run_dir``, with the changes a resume may make."""
     from ..training.checkpoints import checkpoint_problem
     from .resume import resumed_config
 
-    stored = read_run_config(run_dir)
-    if (run_dir / "record.json").exists():
-        raise UserError(f"{run_dir}: this run has already finished")
-    config, changes = resumed_config(run_dir, stored, given, game_overrides)
+    stored = read_run_config(run_dir.path)
+    if run_dir.finished:
+        raise UserError(f"{run_dir.path}: this run has already finished")
+    config, changes = resumed_config(run_dir.path, stored, given, game_overrides)
     check_run(config)
-    problem = checkpoint_problem(run_dir)
+    problem = checkpoint_problem(run_dir.checkpoint)
     if problem:
         raise UserError(problem)
     if progress:
-        failed = read_failure(run_dir)
+        failed = run_dir.read_failure()
         if failed:
-            notice(f"{run_dir}: resuming a run that failed earlier ({failed.get('error', '?')})")
+            notice(f"{run_dir.path}: resuming a run that failed earlier ({failed.get('error', '?')})")
         for line in changes:
-            notice(f"{run_dir}: resuming with {line}")
+            notice(f"{run_dir.path}: resuming with {line}")
     return config
 
 
-def interrupted_message(run_dir: Path) -> str:
+def interrupted_message(run_dir: RunDir) -> str:
     """What an interrupted run kept, and the command that continues it."""
     from .resume import saved_step
 
-    step = saved_step(run_dir)
+    step = saved_step(run_dir.path)
     kept = (f"its checkpoint at step {step} is saved" if step else "no checkpoint was saved yet (the game starts again)")
-    return f"interrupted: {run_dir}: {kept}; continue with: sro-bench run --resume {shlex.quote(str(run_dir))}"
+    return f"interrupted: {run_dir.path}: {kept}; continue with: sro-bench run --resume {shlex.quote(str(run_dir.path))}"
 
 
-def _play_and_score(config: RunConfig, run_dir: Path, method, objective, eval_set, given, evaluation, training,
+def _play_and_score(config: RunConfig, run_dir: RunDir, method, objective, eval_set, given, evaluation, training,
                     tracking: Tracking, *,
-                    resume: bool, progress: bool, stop_after: int | None) -> dict:
+                    resume: bool, progress: bool, stop_after: int | None) -> dict | RunResult:
+    """The record's fields of a finished run, or a RunResult where it stopped without one."""
     timings: dict[str, float] = {}
     record: dict[str, Any] = {"method": {"name": config.method, "kind": method.kind, "distribution": method.distribution}}
     follower = None
@@ -286,21 +270,21 @@ def _play_and_score(config: RunConfig, run_dir: Path, method, objective, eval_se
             lexicon=meter.load_lexicon(config.data_dir) if on_policy else None,
         )
         if resume:
-            game.load_checkpoint(run_dir)
+            game.load_checkpoint(run_dir.checkpoint)
         with timed(timings, "game"), game_progress(game.total_steps, game.step, enabled=progress,
                                                    label=config.method) as show:
             def on_step(entry: dict, total: int) -> None:
                 show(entry, total)
                 tracking.log(scalars(entry), entry["step"])
 
-            result = game.play(checkpoint_dir=run_dir, on_step=on_step, stop_after=stop_after)
+            result = game.play(checkpoint_dir=run_dir.checkpoint, on_step=on_step, stop_after=stop_after)
         if game.rank == 0 and any("judge_pass" in h for h in result.history):
-            meter.plot_history(result.history, run_dir / "meter.png")
+            meter.plot_history(result.history, run_dir.meter)
         if stop_after is not None and result.steps < game.total_steps:
-            return {"interrupted_at": result.steps, "run_dir": str(run_dir)}
+            return RunResult(run_dir, stopped_at=result.steps, process=game.rank)
         if game.rank != 0:  # under `accelerate launch` the main process rewrites, scores and records
-            return {"process": game.rank, "run_dir": str(run_dir)}
-        leader.save(run_dir / "leader")
+            return RunResult(run_dir, process=game.rank)
+        leader.save(run_dir.leader)
         with timed(timings, "rewrite"):
             rewrites = rewrite(leader, eval_set.inputs, config.game,
                                follower=get_follower() if config.game.decode == "infill" else None)
@@ -311,19 +295,19 @@ def _play_and_score(config: RunConfig, run_dir: Path, method, objective, eval_se
             game={"steps": result.steps, "total_steps": game.total_steps, "resumed_from": result.resumed_from,
                   "timings": result.timings, "history": result.history},
         )
-    write_rewrites(run_dir / "rewrites.tsv", eval_set.inputs, rewrites, references)
+    run_dir.write_rewrites(eval_set.inputs, rewrites, references)
     # Readability beside the judges: a J bought with garbled or looping text shows here.
     record["rewrite_quality"] = {k: None if v is None else round(v, 4) for k, v in meter.text_figures(
         eval_set.inputs, rewrites, meter.load_lexicon(config.data_dir)).items()}
     with timed(timings, "suite"), busy("scoring the rewrites", enabled=progress):
         scores, sentence = score(config, eval_set.inputs, rewrites, references)
-    write_scores(run_dir / SCORES, sentence)
+    run_dir.write_scores(sentence)
     if follower is not None:
         record["follower"] = follower.describe()
     steps = record.get("game", {}).get("steps", 0)
     tracking.log({f"eval/{k}": v for k, v in scores["metrics"].items() if isinstance(v, (int, float))}, steps)
     if config.report_to:
-        record["tracking"] = {"report_to": list(config.report_to), "dir": str(run_dir / TRACKING_DIR)}
+        record["tracking"] = {"report_to": list(config.report_to), "dir": str(run_dir.tracking)}
     record = new_record(
         "run",
         run_id=run_dir.name,
@@ -336,7 +320,6 @@ def _play_and_score(config: RunConfig, run_dir: Path, method, objective, eval_se
         **scores,
         timings=timings,
     )
-    record["_path"] = str(run_dir / "record.json")
     return record
 
 

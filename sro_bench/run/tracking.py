@@ -15,7 +15,6 @@ from typing import Any
 from ..errors import UserError
 
 TRACKERS = ("tensorboard", "wandb", "mlflow")
-TRACKING_DIR = "tracking"  # inside the run directory
 MLFLOW_DB = "mlflow.db"  # MLflow's local store there (its plain-file store is deprecated)
 
 
@@ -54,13 +53,13 @@ def scalars(entry: dict) -> dict[str, float]:
 class Tracking:
     """The trackers of one run; does nothing when ``names`` is empty."""
 
-    def __init__(self, names: list[str], run_dir: Path, run_name: str, config: dict):
+    def __init__(self, names: list[str], logging_dir: Path, run_name: str, config: dict):
         self.trackers = []
         if not names:
             return
         from accelerate.tracking import MLflowTracker, TensorBoardTracker, WandBTracker
 
-        logging_dir = Path(run_dir) / TRACKING_DIR
+        logging_dir = Path(logging_dir)
         for name in names:
             if name == "tensorboard":
                 tracker = TensorBoardTracker(run_name, logging_dir)

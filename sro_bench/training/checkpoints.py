@@ -1,5 +1,6 @@
 """The game's checkpoint: its trainable weights (safetensors), the optimizer's state and the game's own state
-(step, history, timings), written beside the run and swapped in atomically, so a run resumes where it stopped."""
+(step, history, timings), swapped in atomically, so a run resumes where it stopped. The functions take the
+checkpoint directory itself (a run directory's ``checkpoint``, ``run.run_dirs.RunDir.checkpoint``)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,12 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from ..errors import UserError
-from ..util.distributed import CHECKPOINT
 from ..util.files import new_directory_beside, remove_leftovers, replace_directory
 
 
-def save_checkpoint(run_dir: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, state: dict) -> None:
+def save_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, state: dict) -> None:
     """The parameters that train, the optimizer's state and ``state`` (JSON), swapped in atomically."""
-    final = Path(run_dir) / CHECKPOINT
+    final = Path(path)
     remove_leftovers(final)
     tmp = new_directory_beside(final)
     named = {n: p.detach().cpu().contiguous() for n, p in model.named_parameters() if p.requires_grad}
@@ -26,12 +26,12 @@ def save_checkpoint(run_dir: Path, model: torch.nn.Module, optimizer: torch.opti
     replace_directory(tmp, final)
 
 
-def load_checkpoint(run_dir: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, device) -> dict | None:
-    """Weights and optimizer state loaded from ``run_dir``'s checkpoint, and its saved state; None if there is none."""
-    path = Path(run_dir) / CHECKPOINT
+def load_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, device) -> dict | None:
+    """Weights and optimizer state loaded from the checkpoint at ``path``, and its saved state; None if there is none."""
+    path = Path(path)
     if not (path / "state.json").exists():
         return None
-    problem = checkpoint_problem(run_dir)
+    problem = checkpoint_problem(path)
     if problem:
         raise UserError(problem)
     weights = load_file(str(path / "trainable.safetensors"), device=str(device))
@@ -43,13 +43,13 @@ def load_checkpoint(run_dir: Path, model: torch.nn.Module, optimizer: torch.opti
     return json.loads((path / "state.json").read_text())
 
 
-def checkpoint_problem(run_dir: Path) -> str | None:
-    """What makes ``run_dir``'s checkpoint unusable (missing or truncated files), or None; reads headers only."""
+def checkpoint_problem(path: Path) -> str | None:
+    """What makes the checkpoint at ``path`` unusable (missing or truncated files), or None; reads headers only."""
     import zipfile
 
     from safetensors import safe_open
 
-    path = Path(run_dir) / CHECKPOINT
+    path = Path(path)
     own = ("state.json", "trainable.safetensors", "optimizer.pt")
     if not path.is_dir() or not any((path / name).exists() for name in own):
         return None  # nothing saved yet, or another loop's layout (trl's checkpoint-N directories)

@@ -332,13 +332,13 @@ class Game:
         timings = {k: round(v, 3) for k, v in self.timings.items()}
         return GameResult(self.step, self.history, timings, resumed_from)
 
-    def save_checkpoint(self, run_dir: Path) -> None:
+    def save_checkpoint(self, path: Path) -> None:
         state = {"step": self.step, "history": self.history, "timings": self.timings, "ref_rejected": self._ref_rejected}
-        save_checkpoint(run_dir, self.leader.model, self.optimizer, state)
+        save_checkpoint(path, self.leader.model, self.optimizer, state)
 
-    def load_checkpoint(self, run_dir: Path) -> bool:
-        """Continue from ``run_dir/checkpoint`` if there is one; True when something was loaded."""
-        state = load_checkpoint(run_dir, self.leader.model, self.optimizer, self.leader.device)
+    def load_checkpoint(self, path: Path) -> bool:
+        """Continue from the checkpoint at ``path`` if there is one; True when something was loaded."""
+        state = load_checkpoint(path, self.leader.model, self.optimizer, self.leader.device)
         if state is None:
             return False
         self.step, self.history = state["step"], state["history"]

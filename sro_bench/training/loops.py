@@ -27,12 +27,12 @@ class Loop(Protocol):
     @property
     def total_steps(self) -> int: ...
 
-    def load_checkpoint(self, run_dir: Path) -> bool:
-        """Continue from ``run_dir``'s checkpoint; True when one was loaded."""
+    def load_checkpoint(self, path: Path) -> bool:
+        """Continue from the checkpoint at ``path`` (a run directory's ``checkpoint``); True when one was loaded."""
 
     def play(self, checkpoint_dir: Path | None = None, on_step: OnStep | None = None,
              stop_after: int | None = None):
-        """Train to ``total_steps`` (or ``stop_after``), checkpointing under ``checkpoint_dir``; a GameResult."""
+        """Train to ``total_steps`` (or ``stop_after``), checkpointing to ``checkpoint_dir``; a GameResult."""
 
 
 def build_loop(objective, leader, data, config, seed: int, *, follower=None, judge=None, lexicon=None) -> Loop:

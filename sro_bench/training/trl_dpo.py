@@ -21,7 +21,7 @@ import numpy as np
 from ..data import Dataset
 from ..leaders.base import Leader
 from ..objectives.config import ObjectiveConfig
-from ..util.distributed import CHECKPOINT, world
+from ..util.distributed import world
 from ..util.files import atomic_write_text
 from .config import GameConfig
 from .game import GameResult, OnStep, total_steps
@@ -64,10 +64,10 @@ class TrlDPOGame:
     def total_steps(self) -> int:
         return total_steps(self.config, len(self.data), self.processes)
 
-    def load_checkpoint(self, run_dir: Path) -> bool:
-        """Continue from the newest trl checkpoint under ``run_dir/checkpoint``; True when there is one."""
+    def load_checkpoint(self, path: Path) -> bool:
+        """Continue from the newest trl checkpoint under ``path`` (trl's checkpoint-N folders); True when there is one."""
         found = sorted(
-            (int(m.group(1)), p) for p in (Path(run_dir) / CHECKPOINT).glob("checkpoint-*")
+            (int(m.group(1)), p) for p in Path(path).glob("checkpoint-*")
             if (m := re.fullmatch(r"checkpoint-(\d+)", p.name)) and (p / HISTORY).exists()
         )
         if not found:
@@ -180,7 +180,7 @@ class TrlDPOGame:
             if checkpoint_dir is None:
                 output_dir, every = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="sro-bench-trl-"))), 0
             else:
-                output_dir, every = Path(checkpoint_dir) / CHECKPOINT, self.config.checkpoint_every or 0
+                output_dir, every = Path(checkpoint_dir), self.config.checkpoint_every or 0
             trainer = self._trainer(output_dir, every, [Relay()])
             trainer.train(resume_from_checkpoint=self._resume_from)
         self.leader.model.eval()

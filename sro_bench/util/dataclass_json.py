@@ -11,6 +11,7 @@ import json
 import math
 import types
 import typing
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -98,7 +99,7 @@ def jsonable(value: Any) -> Any:
     """Dataclasses, paths, numpy scalars and tuples made plain for JSON."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, dict):
+    if isinstance(value, Mapping):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
         return [jsonable(v) for v in value]
@@ -107,3 +108,10 @@ def jsonable(value: Any) -> Any:
     if hasattr(value, "item") and callable(value.item):  # numpy / torch scalars
         return value.item()
     return value
+
+
+def write_json(path: Path, data: Any) -> None:
+    """``data`` made plain (:func:`jsonable`) and written atomically, indented."""
+    from .files import atomic_write_text
+
+    atomic_write_text(path, json.dumps(jsonable(data), indent=2, ensure_ascii=False, allow_nan=True) + "\n")

@@ -1,10 +1,8 @@
-"""Where a run is: one process, or one of several under `accelerate launch`; and what it checkpoints to."""
+"""Where a run is: one process, or one of several under `accelerate launch`."""
 
 from __future__ import annotations
 
 import os
-
-CHECKPOINT = "checkpoint"  # a run directory's checkpoint, whatever loop wrote it
 
 
 def world() -> tuple[int, int]:
