@@ -7,6 +7,7 @@ import math
 import pytest
 import torch
 
+from sro_bench.errors import UserError
 from sro_bench.objectives import DPO, KTO, SRO, LossTerms, ObjectiveConfig, RejectionSamplingSFT, RobustSRO
 
 
@@ -69,8 +70,10 @@ def test_robust_sro_by_hand_and_unbiased():
 
 
 def test_robust_sro_rejects_flip_rates_of_a_half_or_more():
+    with pytest.raises(UserError, match=r"--assumed-flip must be in \[0, 0.5\)"):
+        ObjectiveConfig(assumed_flip=0.5)  # the config refuses it where it is set
     with pytest.raises(ValueError, match=r"\[0, 0.5\)"):
-        RobustSRO(ObjectiveConfig(assumed_flip=0.5))
+        RobustSRO(ObjectiveConfig(p_flip=0.5))  # the rate it assumes by default, its own p_flip
 
 
 def test_dr_dpo_reweighting_by_hand():

@@ -225,3 +225,15 @@ def test_a_run_directory_names_every_file_and_writes_them(tmp_path):
     run_dir.checkpoint.mkdir()
     run_dir.finish({"schema": "x"})
     assert run_dir.finished and run_dir.read_failure() is None and not run_dir.checkpoint.exists()
+
+
+def test_each_config_refuses_a_bad_value_where_it_is_made():
+    from sro_bench.objectives import ObjectiveConfig
+
+    for make, message in [(lambda: GameConfig(batch_size=0), "--batch-size must be >= 1, got 0"),
+                          (lambda: GameConfig(lr=float("nan")), "--lr must be a finite number, got nan"),
+                          (lambda: ObjectiveConfig(beta=0.0), "--beta must be > 0, got 0.0"),
+                          (lambda: LeaderConfig(lora_r=-1), "--lora-r must be >= 0, got -1"),
+                          (lambda: RunConfig(seed=-1), r"--seed must be in \[0, 2\*\*32\), got -1")]:
+        with pytest.raises(UserError, match=message):
+            make()

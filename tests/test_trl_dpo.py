@@ -142,9 +142,13 @@ def test_progress_status_reads_game_and_trl_history_entries():
 
 
 def test_bad_dpo_backends_are_one_line_errors(data_dir, tmp_path):
-    bad = RunConfig(method="dpo", objective=ObjectiveConfig(dpo_backend="fast"), data_dir=data_dir, runs_dir=tmp_path)
     with pytest.raises(UserError, match="--dpo-backend must be auto, trl or game"):
-        run(bad, progress=False)
+        ObjectiveConfig(dpo_backend="fast")
+    config = RunConfig(method="dpo", data_dir=data_dir, runs_dir=tmp_path)
+    config.objective.dpo_backend = "fast"  # set after construction: the run checks again before any work
+    with pytest.raises(UserError, match="--dpo-backend must be auto, trl or game"):
+        run(config, progress=False)
+    assert not any(tmp_path.iterdir())
     import subprocess
     import sys
 

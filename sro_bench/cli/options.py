@@ -2,7 +2,7 @@
 
 Each option's flag, type, choices, help and shown default come from its field, so `sro-bench run --help`
 cannot drift from the dataclasses. Values are only converted here; ranges are checked by
-``config.validate`` (one place, with the option's name in the message).
+each config's own ``validate`` (beside its fields, with the option's name in the message).
 """
 
 from __future__ import annotations

@@ -6,7 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..util.settings import setting, tracks_explicit
+from ..util.settings import check_ranges, setting, tracks_explicit
+
+MAX_TOKENS = 32_768  # the longest input or generation budget a run may ask for
 
 
 @tracks_explicit
@@ -25,6 +27,18 @@ class LeaderConfig:
     device: str = setting("auto", 'auto | cpu | cuda | cuda:N')
     precision: str = setting("auto", 'auto | fp32 | bf16 | fp16', choices=('auto', 'fp32', 'bf16', 'fp16'))
     extra: dict = setting(default_factory=dict, help='leader-specific options (e.g. {"arch": "causal"} for tiny)', cli=False)
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Every value in range (a one-line UserError naming the option)."""
+        check_ranges(self, [
+            (1 <= self.max_input_length <= MAX_TOKENS,
+             f"--max-input-length must be in [1, {MAX_TOKENS:,}], got {self.max_input_length:,}"),
+            (self.lora_r >= 0, f"--lora-r must be >= 0, got {self.lora_r}"),
+            (0 <= self.lora_dropout < 1, f"--lora-dropout must be in [0, 1), got {self.lora_dropout}"),
+        ])
 
 
 @dataclass(frozen=True)

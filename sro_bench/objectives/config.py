@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..util.settings import setting, tracks_explicit
+from ..util.settings import check_ranges, setting, tracks_explicit
 
 
 @tracks_explicit
@@ -28,3 +28,17 @@ class ObjectiveConfig:
     dpo_backend: str = setting("auto", "dpo: auto (trl's DPOTrainer for causal leaders, the game for seq2seq) | trl | game", choices=('auto', 'trl', 'game'))
     options: dict = setting(default_factory=dict, help="a third-party objective's own settings (KEY=VALUE)",
                             flag="--objective-option")
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Every value in range (a one-line UserError naming the option)."""
+        check_ranges(self, [
+            (self.beta > 0, f"--beta must be > 0, got {self.beta}"),
+            (0 <= self.label_smoothing < 0.5, f"--label-smoothing must be in [0, 0.5), got {self.label_smoothing}"),
+            (self.p_flip is None or 0 <= self.p_flip <= 1, f"--p-flip must be in [0, 1], got {self.p_flip}"),
+            (self.assumed_flip is None or 0 <= self.assumed_flip < 0.5, f"--assumed-flip must be in [0, 0.5), got {self.assumed_flip}"),
+            (self.dr_beta >= 0, f"--dr-beta must be >= 0, got {self.dr_beta}"),
+            (self.dpo_backend in ("auto", "trl", "game"), f"--dpo-backend must be auto, trl or game, got {self.dpo_backend!r}"),
+        ])

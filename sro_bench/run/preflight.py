@@ -15,7 +15,7 @@ from ..leaders.config import LeaderConfig, LeaderContext
 from ..plugins import registry
 from ..util.files import output_problem
 from ..util.paths import resolve_cache_dir
-from .config import RunConfig, validate
+from .config import RunConfig
 from .run_dirs import check_run_id
 
 
@@ -94,7 +94,7 @@ def check_leader(name: str) -> None:
 
 def check_run(config: RunConfig) -> None:
     """Everything a resolved run configuration names or sets; raises a one-line UserError."""
-    validate(config)
+    config.validate()  # again: a field may have been set after construction
     if config.run_id is not None:
         check_run_id(config.run_id)
     reg = registry()

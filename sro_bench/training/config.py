@@ -7,11 +7,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import UserError
-from ..util.settings import setting, tracks_explicit
+from ..leaders.config import MAX_TOKENS
+from ..util.settings import check_ranges, setting, tracks_explicit
 
 
 UNENDED = ("keep", "fail")
 DECODES = ("greedy", "infill")
+MAX_SAMPLES_PER_STEP = 65_536
 
 
 @tracks_explicit
@@ -49,10 +51,47 @@ class GameConfig:
     checkpoint_every: int = setting(50, 'steps between checkpoints (0: never)')
     eval_batch_size: int = setting(64, 'inputs per generation batch when rewriting')
 
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Every value in range; run again before a run starts, as a field may be set after construction."""
+        check_ranges(self, [
+            (self.batch_size >= 1, f"--batch-size must be >= 1, got {self.batch_size}"),
+            (self.samples_per_input >= 1, f"--samples-per-input must be >= 1, got {self.samples_per_input}"),
+            (0 <= self.guided_samples <= self.samples_per_input,
+             f"--guided-samples must be in [0, --samples-per-input = {self.samples_per_input}], got {self.guided_samples}"),
+            (not (self.guided_samples and self.decode == "infill"),
+             f"--guided-samples {self.guided_samples} and --decode infill: with infill decoding every sample is a fill already"),
+            (0 < self.temperature <= 10, f"--temperature must be in (0, 10], got {self.temperature}"),
+            (0 < self.lr <= 1, f"--lr must be in (0, 1], got {self.lr}"),
+            (self.weight_decay >= 0, f"--weight-decay must be >= 0, got {self.weight_decay}"),
+            (self.max_grad_norm is None or self.max_grad_norm > 0, f"max_grad_norm must be > 0, got {self.max_grad_norm}"),
+            (self.max_train_inputs is None or self.max_train_inputs >= 1, f"--max-train-inputs must be >= 1, got {self.max_train_inputs}"),
+            (self.checkpoint_every >= 0, f"--checkpoint-every must be >= 0, got {self.checkpoint_every}"),
+            (self.eval_batch_size >= 1, f"eval_batch_size must be >= 1, got {self.eval_batch_size}"),
+            (self.epochs > 0, f"--epochs must be > 0, got {self.epochs}"),
+            (self.max_steps is None or self.max_steps >= 0, f"--steps must be >= 0, got {self.max_steps}"),
+            (self.max_new_tokens >= 1, f"--max-new-tokens must be >= 1, got {self.max_new_tokens}"),
+            # Sizes past these allocate for minutes, or forever, before the first progress line.
+            (self.batch_size * self.samples_per_input <= MAX_SAMPLES_PER_STEP,
+             f"--batch-size x --samples-per-input is {self.batch_size * self.samples_per_input:,} samples a step "
+             f"(at most {MAX_SAMPLES_PER_STEP:,})"),
+            (self.max_new_tokens <= MAX_TOKENS, f"--max-new-tokens must be <= {MAX_TOKENS:,}, got {self.max_new_tokens:,}"),
+            (self.eval_batch_size <= MAX_SAMPLES_PER_STEP,
+             f"eval_batch_size must be <= {MAX_SAMPLES_PER_STEP:,}, got {self.eval_batch_size:,}"),
+            (self.warmup_steps >= 0, f"--warmup-steps must be >= 0, got {self.warmup_steps}"),
+            (self.chosen_nll >= 0, f"--chosen-nll must be >= 0, got {self.chosen_nll}"),
+            (self.length_budget >= 0, f"--length-budget must be >= 0, got {self.length_budget}"),
+            (self.unended in UNENDED, f"--unended must be one of {', '.join(UNENDED)}, got {self.unended!r}"),
+            (0 <= self.min_length_ratio <= 1, f"--min-length-ratio must be in [0, 1], got {self.min_length_ratio}"),
+            (self.max_length_ratio == 0 or self.max_length_ratio >= 1, f"--max-length-ratio must be 0 (off) or >= 1, got {self.max_length_ratio}"),
+        ])
+
 
 PRESETS: dict[str, dict[str, Any]] = {
     # Fits the README's main job (leader preparation + game + evaluation) in under 30 minutes on 2 cores.
-    # Each departure from the paper is measured in the README ("Departures from the paper").
+    # Each departure from the paper is measured in docs/concepts.md (the `cpu` preset and its departures).
     "cpu": {
         "max_steps": 100,
         "follower": "nblr-char",  # garbled words fail too
@@ -95,6 +134,3 @@ def apply_preset(game: GameConfig, preset: str, overrides: dict[str, Any] | None
         raise UserError(f"unknown game setting(s): {', '.join(sorted(unknown))}")
     return dataclasses.replace(game, **values)
 
-
-MAX_SAMPLES_PER_STEP = 65_536
-MAX_TOKENS = 32_768

@@ -7,7 +7,10 @@ help, default and choices live in one place, as trl's config dataclasses keep th
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable
+import math
+from typing import Any, Callable, Iterable
+
+from ..errors import UserError
 
 
 def setting(default: Any = dataclasses.MISSING, help: str = "", *, flag: str | None = None,
@@ -48,3 +51,15 @@ def tracks_explicit(cls: type) -> type:
     cls.__init__, cls.__setattr__ = __init__, __setattr__
     cls.explicit_fields = property(lambda self: frozenset(self.__dict__.get("_explicit", ())))
     return cls
+
+
+def check_ranges(config: Any, checks: Iterable[tuple[bool, str]]) -> None:
+    """A config's own validation: every float finite (inf and nan pass a bare ``> 0``), then each (condition,
+    message) in order; the first that fails is a one-line UserError naming the option."""
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise UserError(f"{flag_of(f).split('/')[0]} must be a finite number, got {value}")
+    for ok, message in checks:
+        if not ok:
+            raise UserError(message)
