@@ -67,3 +67,15 @@ def test_a_failing_cell_is_reported_and_the_others_finish(base, tmp_path, execut
     assert statuses["duplicate--none--s0"] == "ran" and statuses["sro--none--s0"].startswith("failed: ")
     assert "| duplicate | flip:0.3 | 1 |" in (tmp_path / "g" / "robustness.md").read_text()
     assert (tmp_path / "g" / "cells" / "sro--none--s0" / "failed.json").is_file()
+
+
+def test_the_grid_config_checks_itself_and_reads_method_settings(tmp_path):
+    from sro_bench.errors import UserError
+    from sro_bench.grids.config import RobustnessConfig
+
+    with pytest.raises(UserError, match="--methods: no method given"):
+        RobustnessConfig(methods=[], out=tmp_path)
+    config = RobustnessConfig(methods=["sro", "grpo"], budget=3, method_settings=["grpo:samples_per_input=2"], out=tmp_path)
+    assert config.game_overrides == {"max_steps": 3} and config.method_overrides == {"grpo": {"samples_per_input": 2}}
+    with pytest.raises(UserError, match="'kto' is not one of --methods"):
+        RobustnessConfig(methods=["sro"], method_settings=["kto:lr=0.1"], out=tmp_path)

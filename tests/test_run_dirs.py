@@ -172,8 +172,9 @@ def test_run_refuses_before_any_directory_is_made(tmp_path, data_dir, args, mess
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--methods", ","], "--methods: no method given"),
-    (["--seeds", ","], "--seeds: no seed given"),
+    (["--methods", ","], "Invalid value for '--methods': no value in ','"),
+    (["--seeds", ","], "Invalid value for '--seeds': no value in ','"),
+    (["--seeds", "0,x"], "Invalid value for '--seeds': expected int values like 0,1, got '0,x'"),
     (["--address", "10.0.0.1:6379"], "--address is a Ray cluster's; it needs --executor ray"),
     (["--gpus-per-cell", "1"], "--gpus-per-cell is what a Ray task asks for"),
 ])

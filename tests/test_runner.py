@@ -278,7 +278,7 @@ def test_a_plugin_metric_gets_a_leaderboard_column_in_its_declared_format(tmp_pa
 
 def test_grid_settings_per_method_are_typed_and_checked():
     from sro_bench.errors import UserError
-    from sro_bench.grids.robustness import parse_method_setting
+    from sro_bench.grids.config import parse_method_setting
 
     assert parse_method_setting("grpo-keep:samples_per_input=4") == ("grpo-keep", "samples_per_input", 4)
     assert parse_method_setting("sro:temperature=0.7") == ("sro", "temperature", 0.7)

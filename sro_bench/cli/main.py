@@ -18,6 +18,7 @@ import click
 from rich.table import Table
 
 from ..errors import Interrupted, UserError
+from ..grids.config import RobustnessConfig
 from ..leaders.config import LeaderConfig, LeaderContext
 from ..objectives.config import ObjectiveConfig
 from ..run.config import RunConfig
@@ -207,47 +208,17 @@ def baselines_cmd(records, runs_dir, data_dir, cache_dir):
 
 
 @cli.command("robustness")
-@click.option("--methods", default="sro,sro-robust,kto,rs-sft", show_default=True, help="comma-separated methods")
-@click.option("--perturb", "axes", multiple=True, default=("flip:0,0.05,0.1,0.2,0.3",), show_default=True,
-              help="perturbation axis KIND:V1,V2,... (repeatable): flip, flip-fail, flip-pass, threshold, swap, ...")
-@click.option("--seeds", default="0", show_default=True, help="comma-separated seeds")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="directory for the cells' run records, the table and the plot")
-@click.option("--budget", type=int, help="training steps per cell (short games for CPU)")
+@options_for(RobustnessConfig, "grid")
 @options_for(RunConfig, "run", only=("preset", "follower", "eval_limit", "eval_file", "metrics", "data_dir", "cache_dir"))
 @options_for(LeaderConfig, "leader", only=("name",))
 @options_for(GameConfig, "game", only=("batch_size", "samples_per_input", "lr"), note=", or the preset's")
-@click.option("--set", "method_settings", multiple=True,
-              help="a game setting for one method's cells, repeatable: METHOD:FIELD=VALUE, e.g. grpo-keep:samples_per_input=4")
-@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
-              help="where cells run: this machine, or Ray tasks (a local Ray, or the cluster at --address)")
-@click.option("--jobs", type=int, default=1, show_default=True, help="cells side by side")
-@click.option("--address", default=None, help="a Ray cluster to run cells on (with --executor ray)")
-@click.option("--gpus-per-cell", type=float, default=0.0, show_default=True, help="GPUs each Ray task asks for")
 @click.option("--quiet", is_flag=True, help="no progress bars")
-def robustness_cmd(methods, axes, seeds, out, budget, method_settings, executor, jobs, address, gpus_per_cell, quiet,
-                   **options):
+def robustness_cmd(quiet, **options):
     """Run a method x perturbation x seed grid of ordinary runs; write a table (md + CSV) and a plot."""
-    from ..grids.robustness import RobustnessConfig, parse_method_setting, publish
+    from ..grids.robustness import publish
 
-    try:
-        seed_list = [int(s) for s in seeds.split(",") if s.strip()]
-    except ValueError:
-        raise UserError(f"bad --seeds {seeds!r}: expected integers like 0,1,2") from None
-    overrides = take(options, "game")
-    if budget is not None:
-        overrides["max_steps"] = budget
-    method_list = [m.strip() for m in methods.split(",") if m.strip()]
-    per_method: dict[str, dict] = {}
-    for text in method_settings:
-        method, name, value = parse_method_setting(text)
-        if method not in method_list:
-            raise UserError(f"bad --set {text!r}: {method!r} is not one of --methods ({', '.join(method_list)})")
-        per_method.setdefault(method, {})[name] = value
     base = RunConfig(leader=LeaderConfig(**take(options, "leader")), **take(options, "run"))
-    config = RobustnessConfig(methods=method_list, axes=list(axes), seeds=seed_list, out=out, base=base,
-                              game_overrides=overrides, method_overrides=per_method, executor=executor, jobs=jobs,
-                              address=address, gpus_per_cell=gpus_per_cell)
+    config = RobustnessConfig(base=base, game_overrides=take(options, "game"), **take(options, "grid"))
     paths = publish(config, shlex.join(["sro-bench", *sys.argv[1:]]), progress=not quiet,
                     on_cell=lambda cell, status: console.print(f"{cell.run_id}: {status}"))
     for name, path in paths.items():

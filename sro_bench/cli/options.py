@@ -38,11 +38,17 @@ def _shown(value: Any) -> str:
     return str(value)
 
 
-def _base_type(hint: Any) -> Any:
-    """``int | None`` -> int; ``list[str]`` -> list; ``Path | None`` -> Path."""
+def _optional_removed(hint: Any) -> Any:
+    """``int | None`` -> int; anything else unchanged."""
     args = [a for a in typing.get_args(hint) if a is not type(None)]
     if typing.get_origin(hint) in (typing.Union, types.UnionType) and len(args) == 1:
-        hint = args[0]
+        return args[0]
+    return hint
+
+
+def _base_type(hint: Any) -> Any:
+    """``int | None`` -> int; ``list[str]`` -> list; ``Path | None`` -> Path."""
+    hint = _optional_removed(hint)
     return typing.get_origin(hint) or hint
 
 
@@ -56,13 +62,17 @@ def _key_values(ctx, param, values):
     return out or None
 
 
-def _comma(kind: type):
+def _comma(kind: type, item: type = str):
     def convert(ctx, param, value):
         if value is None:
             return None
         items = [v.strip() for v in value.split(",") if v.strip()]
         if not items:  # "--metrics ''" is a slip, not a request for nothing
             raise click.BadParameter(f"no value in {value!r}; leave the option out for its default")
+        try:
+            items = [item(v) for v in items]
+        except ValueError:
+            raise click.BadParameter(f"expected {item.__name__} values like 0,1, got {value!r}") from None
         return tuple(items) if kind is tuple else items
 
     return convert
@@ -74,14 +84,17 @@ def option(f: dataclasses.Field, hint: Any, prefix: str, default: Any, note: str
     flag, kind = flag_of(f), _base_type(hint)
     # click shows a string default in parentheses; the default goes into the help text instead
     kwargs: dict[str, Any] = {"default": None, "help": f"{meta.get('help', '')}  [default: {_shown(default)}{note}]"}
+    if meta.get("required"):
+        kwargs.update(required=True, help=meta.get("help", ""))
     if kind is bool:
         if "/" not in flag:  # a lone switch; "--on/--off" pairs are click's own boolean flags
             kwargs["is_flag"] = True
     elif meta.get("comma"):
-        kwargs.update(type=str, callback=_comma(kind), metavar="A,B,...")
+        item = next((a for a in typing.get_args(_optional_removed(hint)) if a in (int, float)), str)
+        kwargs.update(type=str, callback=_comma(kind, item), metavar="A,B,...")
     elif kind in (dict, list):  # repeatable
         del kwargs["default"]
-        kwargs["help"] = meta.get("help", "")
+        kwargs["help"] = meta.get("help", "") + (f"  [default: {_shown(default)}]" if default else "")
         kwargs.update(multiple=True,
                       callback=_key_values if kind is dict else (lambda ctx, param, value: list(value) or None),
                       metavar="KEY=VALUE" if kind is dict else None)

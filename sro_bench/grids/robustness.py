@@ -12,7 +12,7 @@ import dataclasses
 import io
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -23,6 +23,7 @@ from ..run.config import RunConfig
 from ..run.records import judges_of, read_record
 from ..run.run_dirs import RunDir
 from ..util.files import atomic_write, atomic_write_text
+from .config import RobustnessConfig
 
 NONE = "none"
 COLUMNS = ("STA", "SIM", "FL", "J")
@@ -75,42 +76,9 @@ def grid(methods: list[str], axes: list[str], seeds: list[int]) -> list[Cell]:
     return [Cell(m, p, s) for m in methods for p in perturbations for s in seeds]
 
 
-def parse_method_setting(text: str) -> tuple[str, str, Any]:
-    """``grpo-keep:samples_per_input=4`` -> ("grpo-keep", "samples_per_input", 4), typed as the GameConfig field."""
-    from ..training.config import GameConfig
-    from ..util.dataclass_json import from_json, value_from_text
-
-    method, sep, assignment = text.partition(":")
-    name, eq, raw = assignment.partition("=")
-    name = name.strip().replace("-", "_")
-    if not (sep and eq and method.strip() and raw.strip()):
-        raise UserError(f"bad --set {text!r}: expected METHOD:FIELD=VALUE, e.g. grpo-keep:samples_per_input=4")
-    fields = [f.name for f in dataclasses.fields(GameConfig)]
-    if name not in fields:
-        raise UserError(f"bad --set {text!r}: {name!r} is not a game setting (known: {', '.join(fields)})")
-    typed = from_json(GameConfig, {name: value_from_text(raw)}, f"bad --set {text!r}")
-    return method.strip(), name, getattr(typed, name)
-
-
 def combined_flip(p_own: float, p_screen: float) -> float:
     """The rate at which two independent flips (the objective's and the screener's) change a verdict."""
     return p_own + p_screen - 2 * p_own * p_screen
-
-
-@dataclass
-class RobustnessConfig:
-    methods: list[str]  # methods to compare, e.g. sro, sro-robust, kto, rs-sft
-    axes: list[str]  # perturbation axes, e.g. flip:0,0.1,0.2
-    seeds: list[int] = field(default_factory=lambda: [0])  # one cell per seed
-    out: Path = Path("robustness")  # cells under out/cells, table and plot under out
-    base: RunConfig = field(default_factory=RunConfig)  # settings shared by every cell
-    game_overrides: dict[str, Any] = field(default_factory=dict)  # e.g. {"max_steps": 60} from --budget
-    method_overrides: dict[str, dict[str, Any]] = field(default_factory=dict)  # per method, on top: {"grpo-keep": {"samples_per_input": 4}}
-    robust_knows_noise: bool = True  # sro-robust is told the screener's flip rate, as robust DPO assumes
-    executor: str = "local"  # local (this machine) | ray
-    jobs: int = 1  # cells side by side (local: processes; ray without --address: the local instance's CPUs)
-    address: str | None = None  # a Ray cluster's address (None: start a local Ray)
-    gpus_per_cell: float = 0.0  # GPUs each Ray task asks for
 
 
 def cell_config(config: RobustnessConfig, cell: Cell) -> RunConfig:
@@ -145,10 +113,6 @@ def run_grid(config: RobustnessConfig, *, progress: bool = True,
 
     check_output(Path(config.out), "--out", directory=True)
     check_executor(config.executor, config.jobs, config.gpus_per_cell, config.address)
-    if not config.methods:
-        raise UserError("--methods: no method given (e.g. --methods sro,kto)")
-    if not config.seeds:
-        raise UserError("--seeds: no seed given (e.g. --seeds 0,1)")
     cells = grid(config.methods, config.axes, config.seeds)
     records: dict[str, dict] = {}
     tasks, status = [], {}
