@@ -169,9 +169,9 @@ def load_screener(directory: str | os.PathLike) -> NBLRScreener:
     return NBLRScreener(model, meta)
 
 
-def screener_report(screener: Follower) -> dict:
+def screener_report(screener: NBLRScreener) -> dict:
     """The held-out figures recorded when ``screener`` was trained, flat (name -> number)."""
-    heldout = getattr(screener, "metadata", {}).get("heldout")
+    heldout = screener.metadata.get("heldout")
     if heldout is None:
         raise UserError(f"follower {screener.name!r} has no held-out figures (it was not trained by train_screener)")
     out = {k: v for k, v in heldout.items() if not isinstance(v, dict)}

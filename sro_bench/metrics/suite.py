@@ -136,7 +136,7 @@ class Suite:
         for name, error in self.failed.items():
             result.info[name] = {"error": error}
         for name, metric in self.metrics.items():
-            if getattr(metric, "needs_references", False) and references is None:
+            if metric.needs_references and references is None:
                 result.info[name] = {"skipped": "no references given"}
                 continue
             start = time.perf_counter()

@@ -101,8 +101,8 @@ class Objective(abc.ABC):
     def rejected_rows(self, fails: np.ndarray, group_size: int = 1) -> np.ndarray:
         """Which samples' losses use l(x|x) (a bool mask over the verdicts); the game scores x only there.
 
-        ``group_size`` is k as in :class:`LossTerms` (rows grouped contiguously per input). Overrides
-        may omit the parameter; the game then calls them with the verdicts only.
+        ``group_size`` is k as in :class:`LossTerms` (rows grouped contiguously per input); the game always
+        passes it, so an override takes it too.
         """
         return np.full(len(fails), self.uses_rejected, dtype=bool)
 

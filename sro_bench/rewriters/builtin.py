@@ -55,6 +55,7 @@ class Infill(Rewriter):
         if context.leader is None or context.rewrite is None:
             raise UserError("the 'infill' rewriter needs a leader (run it through `sro-bench run`)")
         self.follower, self.leader, self._rewrite = context.follower(), context.leader(), context.rewrite
+        self.masked: list = []  # the words masked in each input, once rewrite has run
         if self.leader.infill_token is None:
             raise UserError(f"the 'infill' rewriter needs a leader with an infill token; "
                             f"{type(self.leader).__name__} has none (the default minilm leader has)")
@@ -67,6 +68,5 @@ class Infill(Rewriter):
         return self._rewrite(self.leader, masked_texts(inputs, self.masked, self.leader.infill_token))
 
     def describe(self) -> dict:
-        spans = getattr(self, "masked", [])
         return {"name": self.name, "leader": self.leader.describe(), "follower_queried": True,
-                "masked_rows": sum(bool(m) for m in spans), "masked_words": sum(len(m) for m in spans)}
+                "masked_rows": sum(bool(m) for m in self.masked), "masked_words": sum(len(m) for m in self.masked)}

@@ -7,7 +7,6 @@ checkpoint replays exactly the draws of an uninterrupted one.
 
 from __future__ import annotations
 
-import inspect
 import math
 import time
 from dataclasses import dataclass, field
@@ -122,8 +121,7 @@ class Game:
             if objective.source == "samples" and wants and leader.infill_token is None:
                 raise UserError(f"{option}: leader {type(leader).__name__} has no infill token to fill masked "
                                 "spans with (the default minilm leader has)")
-        takes_groups = "group_size" in inspect.signature(objective.rejected_rows).parameters
-        self._rejected_rows = (lambda v: objective.rejected_rows(v, group_size=k)) if takes_groups else objective.rejected_rows
+        self._rejected_rows = lambda fails: objective.rejected_rows(fails, group_size=k)
         if config.freeze_embeddings:
             leader.freeze_embeddings()
         self.optimizer = make_optimizer(leader.trainable_parameters(), config.lr, config.weight_decay)
