@@ -21,7 +21,7 @@ _EXPORTS = {
     "run": "run.runner", "evaluate_files": "run.evaluate", "RunConfig": "run.config", "GameConfig": "training.config",
     "RunResult": "run.runner", "RunDir": "run.run_dirs", "Record": "run.records",
     # the plugin contract
-    "hookimpl": "hookspecs", "UserError": "errors", "DataError": "errors",
+    "hookimpl": "hookspecs", "UserError": "errors", "DataError": "errors", "Context": "context",
     "Leader": "leaders.base", "LeaderConfig": "leaders.base", "LeaderContext": "leaders.base", "Sample": "leaders.base",
     "Follower": "followers.base", "FollowerContext": "followers.base",
     "Objective": "objectives.base", "LossTerms": "objectives.base", "ObjectiveConfig": "objectives.config",

@@ -3,7 +3,8 @@
 Layers, bottom to top (a module may import its own layer and the ones below it, never one above):
 
 - ``base``: ``errors`` and ``util/`` (files, paths, progress, settings, text measures, ...);
-- ``contracts``: ``hookspecs`` (the plugin contract) and ``plugins`` (the registry);
+- ``contracts``: ``hookspecs`` (the plugin contract), ``plugins`` (the registry) and ``context`` (what every
+  component gets from the run);
 - ``components``: the plugin kinds, each owning its config: ``data``, ``leaders``, ``followers``,
   ``objectives``, ``rewriters``, ``metrics``;
 - ``training``: the game, its loops, decoding, the meter, rewards, the trl bridge;
@@ -25,7 +26,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "sro_bench"
 LAYERS = (
     ("base", ("errors", "util")),
-    ("contracts", ("hookspecs", "plugins")),
+    ("contracts", ("hookspecs", "plugins", "context")),
     ("components", ("data", "leaders", "followers", "objectives", "rewriters", "metrics")),
     ("training", ("training",)),
     ("run", ("run",)),

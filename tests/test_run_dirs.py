@@ -17,7 +17,7 @@ import torch
 from sro_bench.training.config import GameConfig
 from sro_bench.run.config import RunConfig
 from sro_bench.errors import UserError
-from sro_bench.leaders import LeaderConfig
+from sro_bench.leaders import LeaderConfig, LeaderContext
 from sro_bench.grids.robustness import Cell
 from sro_bench.run.run_dirs import RunDir, check_run_id, run_id_problem
 from sro_bench.run.runner import run
@@ -238,3 +238,19 @@ def test_each_config_refuses_a_bad_value_where_it_is_made():
                           (lambda: RunConfig(seed=-1), r"--seed must be in \[0, 2\*\*32\), got -1")]:
         with pytest.raises(UserError, match=message):
             make()
+
+
+def test_the_context_is_resolved_once_and_each_kind_extends_it(tmp_path):
+    from sro_bench.context import Context
+    from sro_bench.followers import FollowerContext
+    from sro_bench.metrics import MetricContext
+
+    data = tmp_path / "data"
+    data.mkdir()
+    context = Context.resolved(seed=3, data_dir=data, cache_dir=tmp_path / "cache", progress=False)
+    assert context.data_dir == data.resolve() and context.cache_dir.is_absolute()
+    follower = context.as_(FollowerContext, exclude=frozenset({"x"}))
+    assert (follower.seed, follower.data_dir, follower.exclude) == (3, context.data_dir, frozenset({"x"}))
+    assert isinstance(context.as_(MetricContext), Context) and context.as_(LeaderContext).progress is False
+    with pytest.raises(UserError, match="data directory not found"):
+        Context.resolved(data_dir=tmp_path / "missing")

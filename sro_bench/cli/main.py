@@ -254,9 +254,7 @@ def screener_eval(data_dir, cache_dir, seed):
 
 def _follower_context(data_dir, cache_dir, seed):
     from ..followers import FollowerContext
-    from ..util.paths import resolve_data_dir
-
-    return FollowerContext(data_dir=resolve_data_dir(data_dir), cache_dir=cache_dir, seed=seed)
+    return FollowerContext.resolved(data_dir=data_dir, cache_dir=cache_dir, seed=seed)
 
 
 def _print_screener(screener_obj) -> None:
@@ -286,9 +284,8 @@ def leader_prepare(name, steps, force, data_dir, cache_dir):
     if name != "minilm":
         raise UserError(f"only the minilm leader needs preparing, not {name!r}")
     from ..leaders.minilm import prepare_minilm
-    from ..util.paths import resolve_data_dir
 
-    context = LeaderContext(data_dir=resolve_data_dir(data_dir), cache_dir=cache_dir)
+    context = LeaderContext.resolved(data_dir=data_dir, cache_dir=cache_dir)
     config = LeaderConfig(name="minilm", extra={} if steps is None else {"copier": {"steps": steps}})
     meta = prepare_minilm(config, context, force=force, progress=True)
     console.print(f"minilm copier: copy-BLEU {meta.get('copy_bleu', float('nan')):.1f} on "

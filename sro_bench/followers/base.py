@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
+from ..context import Context
 
-@dataclass
-class FollowerContext:
-    """What a follower factory may need to build (or train) itself."""
 
-    data_dir: Path | None = None  # ../shared/data
-    cache_dir: Path | None = None  # where trained screeners are cached (None: the sro-bench cache)
-    seed: int = 0
+@dataclass(frozen=True)
+class FollowerContext(Context):
+    """What a follower factory may need to build (or train) itself: the run's
+    :class:`~sro_bench.context.Context`, the sentences never to train on, and follower-specific options."""
+
     exclude: frozenset[str] = frozenset()  # normalised sentences never to train on (the --exclude list)
     options: dict = field(default_factory=dict)  # follower-specific options
 

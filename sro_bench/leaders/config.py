@@ -4,8 +4,8 @@ that the CLI's help and ``sro-bench list`` stay fast."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
+from ..context import Context
 from ..util.settings import check_ranges, setting, tracks_explicit
 
 MAX_TOKENS = 32_768  # the longest input or generation budget a run may ask for
@@ -42,10 +42,6 @@ class LeaderConfig:
 
 
 @dataclass(frozen=True)
-class LeaderContext:
-    """What a leader factory gets from the run: ``factory(config: LeaderConfig, context: LeaderContext)``."""
-
-    seed: int = 0  # the run's --seed: anything random in building the leader
-    data_dir: Path | None = None  # ../shared/data, for leaders prepared from data
-    cache_dir: Path | None = None  # where prepared leaders are cached (None: the sro-bench cache)
-    progress: bool = True  # progress bars for long preparation (off under --quiet)
+class LeaderContext(Context):
+    """What a leader factory gets from the run (``factory(config: LeaderConfig, context: LeaderContext)``): the
+    run's :class:`~sro_bench.context.Context` (seed, data and cache directories, progress)."""

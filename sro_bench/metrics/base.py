@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+
+from ..context import Context
 
 
 # The suite's trained judges (STA, FL) are one fixed artefact per suite version and data: a run's seed
@@ -18,12 +19,10 @@ JUDGE_SEED = 0
 SUITE_VERSION = 2
 
 
-@dataclass
-class MetricContext:
-    data_dir: Path | None = None
-    cache_dir: Path | None = None
-    device: str = "cpu"
-    seed: int = 0  # for metrics that sample; the built-in judges ignore it (JUDGE_SEED)
+@dataclass(frozen=True)
+class MetricContext(Context):
+    """What a metric factory gets: the run's :class:`~sro_bench.context.Context`. Its seed is for metrics that
+    sample; the built-in judges ignore it (``JUDGE_SEED``), so a run's seed never moves its scores."""
 
 
 @dataclass

@@ -61,9 +61,8 @@ def read_rewrites(run_dir: Path) -> list[dict] | None:
 def score_rows(rows: list[dict], data_dir: Path | None, cache_dir: Path | None) -> None:
     """Per-sentence STA, SIM, FL and J for rows that lack them (runs made before scores.tsv), in place."""
     from ..metrics import MetricContext, Suite
-    from ..util.paths import resolve_data_dir
 
-    suite = Suite(MetricContext(data_dir=resolve_data_dir(data_dir), cache_dir=cache_dir), ["sta", "sim", "fl"])
+    suite = Suite(MetricContext.resolved(data_dir=data_dir, cache_dir=cache_dir), ["sta", "sim", "fl"])
     result = suite.score([r["input"] for r in rows], [r["rewrite"] for r in rows])
     for key in SENTENCE_FIGURES:
         for row, value in zip(rows, result.sentence_dict().get(key, [])):

@@ -6,15 +6,16 @@ import abc
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
+from ..context import Context
 
-@dataclass
-class RewriterContext:
-    """What a rewriter factory may use; ``follower()`` and ``leader()`` build the run's training follower
-    and its (untrained) leader on demand; ``rewrite(leader, texts)`` is the harness's greedy rewriting under
-    the run's token budgets."""
 
-    follower: Callable[[], object]
-    seed: int = 0
+@dataclass(frozen=True)
+class RewriterContext(Context):
+    """What a rewriter factory may use: the run's :class:`~sro_bench.context.Context`; ``follower()`` and
+    ``leader()`` build the run's training follower and its (untrained) leader on demand; ``rewrite(leader,
+    texts)`` is the harness's greedy rewriting under the run's token budgets."""
+
+    follower: Callable[[], object] | None = None
     leader: Callable[[], object] | None = None
     rewrite: Callable[[object, Sequence[str]], list[str]] | None = None
 

@@ -11,6 +11,7 @@ from ..leaders.config import LeaderConfig
 from ..objectives.config import ObjectiveConfig
 from ..training.config import PRESETS, RUN_KEYS, GameConfig
 from ..util.settings import check_ranges, setting, tracks_explicit
+from .run_dirs import check_run_id
 
 
 @tracks_explicit
@@ -46,6 +47,8 @@ class RunConfig:
         after construction."""
         for section in (self.leader, self.objective, self.game):
             section.validate()
+        if self.run_id is not None:
+            check_run_id(self.run_id)
         check_ranges(self, [
             (0 <= self.seed < SEED_LIMIT, f"--seed must be in [0, 2**32), got {self.seed}"),
             (self.eval_limit is None or self.eval_limit >= 1, f"--eval-limit must be >= 1, got {self.eval_limit}"),

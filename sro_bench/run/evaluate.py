@@ -10,7 +10,6 @@ from ..data.datasets import content_digest
 from ..errors import DataError, UserError
 from ..util.dataclass_json import write_json
 from ..util.files import atomic_write_text
-from ..util.paths import resolve_cache_dir, resolve_data_dir
 from ..util.progress import busy
 from .records import Record, figures_text, new_record, split_scores
 from .run_dirs import RunDir
@@ -59,7 +58,6 @@ def evaluate_files(
     check_metrics(metrics)
     if json_out is not None:
         check_output(json_out, "--json")
-    data_dir, cache_dir = resolve_data_dir(data_dir), resolve_cache_dir(cache_dir)
     sources = read_aligned_lines(inputs, allow_empty=False)
     rewrites = read_aligned_lines(predictions, allow_empty=True)
     if len(rewrites) != len(sources):
@@ -72,7 +70,7 @@ def evaluate_files(
     from ..metrics import MetricContext, Suite
 
     with busy("scoring (the judges are trained on first use: about a minute)", enabled=progress):
-        suite = Suite(MetricContext(data_dir=data_dir, cache_dir=cache_dir), metrics)
+        suite = Suite(MetricContext.resolved(data_dir=data_dir, cache_dir=cache_dir), metrics)
         scores = split_scores(suite.score(sources, rewrites, refs).to_dict())
     system = name or Path(predictions).stem
     record = new_record(
@@ -115,9 +113,9 @@ def rewrite_file(run_dir: Path, input_file: Path, output: Path, batch_size: int 
     sources = read_aligned_lines(input_file, allow_empty=False)
     follower = None
     if game.decode == "infill":  # the leader fills what its own follower objects to, as in its game
-        from .runner import build_follower, exclusion_keys, load_eval_set
+        from .runner import build_follower, exclusion_keys, load_eval_set, run_context
 
-        follower = build_follower(config, *exclusion_keys(config, load_eval_set(config)))
+        follower = build_follower(config, run_context(config, progress=False), *exclusion_keys(config, load_eval_set(config)))
     leader = load_leader(leader_dir)
     rewrites = rewrite(leader, sources, game, follower=follower)
     try:

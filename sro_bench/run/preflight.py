@@ -16,7 +16,6 @@ from ..plugins import registry
 from ..util.files import output_problem
 from ..util.paths import resolve_cache_dir
 from .config import RunConfig
-from .run_dirs import check_run_id
 
 
 def check_output(path: Path, option: str, *, directory: bool = False) -> None:
@@ -95,8 +94,6 @@ def check_leader(name: str) -> None:
 def check_run(config: RunConfig) -> None:
     """Everything a resolved run configuration names or sets; raises a one-line UserError."""
     config.validate()  # again: a field may have been set after construction
-    if config.run_id is not None:
-        check_run_id(config.run_id)
     reg = registry()
     method = reg.method(config.method)
     if method.kind != "rewriter":

@@ -13,6 +13,7 @@ from typing import Any
 
 from .. import data as datamod
 from ..errors import Interrupted, UserError
+from ..context import Context
 from ..leaders.config import LeaderContext
 from ..plugins import registry
 from ..training import meter
@@ -50,8 +51,9 @@ def resolve(config: RunConfig, game_overrides: dict[str, Any] | None = None) -> 
     return config
 
 
-def leader_context(config: RunConfig, progress: bool = True) -> LeaderContext:
-    return LeaderContext(seed=config.seed, data_dir=config.data_dir, cache_dir=config.cache_dir, progress=progress)
+def run_context(config: RunConfig, progress: bool = True) -> Context:
+    """The context every component of the run gets, resolved once: the run's seed, directories and progress."""
+    return Context.resolved(seed=config.seed, data_dir=config.data_dir, cache_dir=config.cache_dir, progress=progress)
 
 
 def load_eval_set(config: RunConfig) -> datamod.Dataset:
@@ -90,21 +92,18 @@ def load_training_data(config: RunConfig, objective, given: frozenset[str], eval
     return dataset, counts
 
 
-def build_follower(config: RunConfig, given: frozenset[str], evaluation: frozenset[str]):
+def build_follower(config: RunConfig, context: Context, given: frozenset[str], evaluation: frozenset[str]):
     from ..followers import FollowerContext, build_follower as build
 
-    context = FollowerContext(
-        data_dir=config.data_dir, cache_dir=config.cache_dir, seed=config.seed, exclude=given | evaluation
-    )
-    return build(config.follower, context, config.perturb)
+    return build(config.follower, context.as_(FollowerContext, exclude=given | evaluation), config.perturb)
 
 
-def build_judge(config: RunConfig):
+def build_judge(context: Context):
     """The suite's STA classifier as a per-step monitor (texts -> 1 where toxic); never a training signal."""
     from ..metrics.base import JUDGE_SEED
     from ..metrics.sta import load_or_train_sta
 
-    model = load_or_train_sta(config.data_dir, config.cache_dir, seed=JUDGE_SEED)
+    model = load_or_train_sta(context.data_dir, context.cache_dir, seed=JUDGE_SEED)
     return lambda texts: (model.p_toxic(list(texts)) > model.threshold).astype("int8")
 
 
@@ -124,11 +123,11 @@ def shared_run_id(config: RunConfig) -> str:
     return run_id
 
 
-def score(config: RunConfig, inputs, rewrites, references) -> tuple[dict, dict[str, list]]:
+def score(config: RunConfig, context: Context, inputs, rewrites, references) -> tuple[dict, dict[str, list]]:
     """(the record's score fields, per-sentence scores)."""
     from ..metrics import MetricContext, Suite
 
-    suite = Suite(MetricContext(data_dir=config.data_dir, cache_dir=config.cache_dir, seed=config.seed), config.metrics)
+    suite = Suite(context.as_(MetricContext), config.metrics)
     result = suite.score(list(inputs), list(rewrites), references or None)
     return split_scores(result.to_dict()), result.sentence_dict()
 
@@ -170,8 +169,9 @@ def run(config: RunConfig, *, resume: Path | None = None, progress: bool = True,
         if primary:
             run_dir.write_config(config)
         tracking = Tracking(config.report_to if primary else [], run_dir.tracking, run_dir.name, jsonable(config))
+        context = run_context(config, progress)
         try:
-            result = _play_and_score(config, run_dir, method, objective, eval_set, given, evaluation, training,
+            result = _play_and_score(config, context, run_dir, method, objective, eval_set, given, evaluation, training,
                                      tracking, resume=resume is not None, progress=progress, stop_after=stop_after)
         except KeyboardInterrupt as exc:
             if primary:
@@ -226,7 +226,7 @@ def interrupted_message(run_dir: RunDir) -> str:
     return f"interrupted: {run_dir.path}: {kept}; continue with: sro-bench run --resume {shlex.quote(str(run_dir.path))}"
 
 
-def _play_and_score(config: RunConfig, run_dir: RunDir, method, objective, eval_set, given, evaluation, training,
+def _play_and_score(config: RunConfig, context: Context, run_dir: RunDir, method, objective, eval_set, given, evaluation, training,
                     tracking: Tracking, *,
                     resume: bool, progress: bool, stop_after: int | None) -> dict | RunResult:
     """The record's fields of a finished run, or a RunResult where it stopped without one."""
@@ -238,7 +238,7 @@ def _play_and_score(config: RunConfig, run_dir: RunDir, method, objective, eval_
         nonlocal follower
         if follower is None:
             with timed(timings, "follower_build"):
-                follower = build_follower(config, given, evaluation)
+                follower = build_follower(config, context, given, evaluation)
         return follower
 
     references = eval_set.references if eval_set.has_references else None
@@ -248,9 +248,8 @@ def _play_and_score(config: RunConfig, run_dir: RunDir, method, objective, eval_
         from ..leaders import build_leader
         from ..training.decoding import rewrite
 
-        rewriter = method.factory(RewriterContext(
-            follower=get_follower, seed=config.seed,
-            leader=lambda: build_leader(config.leader, leader_context(config, progress)),
+        rewriter = method.factory(context.as_(
+            RewriterContext, follower=get_follower, leader=lambda: build_leader(config.leader, context.as_(LeaderContext)),
             rewrite=lambda leader, texts: rewrite(leader, texts, config.game)))
         with timed(timings, "rewrite"):
             rewrites = rewriter.rewrite(eval_set.inputs, references)
@@ -262,12 +261,12 @@ def _play_and_score(config: RunConfig, run_dir: RunDir, method, objective, eval_
 
         train_set, counts = training
         with timed(timings, "leader_build"):
-            leader = build_leader(config.leader, leader_context(config, progress))
+            leader = build_leader(config.leader, context.as_(LeaderContext))
         on_policy = objective.source == "samples"
         game = build_loop(
             objective, leader, train_set, config.game, config.seed, follower=get_follower() if on_policy else None,
-            judge=build_judge(config) if on_policy else None,
-            lexicon=meter.load_lexicon(config.data_dir) if on_policy else None,
+            judge=build_judge(context) if on_policy else None,
+            lexicon=meter.load_lexicon(context.data_dir) if on_policy else None,
         )
         if resume:
             game.load_checkpoint(run_dir.checkpoint)
@@ -298,9 +297,9 @@ def _play_and_score(config: RunConfig, run_dir: RunDir, method, objective, eval_
     run_dir.write_rewrites(eval_set.inputs, rewrites, references)
     # Readability beside the judges: a J bought with garbled or looping text shows here.
     record["rewrite_quality"] = {k: None if v is None else round(v, 4) for k, v in meter.text_figures(
-        eval_set.inputs, rewrites, meter.load_lexicon(config.data_dir)).items()}
+        eval_set.inputs, rewrites, meter.load_lexicon(context.data_dir)).items()}
     with timed(timings, "suite"), busy("scoring the rewrites", enabled=progress):
-        scores, sentence = score(config, eval_set.inputs, rewrites, references)
+        scores, sentence = score(config, context, eval_set.inputs, rewrites, references)
     run_dir.write_scores(sentence)
     if follower is not None:
         record["follower"] = follower.describe()
