@@ -15,7 +15,7 @@ import torch
 
 from sro_bench.data import load_dataset
 from sro_bench.leaders import build_leader
-from sro_bench.leaders.base import LeaderConfig, LeaderContext
+from sro_bench.leaders.config import LeaderConfig, LeaderContext
 from sro_bench.util.paths import resolve_data_dir
 
 
