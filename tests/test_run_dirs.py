@@ -194,12 +194,17 @@ def test_ctrl_c_says_what_was_saved_and_how_to_resume(tmp_path, data_dir):
                              "--runs-dir", "runs", "--run-id", "long", "--quiet", "--data-dir", str(data_dir)],
                             cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     state = tmp_path / "runs" / "long" / "checkpoint" / "state.json"
-    deadline = time.monotonic() + 240
-    while not state.exists() and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert state.exists(), proc.stderr.read() if proc.poll() is not None else "no checkpoint in time"
-    proc.send_signal(signal.SIGINT)
-    _, stderr = proc.communicate(timeout=120)
+    try:  # the 100,000-step game must never outlive the test, whatever fails
+        deadline = time.monotonic() + 240
+        while not state.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert state.exists(), proc.stderr.read() if proc.poll() is not None else "no checkpoint in time"
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=240)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
     assert proc.returncode == 130
     step = json.loads(state.read_text())["step"]
     assert f"its checkpoint at step {step} is saved; continue with: sro-bench run --resume runs/long" in stderr, stderr
@@ -254,3 +259,34 @@ def test_the_context_is_resolved_once_and_each_kind_extends_it(tmp_path):
     assert isinstance(context.as_(MetricContext), Context) and context.as_(LeaderContext).progress is False
     with pytest.raises(UserError, match="data directory not found"):
         Context.resolved(data_dir=tmp_path / "missing")
+
+
+
+def test_an_interrupted_checkpoint_swap_keeps_the_old_checkpoint(tmp_path, monkeypatch):
+    """Ctrl-C between moving the old checkpoint aside and renaming the new one in puts the old one back;
+    a kill there leaves it aside, and the next save or load restores it instead of starting from step 0."""
+    from sro_bench.util import files
+
+    final, tmp = tmp_path / "checkpoint", tmp_path / ".checkpoint-new"
+    final.mkdir()
+    (final / "state.json").write_text("old")
+    tmp.mkdir()
+    (tmp / "state.json").write_text("new")
+    rename = os.rename
+
+    def interrupted(src, dst):
+        if Path(src) == tmp:
+            raise KeyboardInterrupt
+        rename(src, dst)
+
+    monkeypatch.setattr(files.os, "rename", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        files.replace_directory(tmp, final)
+    monkeypatch.undo()
+    assert (final / "state.json").read_text() == "old" and sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint"]
+
+    aside = tmp_path / ".checkpoint-old-x" / "entry"  # what a SIGKILL at that moment leaves
+    aside.parent.mkdir()
+    os.replace(final, aside)
+    files.remove_leftovers(final)  # the next save starts with this
+    assert (final / "state.json").read_text() == "old" and sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint"]

@@ -11,7 +11,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from ..errors import UserError
-from ..util.files import new_directory_beside, remove_leftovers, replace_directory
+from ..util.files import new_directory_beside, remove_leftovers, replace_directory, restore_replaced
 
 
 def save_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, state: dict) -> None:
@@ -29,6 +29,7 @@ def save_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.O
 def load_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, device) -> dict | None:
     """Weights and optimizer state loaded from the checkpoint at ``path``, and its saved state; None if there is none."""
     path = Path(path)
+    restore_replaced(path)
     if not (path / "state.json").exists():
         return None
     problem = checkpoint_problem(path)
@@ -50,6 +51,7 @@ def checkpoint_problem(path: Path) -> str | None:
     from safetensors import safe_open
 
     path = Path(path)
+    restore_replaced(path)  # a kill between moving the old checkpoint aside and renaming the new one in
     own = ("state.json", "trainable.safetensors", "optimizer.pt")
     if not path.is_dir() or not any((path / name).exists() for name in own):
         return None  # nothing saved yet, or another loop's layout (trl's checkpoint-N directories)

@@ -68,9 +68,24 @@ def new_directory_beside(final: Path) -> Path:
     return Path(tempfile.mkdtemp(prefix=f".{final.name}-", dir=final.parent))
 
 
+def restore_replaced(final: Path) -> bool:
+    """Where a process was killed between moving ``final`` aside and renaming its replacement in, put the
+    one it moved aside (whole: it was ``final``) back; True when something was restored."""
+    final = Path(final)
+    if final.exists():
+        return False
+    moved = sorted(final.parent.glob(f".{final.name}-old-*/entry"), key=lambda p: p.stat().st_mtime)
+    if not moved:
+        return False
+    os.rename(moved[-1], final)
+    return True
+
+
 def remove_leftovers(final: Path) -> None:
-    """Remove the hidden build directories that interrupted writes left beside ``final``. Only for a
-    directory that one process writes (a run's checkpoint): elsewhere they may be another's work in progress."""
+    """Remove the hidden build directories that interrupted writes left beside ``final`` (after restoring a
+    ``final`` a kill left moved aside). Only for a directory that one process writes (a run's checkpoint):
+    elsewhere they may be another's work in progress."""
+    restore_replaced(final)
     for stale in Path(final).parent.glob(f".{Path(final).name}-*"):
         shutil.rmtree(stale, ignore_errors=True)
 
@@ -78,20 +93,28 @@ def remove_leftovers(final: Path) -> None:
 def replace_directory(tmp: Path, final: Path) -> Path:
     """Put the finished directory ``tmp`` in place of ``final``: a reader finds the old one or the new one, whole.
 
-    Where another process put its own copy there first, that copy stays (it is as good) and ``tmp`` goes."""
+    The old one is moved aside, the new one renamed in, and only then the old one deleted: interrupted in
+    between, the old one goes back (a kill leaves it aside for :func:`restore_replaced`). Where another
+    process put its own copy there first, that copy stays (it is as good) and ``tmp`` goes."""
     tmp, final = Path(tmp), Path(final)
+    aside = None
     try:
         if final.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{final.name}-old-", dir=final.parent))
-            os.replace(final, old / "entry")
-            shutil.rmtree(old, ignore_errors=True)
+            aside = Path(tempfile.mkdtemp(prefix=f".{final.name}-old-", dir=final.parent)) / "entry"
+            os.replace(final, aside)
         try:
             os.rename(tmp, final)
         except OSError:
             if not final.is_dir():
                 raise
+    except BaseException:
+        if aside is not None and aside.exists() and not final.exists():
+            os.rename(aside, final)
+        raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        if aside is not None and final.exists():
+            shutil.rmtree(aside.parent, ignore_errors=True)
     return final
 
 
