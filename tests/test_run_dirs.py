@@ -290,3 +290,21 @@ def test_an_interrupted_checkpoint_swap_keeps_the_old_checkpoint(tmp_path, monke
     os.replace(final, aside)
     files.remove_leftovers(final)  # the next save starts with this
     assert (final / "state.json").read_text() == "old" and sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint"]
+
+
+@pytest.mark.parametrize("new_is_complete, step", [(True, 5), (False, 4)])
+def test_a_resume_after_a_kill_mid_save_takes_the_newest_complete_checkpoint(tmp_path, new_is_complete, step):
+    from sro_bench.training.checkpoints import load_checkpoint, save_checkpoint
+
+    model = torch.nn.Linear(2, 2)
+    optimizer = torch.optim.AdamW(model.parameters())
+    final = tmp_path / "checkpoint"
+    save_checkpoint(final, model, optimizer, {"step": 4, "history": []})
+    save_checkpoint(tmp_path / "built", model, optimizer, {"step": 5, "history": []})
+    os.rename(tmp_path / "built", tmp_path / ".checkpoint-built")  # the new one, built beside ...
+    if not new_is_complete:
+        (tmp_path / ".checkpoint-built" / "state.json").unlink()  # ... or cut off before its last file
+    (tmp_path / ".checkpoint-old-x").mkdir()
+    os.replace(final, tmp_path / ".checkpoint-old-x" / "entry")  # ... and the old one moved aside: then a kill
+    state = load_checkpoint(final, model, optimizer, "cpu")
+    assert state["step"] == step and (final / "state.json").exists()

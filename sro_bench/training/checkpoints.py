@@ -5,18 +5,20 @@ checkpoint directory itself (a run directory's ``checkpoint``, ``run.run_dirs.Ru
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import torch
 from safetensors.torch import load_file, save_file
 
 from ..errors import UserError
-from ..util.files import new_directory_beside, remove_leftovers, replace_directory, restore_replaced
+from ..util.files import new_directory_beside, remove_leftovers, replace_directory
 
 
 def save_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, state: dict) -> None:
     """The parameters that train, the optimizer's state and ``state`` (JSON), swapped in atomically."""
     final = Path(path)
+    recover_newest(final)
     remove_leftovers(final)
     tmp = new_directory_beside(final)
     named = {n: p.detach().cpu().contiguous() for n, p in model.named_parameters() if p.requires_grad}
@@ -29,7 +31,7 @@ def save_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.O
 def load_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, device) -> dict | None:
     """Weights and optimizer state loaded from the checkpoint at ``path``, and its saved state; None if there is none."""
     path = Path(path)
-    restore_replaced(path)
+    recover_newest(path)
     if not (path / "state.json").exists():
         return None
     problem = checkpoint_problem(path)
@@ -44,14 +46,45 @@ def load_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.O
     return json.loads((path / "state.json").read_text())
 
 
+def recover_newest(path: Path) -> None:
+    """Where a save was cut off (a kill between its writes and its swap), make the newest complete copy the
+    checkpoint: the checkpoint itself, the one a save finished building beside it, or the old one a swap moved
+    aside. Incomplete copies are left for the next save to clear; no complete one is deleted."""
+    path = Path(path)
+    built = [p for p in path.parent.glob(f".{path.name}-*") if p.is_dir() and not p.name.startswith(f".{path.name}-old-")]
+    aside = list(path.parent.glob(f".{path.name}-old-*/entry"))
+    best, best_step = None, -1
+    for candidate in ([path] if path.exists() else []) + sorted(built) + sorted(aside):
+        step = _complete_step(candidate)
+        if step is not None and step > best_step:
+            best, best_step = candidate, step
+    if best is None or best == path:
+        return
+    if path.exists():
+        replace_directory(best, path)
+    else:
+        os.rename(best, path)
+
+
+def _complete_step(path: Path) -> int | None:
+    """The step a complete checkpoint at ``path`` holds; None where it is incomplete or unreadable."""
+    if not (path / "state.json").is_file() or _problem(path) is not None:
+        return None
+    return json.loads((path / "state.json").read_text(encoding="utf-8"))["step"]
+
+
 def checkpoint_problem(path: Path) -> str | None:
-    """What makes the checkpoint at ``path`` unusable (missing or truncated files), or None; reads headers only."""
+    """What makes the checkpoint at ``path`` unusable (missing or truncated files), or None; reads headers only.
+    A copy a cut-off save left complete beside it is put in place first (:func:`recover_newest`)."""
+    recover_newest(path)
+    return _problem(Path(path))
+
+
+def _problem(path: Path) -> str | None:
     import zipfile
 
     from safetensors import safe_open
 
-    path = Path(path)
-    restore_replaced(path)  # a kill between moving the old checkpoint aside and renaming the new one in
     own = ("state.json", "trainable.safetensors", "optimizer.pt")
     if not path.is_dir() or not any((path / name).exists() for name in own):
         return None  # nothing saved yet, or another loop's layout (trl's checkpoint-N directories)
