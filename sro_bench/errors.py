@@ -9,8 +9,27 @@ class UserError(Exception):
     """Bad input or options. ``str(error)`` is the whole message shown to the user."""
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP (a scheduler's stop, a closed terminal), raised where the signal lands so that it is
+    handled as Ctrl-C is; ``signum`` is the signal's number."""
+
+    def __init__(self, signum: int):
+        super().__init__(f"signal {signum}")
+        self.signum = signum
+
+
 class Interrupted(KeyboardInterrupt):
-    """Ctrl-C during a run; ``str(error)`` says what was saved and the command that continues it."""
+    """Ctrl-C (or SIGTERM, SIGHUP) during a run; ``str(error)`` says what was saved and the command that
+    continues it; the process exits with 128 + ``signum``."""
+
+    def __init__(self, message: str, signum: int = 2):
+        super().__init__(message)
+        self.signum = signum
+
+
+def signal_number(exc: KeyboardInterrupt) -> int:
+    """The signal behind an interruption: SIGINT (2) for Ctrl-C."""
+    return exc.signum if isinstance(exc, (Terminated, Interrupted)) else 2
 
 
 def one_line(exc: BaseException) -> str:

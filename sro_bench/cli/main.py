@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import click
 from rich.table import Table
 
-from ..errors import Interrupted, UserError
+from ..errors import Interrupted, Terminated, UserError, signal_number
 from ..grids.config import RobustnessConfig
 from ..leaders.config import LeaderConfig, LeaderContext
 from ..objectives.config import ObjectiveConfig
@@ -312,18 +312,36 @@ from .suite import suite  # noqa: E402 - the group needs `console` and `common_p
 cli.add_command(suite)
 
 
+def _stop_on_signals() -> None:
+    """SIGTERM (a scheduler's stop) and SIGHUP (a closed terminal) end a command as Ctrl-C does: what was saved,
+    the command that continues, the failure mark, exit 128 + the signal."""
+    import signal
+    import threading
+
+    def stop(signum, frame):
+        raise Terminated(signum)
+
+    if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
+        return
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):  # no SIGHUP on Windows
+            signal.signal(getattr(signal, name), stop)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: user errors become one line on stderr and a non-zero exit, never a traceback."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     # Deprecation notices inside transformers/trl are for their maintainers, not for people running benchmarks.
     warnings.filterwarnings("ignore", category=FutureWarning, module=r"(transformers|trl)\.")
+    _stop_on_signals()
     try:
         add_plugin_commands()
         cli.main(args=argv, prog_name="sro-bench", standalone_mode=False)
     except click.exceptions.Abort as exc:  # click turns Ctrl-C into Abort; a run's says what it saved
-        click.echo(str(exc.__cause__) if isinstance(exc.__cause__, Interrupted) else "aborted", err=True)
-        sys.exit(130)
+        cause = exc.__cause__
+        click.echo(str(cause) if isinstance(cause, Interrupted) else "aborted", err=True)
+        sys.exit(128 + (signal_number(cause) if isinstance(cause, KeyboardInterrupt) else 2))
     except click.UsageError as exc:  # one line, like every other error; --help has the rest
         where = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
         click.echo(f"error: {' '.join(exc.format_message().split())}{where}", err=True)
@@ -336,7 +354,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(2)
     except KeyboardInterrupt as exc:
         click.echo(str(exc) if isinstance(exc, Interrupted) else "interrupted", err=True)
-        sys.exit(130)
+        sys.exit(128 + signal_number(exc))
     except OSError as exc:  # a full disk or a vanished directory: the environment, not a bug
         where = f"{exc.filename}: " if exc.filename else ""
         click.echo(f"error: {where}{exc.strerror or exc}", err=True)

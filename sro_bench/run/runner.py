@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import data as datamod
-from ..errors import Interrupted, UserError
+from ..errors import Interrupted, UserError, signal_number
 from ..context import Context
 from ..leaders.config import LeaderContext
 from ..plugins import registry
@@ -176,7 +176,7 @@ def run(config: RunConfig, *, resume: Path | None = None, progress: bool = True,
         except KeyboardInterrupt as exc:
             if primary:
                 run_dir.mark_failed(exc)
-            raise Interrupted(interrupted_message(run_dir)) from None
+            raise Interrupted(interrupted_message(run_dir), signal_number(exc)) from None
         except BaseException as exc:
             if primary:
                 run_dir.mark_failed(exc)
