@@ -123,3 +123,26 @@ console.log(JSON.stringify(order.map(row => row.cells[7].dataset.value)));
     assert done.returncode == 0, done.stderr
     sta = [float(v) for v in json.loads(done.stdout)]
     assert len(sta) == 3 and sta == sorted(sta, reverse=True) and sta[0] == 0.9
+
+
+def test_a_board_counts_a_copied_record_once_refuses_infinity_and_says_what_it_did_not_read(tmp_path):
+    import json
+
+    from sro_bench.errors import UserError
+
+    root = tmp_path / "records"
+    run_record(root, "sro", 0, 0.30, 0.70)
+    run_record(root, "sro", 1, 0.40, 0.80)
+    shutil.copytree(root / "sro-2e-05-s1", root / "copy-of-s1")  # the same run twice is not a second seed
+    shutil.copy(root / "sro-2e-05-s0" / "record.json", root / "eval-output.json")  # `eval --json` named otherwise
+    result = publish([root, root / "sro-2e-05-s0" / "record.json"], tmp_path / "board.md", command="test")
+    assert result["rows"] == 2 and result["duplicates"] == [root / "sro-2e-05-s1" / "record.json"]
+    assert result["unnamed"] == [root / "eval-output.json"]
+    assert "| sro | tiny | nblr | - | 4 | 3 | 2 | 0.750 ± 0.071 |" in (tmp_path / "board.md").read_text()  # 2 seeds, not 3
+
+    record = json.loads((root / "sro-2e-05-s0" / "record.json").read_text())
+    record["metrics"]["J"] = float("inf")
+    (root / "sro-2e-05-s0" / "record.json").write_text(json.dumps(record))  # "Infinity" in the JSON
+    with pytest.raises(UserError, match=r"sro-2e-05-s0/record.json: malformed run record: 'metrics' must be an "
+                                        r"object of finite numbers \(or null\)"):
+        publish([root], tmp_path / "board2.md", command="test")

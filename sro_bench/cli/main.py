@@ -167,6 +167,11 @@ def leaderboard_cmd(records, out, title, plot, reports, data_dir, cache_dir):
     console.print(f"{result['rows']} rows{tables} -> {out}, {written}")
     for run_dir, error in result["failed"]:
         console.print(f"[yellow]skipped a failed run: {run_dir} ({error})[/yellow]", highlight=False)
+    for path in result["duplicates"]:
+        console.print(f"[yellow]skipped a copy of a record already read: {path}[/yellow]", highlight=False)
+    for path in result["unnamed"]:
+        console.print(f"[yellow]not read: {path} (a record in a directory is read when named record.json; "
+                      "or give the file itself)[/yellow]", highlight=False)
 
 
 @cli.command("report")

@@ -16,7 +16,16 @@ from pathlib import Path
 from rich.table import Table
 
 from ..errors import UserError
-from ..run.records import Record, eval_set_key, find_records, judges_of, read_record, without_retired
+from ..run.records import (
+    Record,
+    eval_set_key,
+    find_records,
+    judges_of,
+    read_record,
+    same_run,
+    unnamed_records,
+    without_retired,
+)
 from ..run.run_dirs import RunDir
 from ..util.files import atomic_write_text
 from .table_formats import TEXT_COLUMNS, Group, html_page, latex
@@ -212,7 +221,8 @@ def publish(paths: list[Path], out: Path, *, title: str | None = None, command: 
     (a PNG, e.g. the robustness plot) is embedded in the HTML page; ``reports`` first writes each run's report
     page beside its record (the HTML rows link to a run's report where there is one, else to its record).
 
-    Returns ``{"rows": n, "tables": n, "failed": [run directories that failed, skipped]}``."""
+    Returns ``{"rows": n, "tables": n, "failed": [run directories that failed, skipped], "duplicates": [copies
+    of a record already read, skipped], "unnamed": [records not named record.json, not read]}``."""
     out = Path(out)
     if out.suffix.lower() == ".csv":
         raise UserError(f"--out {out}: name the markdown file (e.g. {out.with_suffix('.md').name}); "
@@ -224,7 +234,14 @@ def publish(paths: list[Path], out: Path, *, title: str | None = None, command: 
         check_output(path, "--out")
     if plot is not None and not Path(plot).is_file():
         raise UserError(f"--plot {plot}: no such file")
-    records = [read_record(p) for p in find_records(paths)]
+    records, duplicates, seen = [], [], set()
+    for path in find_records(paths):
+        record = read_record(path)
+        if same_run(record) in seen:  # a copy of a record already read would count as another seed
+            duplicates.append(path)
+            continue
+        seen.add(same_run(record))
+        records.append(record)
     failed = find_failed_runs(paths)
     if not records:
         raise UserError("no run records found in " + ", ".join(map(str, paths)))
@@ -288,7 +305,8 @@ def publish(paths: list[Path], out: Path, *, title: str | None = None, command: 
     atomic_write_text(out.with_name(f"{out.stem}-means.csv"), means_buffer.getvalue())
     atomic_write_text(out.with_suffix(".tex"), latex(groups, formats, higher, title=name, command=command))
     atomic_write_text(out.with_suffix(".html"), html_page(groups, formats, higher, title=name, command=command, plot=plot))
-    return {"rows": len(rows), "tables": len(tables), "failed": failed}
+    return {"rows": len(rows), "tables": len(tables), "failed": failed, "duplicates": duplicates,
+            "unnamed": unnamed_records(paths)}
 
 
 def find_failed_runs(paths: list[Path]) -> list[tuple[Path, str]]:

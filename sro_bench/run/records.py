@@ -8,6 +8,7 @@ import subprocess
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -71,7 +72,8 @@ def read_record(path: Path) -> Record:
 
 
 def _number_or_none(value: Any) -> bool:
-    return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))
+    """A finite number or null: an Infinity or NaN figure would sort first, or nowhere, on a board."""
+    return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value))
 
 
 # field -> (check, what it must be); fields a record may lack are checked only when present
@@ -79,7 +81,7 @@ _REQUIRED = {
     "kind": (lambda v: v in ("run", "eval"), '"run" or "eval"'),
     "method": (lambda v: isinstance(v, dict) and isinstance(v.get("name"), str), "an object with a string name"),
     "metrics": (lambda v: isinstance(v, dict) and all(_number_or_none(x) for x in v.values()),
-                "an object of numbers"),
+                "an object of finite numbers (or null)"),
     "evaluation": (lambda v: isinstance(v, dict) and isinstance(v.get("rows"), int), "an object with integer rows"),
     "perturbation": (lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v), "a list of strings"),
     "seed": (lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool)), "an integer or null"),
@@ -89,7 +91,7 @@ _OPTIONAL = {
     "game": (lambda v: isinstance(v, dict) and isinstance(v.get("steps", 0), int)
              and isinstance(v.get("history", []), list), "an object with integer steps and a history list"),
     "rewrite_quality": (lambda v: isinstance(v, dict) and all(_number_or_none(x) for x in v.values()),
-                        "an object of numbers"),
+                        "an object of finite numbers (or null)"),
     "suite": (lambda v: isinstance(v, dict), "an object"),
 }
 
@@ -124,16 +126,44 @@ def eval_set_key(record: dict) -> str:
 
 
 def find_records(paths: list[Path]) -> list[Path]:
-    """Record files named directly or found (recursively) under directories, sorted."""
-    found: list[Path] = []
+    """Record files named directly or found (recursively) under directories, sorted; a file reached twice
+    (a directory and a file in it) once."""
+    found: dict[Path, Path] = {}
     for path in map(Path, paths):
         if path.is_dir():
-            found.extend(sorted(path.rglob(RunDir.RECORD)))
+            for record in sorted(path.rglob(RunDir.RECORD)):
+                found.setdefault(record.resolve(), record)
         elif path.exists():
-            found.append(path)
+            found.setdefault(path.resolve(), path)
         else:
             raise UserError(f"{path}: no such file or directory")
-    return found
+    return list(found.values())
+
+
+def unnamed_records(paths: list[Path]) -> list[Path]:
+    """Records under the directories in ``paths`` that :func:`find_records` does not read because they are not
+    named record.json (an ``eval --json`` output, say): a board says it skipped them."""
+    out, given = [], {Path(p).resolve() for p in paths if Path(p).is_file()}
+    for path in map(Path, paths):
+        for candidate in sorted(path.rglob("*.json")) if path.is_dir() else []:
+            if (candidate.name in (RunDir.RECORD, RunDir.CONFIG, RunDir.FAILED) or RunDir.CHECKPOINT in candidate.parts
+                    or candidate.resolve() in given):
+                continue
+            try:
+                head = candidate.read_text(encoding="utf-8", errors="replace")[:2000]
+            except OSError:
+                continue
+            if f'"schema": "{SCHEMA}"' in head:
+                out.append(candidate)
+    return out
+
+
+def same_run(record: Record) -> str:
+    """What makes two records one: the same content (a record copied, or reached by two paths)."""
+    import hashlib
+    import json
+
+    return hashlib.sha256(json.dumps(record.data, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def figures_text(metrics: dict) -> str:
