@@ -284,7 +284,7 @@ def test_resume_from_a_damaged_checkpoint_is_one_line(capsys, base, tmp_path, da
 
 
 @pytest.mark.parametrize("field, value, message", [
-    ("metrics", {"J": "high"}, "'metrics' must be an object of numbers"),
+    ("metrics", {"J": "high"}, "'metrics' must be an object of finite numbers (or null)"),
     ("evaluation", {"rows": "many"}, "'evaluation' must be an object with integer rows"),
     ("method", "sro", "'method' must be an object with a string name"),
     ("seed", "zero", "'seed' must be an integer or null"),

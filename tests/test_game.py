@@ -203,3 +203,32 @@ def test_frozen_embeddings_stay_put_and_warmup_scales_the_first_steps():
     assert game.optimizer.param_groups[0]["lr"] == pytest.approx(1e-3 * 2 / 4)
     trainable = {n for n, p in leader.model.named_parameters() if p.requires_grad}
     assert trainable and not any("shared" in n or "embed" in n or "lm_head" in n for n in trainable)
+
+
+def test_a_nan_follower_and_a_nan_loss_stop_the_game_naming_the_plugin():
+    from sro_bench.errors import UserError
+
+    class NaNFollower(WordFollower):
+        name = "nan-screener"
+
+        def predict_proba(self, texts):
+            return np.full(len(texts), np.nan)  # NaN > threshold is False: every sample would pass
+
+    config = GameConfig(max_steps=1, batch_size=2)
+    with pytest.raises(UserError, match=r"follower .nan-screener. \(tests.test_game\) gave P\(toxic\) nan "
+                                        r"for text 1"):
+        Game(tiny(), NaNFollower(), SRO(), DATA, config, seed=0).play_step(0)
+
+    class NaNLoss(SRO):
+        name = "nan-loss"
+
+        def loss(self, terms):
+            loss, logs = super().loss(terms)
+            return loss * float("nan"), logs
+
+    game = Game(tiny(), WordFollower(), NaNLoss(), DATA, config, seed=0)
+    before = [p.detach().clone() for p in game.leader.model.parameters()]
+    with pytest.raises(UserError, match=r"objective .nan-loss. \(tests.test_game\) gave a non-finite loss \(nan\) "
+                                        r"at step 1"):
+        game.play_step(0)
+    assert all(torch.equal(a, b) for a, b in zip(before, game.leader.model.parameters()))

@@ -334,3 +334,32 @@ def test_full_sta_meets_targets():
 
     check = sta_check(DATA)
     assert check["references"] >= 0.9 and check["toxic_inputs"] <= 0.3, check
+
+
+def test_a_misbehaving_metric_plugin_is_refused_naming_it():
+    import re
+
+    from sro_bench.errors import UserError
+    from sro_bench.metrics import Metric, MetricResult, Suite
+
+    class Fixed(Metric):
+        def __init__(self, name, sentence):
+            self.name, self.sentence = name, sentence
+
+        def score(self, inputs, rewrites, references=None):
+            return MetricResult(self.sentence, {})
+
+    def suite(*metrics):
+        return Suite(metric_names=[m.name for m in metrics], metrics={m.name: m for m in metrics})
+
+    ok = Fixed("one", {"one": [0.5, 0.5]})
+    assert suite(ok).score(["a", "b"], ["a", "b"]).corpus == {}
+    for bad, message in [
+        (Fixed("short", {"x": [0.5]}), "metric 'short' (given) gave 'x' of shape (1,) for 2 rewrites"),
+        (Fixed("nan", {"x": [0.5, float("nan")]}), "metric 'nan' (given) gave 'x' a non-finite value for rewrite 2"),
+        (Fixed("One", {"One": [0.5, 0.5]}), "metric 'One' (given) reports a figure 'One', which metric 'one' (given) "
+                                            "reports already"),
+        (Fixed("j", {"j": [0.5, 0.5]}), "metric 'j' (given) reports a figure 'j', which the suite (J) reports already"),
+    ]:
+        with pytest.raises(UserError, match=re.escape(message)):
+            suite(ok, bad).score(["a", "b"], ["a", "b"])

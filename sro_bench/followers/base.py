@@ -9,6 +9,7 @@ from typing import Sequence
 import numpy as np
 
 from ..context import Context
+from ..errors import UserError
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,7 @@ class Follower(abc.ABC):
 
     def verdicts(self, texts: Sequence[str]) -> np.ndarray:
         """1 = fails (toxic), 0 = passes; int8, shape ``[N]``."""
-        return (self.predict_proba(texts) > self.threshold).astype(np.int8)
+        return (checked_probabilities(self, self.predict_proba(texts), len(texts)) > self.threshold).astype(np.int8)
 
     def reseed(self, seed: int) -> None:
         """Re-derive any random streams from ``seed`` (the game calls it every step); nothing by default."""
@@ -46,3 +47,17 @@ class Follower(abc.ABC):
     def describe(self) -> dict:
         """Metadata for run records (model, training data, held-out figures, perturbations)."""
         return {"name": self.name, "threshold": self.threshold}
+
+
+def checked_probabilities(follower: Follower, p, n: int) -> np.ndarray:
+    """``p`` as P(toxic) of ``n`` texts, or a one-line error naming the follower: a NaN would pass every
+    sample (NaN > threshold is False), so the game would teach nothing and say nothing."""
+    p = np.asarray(p, dtype=np.float64)
+    where = f"follower {follower.name!r} ({type(follower).__module__})"
+    if p.shape != (n,):
+        raise UserError(f"{where} gave P(toxic) of shape {p.shape} for {n} texts")
+    bad = ~(np.isfinite(p) & (p >= 0) & (p <= 1))
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise UserError(f"{where} gave P(toxic) {p[i]} for text {i + 1} of {n} (must be a number in [0, 1])")
+    return p

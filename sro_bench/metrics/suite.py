@@ -95,11 +95,13 @@ class Suite:
             names = [n for n in BUILTINS if n in known] + sorted(set(known) - set(BUILTINS))
         self.metrics: dict[str, Metric] = {}
         self.failed: dict[str, str] = {}
+        self.origin: dict[str, str] = {}  # metric -> the distribution that registered it (named in errors)
         for name in names:
             if name in given:
-                self.metrics[name] = given[name]
+                self.metrics[name], self.origin[name] = given[name], "given"
                 continue
             component = registry().get("metric", name)  # UserError naming the known metrics
+            self.origin[name] = component.distribution
             try:
                 self.metrics[name] = _build(name, component.factory, self.context)
             except Exception as exc:
@@ -133,6 +135,7 @@ class Suite:
             if empty is not None:
                 raise UserError(f"row {empty + 1} has no reference (every row needs 1 or more)")
         result = SuiteResult(n=n, has_references=references is not None)
+        owners: dict[str, str] = {}  # figure, lowercased -> the metric that reported it
         for name, error in self.failed.items():
             result.info[name] = {"error": error}
         for name, metric in self.metrics.items():
@@ -142,19 +145,30 @@ class Suite:
             start = time.perf_counter()
             out = metric.score(inputs, rewrites, references)
             result.seconds[name] = time.perf_counter() - start
-            self._collect(result, name, out, metric.figures)
+            self._collect(result, name, out, metric.figures, owners)
         self._joint(result)
         result.corpus = {k: result.corpus[k] for k in _ordered(result.corpus)}
         return result
 
-    @staticmethod
-    def _collect(result: SuiteResult, name: str, out: MetricResult, figures: dict[str, dict]) -> None:
+    def _collect(self, result: SuiteResult, name: str, out: MetricResult, figures: dict[str, dict],
+                 owners: dict[str, str]) -> None:
+        """``out`` into ``result``, checked at the boundary: a plugin's mistake is refused naming the metric and
+        its distribution, never passed on as a wrong J."""
+        where = f"metric {name!r} ({self.origin.get(name, '?')})"
         if not isinstance(out, MetricResult):
-            raise TypeError(f"metric {name!r} returned {type(out).__name__}, not MetricResult")
+            raise UserError(f"{where} returned {type(out).__name__}, not MetricResult")
+        for key in {*out.sentence, *out.corpus}:
+            figure = figure_name(name, key)
+            other = owners.setdefault(figure.lower(), name)
+            if other != name or figure.lower() in {k.lower() for k in JOINT}:
+                whose = f"metric {other!r} ({self.origin.get(other, '?')})" if other != name else "the suite (J)"
+                raise UserError(f"{where} reports a figure {figure!r}, which {whose} reports already")
         for key, value in out.sentence.items():
             arr = np.asarray(value, dtype=np.float64)
             if arr.shape != (result.n,):
-                raise ValueError(f"metric {name!r} gave {key!r} of shape {arr.shape}, expected ({result.n},)")
+                raise UserError(f"{where} gave {key!r} of shape {arr.shape} for {result.n} rewrites")
+            if not np.isfinite(arr).all():
+                raise UserError(f"{where} gave {key!r} a non-finite value for rewrite {int(np.argmax(~np.isfinite(arr))) + 1}")
             result.sentence[figure_name(name, key)] = arr
         for key, value in out.corpus.items():
             result.corpus[figure_name(name, key)] = float(value)

@@ -273,6 +273,10 @@ class Game:
             fluency=fluency,
         )
         loss, logs = objective.loss(terms)
+        if not torch.isfinite(loss).all():  # one NaN step would make every weight NaN, and the run would exit 0
+            raise UserError(f"objective {objective.name!r} ({type(objective).__module__}) gave a non-finite loss "
+                            f"({loss.detach().float().cpu().numpy().ravel()[:1][0]}) at step {step + 1}; the leader "
+                            "was not updated, and the last checkpoint is kept")
         if cfg.chosen_nll:
             passes = 1 - terms.fails
             nll = -terms.policy_chosen / (terms.chosen_lengths if terms.chosen_lengths is not None else 1.0)
