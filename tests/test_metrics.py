@@ -363,3 +363,32 @@ def test_a_misbehaving_metric_plugin_is_refused_naming_it():
     ]:
         with pytest.raises(UserError, match=re.escape(message)):
             suite(ok, bad).score(["a", "b"], ["a", "b"])
+
+
+def test_an_altered_or_truncated_cached_judge_is_rebuilt_not_trusted(tmp_path):
+    import numpy as np
+    from safetensors.numpy import save as save_safetensors
+
+    from sro_bench.metrics import store
+
+    path = tmp_path / "judge.safetensors"
+    weights = {"coef": np.array([1.0, -2.0]), "bias": np.array([0.5])}
+    store.save(path, weights, {"what": "a judge"})
+    arrays, info = store.cached(path)
+    assert info == {"what": "a judge"} and np.array_equal(arrays["coef"], weights["coef"])
+
+    data = bytearray(path.read_bytes())
+    at = bytes(data).find(np.array([-2.0]).tobytes())
+    data[at:at + 8] = np.array([2.0]).tobytes()  # one weight's sign flipped on disk
+    path.write_bytes(bytes(data))
+    with pytest.warns(UserWarning, match="differ from the digest"):
+        assert store.cached(path) is None
+    assert not path.exists()  # the caller trains it again
+
+    store.save(path, weights, {})
+    path.write_bytes(path.read_bytes()[:-5])  # cut short
+    with pytest.warns(UserWarning, match="unreadable"):
+        assert store.cached(path) is None
+
+    path.write_bytes(save_safetensors(weights, metadata={"info": "{}"}))  # written before digests were kept
+    assert store.cached(path)[1] == {}

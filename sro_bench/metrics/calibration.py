@@ -138,8 +138,9 @@ def _load(data_dir: Path, cache_dir: str | None, device: str) -> Judges:
                                            "sta": sta.info["judge_id"], "fl": fluency.info["judge_id"]})
     path = store.metrics_cache(cache_dir, "judges") / f"judges-v{SUITE_VERSION}-{key}.safetensors"
     human_signals = {judge: signals.compute(names, human.inputs, human.rewrites) for judge, names in JUDGE_SIGNALS.items()}
-    if path.is_file():
-        arrays, info = store.load(path)
+    found = store.cached(path)
+    if found is not None:
+        arrays, info = found
         calibrations = {j: Calibration.from_arrays(arrays, j, JUDGE_SIGNALS[j]) for j in JUDGE_SIGNALS}
     else:
         calibrations = {j: Calibration.fit(JUDGE_SIGNALS[j], human_signals[j], human.labels[j]) for j in JUDGE_SIGNALS}

@@ -192,9 +192,9 @@ def _load_or_train(data_dir: Path, cache_dir: str | None, seed: int) -> FluencyM
     key = store.fingerprint(files, {"version": FL_VERSION, "seed": seed, "layers": list(PROBE_LAYERS),
                                     "encoder": encoder_version()})
     path = store.metrics_cache(cache_dir, "fl") / f"fl-{key}.safetensors"
-    if path.is_file():
-        arrays, info = store.load(path)
-        model = FluencyModel.from_arrays(arrays, info)
+    found = store.cached(path)
+    if found is not None:
+        model = FluencyModel.from_arrays(*found)
     else:
         sources = [f.name for f in files[:-1]] + [f"{PARADETOX} (train-split human rewrites only)"]
         model = train_fl(training_text(data_dir), seed=seed, info={

@@ -145,9 +145,9 @@ def _load_or_train(data_dir: Path, cache_dir: str | None, seed: int) -> StaModel
     human = [data_dir / HUMAN_FILE] if (data_dir / HUMAN_FILE).is_file() else []  # its inputs are left out
     key = store.fingerprint(toxic_files + clean_files + human, {"version": STA_VERSION, "seed": seed})
     path = store.metrics_cache(cache_dir, "sta") / f"sta-{key}.safetensors"
-    if path.is_file():
-        arrays, info = store.load(path)
-        model = StaModel.from_arrays(arrays, info)
+    found = store.cached(path)
+    if found is not None:
+        model = StaModel.from_arrays(*found)
     else:
         # the dev split is never trained on, nor the inputs people labelled rewrites of (agreement is measured there)
         dev = dev_keys(data_dir) | human_inputs(data_dir)

@@ -1,10 +1,12 @@
-"""The metrics' on-disk cache: safetensors arrays plus JSON metadata, written atomically, never pickled."""
+"""The metrics' on-disk cache: safetensors arrays plus JSON metadata, written atomically, never pickled, with a
+digest of the arrays checked on load (a judge altered or cut short on disk must not score under its old id)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+import warnings
 from pathlib import Path
 from typing import Iterable
 
@@ -35,15 +37,50 @@ def save(path: Path, arrays: dict[str, np.ndarray], info: dict) -> None:
     a reader (or a second process training the same model) never sees half a file."""
     from safetensors.numpy import save
 
-    data = save({k: np.ascontiguousarray(v) for k, v in arrays.items()}, metadata={"info": json.dumps(info, sort_keys=True)})
+    arrays = {k: np.ascontiguousarray(v) for k, v in arrays.items()}
+    data = save(arrays, metadata={"info": json.dumps(info, sort_keys=True), "digest": digest(arrays)})
     atomic_write_bytes(path, data)
 
 
+def digest(arrays: dict[str, np.ndarray]) -> str:
+    """sha256 of the arrays' names, dtypes, shapes and bytes."""
+    h = hashlib.sha256()
+    for name in sorted(arrays):
+        a = np.ascontiguousarray(arrays[name])
+        h.update(f"{name}:{a.dtype.str}:{a.shape}".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+class CorruptCache(Exception):
+    """A cached file that cannot be read, or whose arrays no longer match the digest written with them."""
+
+
 def load(path: Path) -> tuple[dict[str, np.ndarray], dict]:
-    """The arrays and info written by :func:`save`."""
+    """The arrays and info written by :func:`save`; :class:`CorruptCache` where the file is damaged or altered.
+    Files written before digests were kept are read as they are."""
     from safetensors import safe_open
 
-    with safe_open(str(path), framework="np") as f:
-        arrays = {k: f.get_tensor(k) for k in f.keys()}
-        info = json.loads((f.metadata() or {}).get("info", "{}"))
+    try:
+        with safe_open(str(path), framework="np") as f:
+            arrays = {k: f.get_tensor(k) for k in f.keys()}
+            metadata = f.metadata() or {}
+        info = json.loads(metadata.get("info", "{}"))
+    except Exception as exc:  # safetensors reports truncation as several error types
+        raise CorruptCache(f"{path}: unreadable ({type(exc).__name__}: {exc})") from None
+    if "digest" in metadata and digest(arrays) != metadata["digest"]:
+        raise CorruptCache(f"{path}: its weights differ from the digest written with them (altered or damaged)")
     return arrays, info
+
+
+def cached(path: Path) -> tuple[dict[str, np.ndarray], dict] | None:
+    """What :func:`load` reads from ``path``; None where there is nothing, or a damaged file (removed, with a
+    warning, so that the caller builds it again)."""
+    if not Path(path).is_file():
+        return None
+    try:
+        return load(path)
+    except CorruptCache as exc:
+        warnings.warn(f"{exc}; building it again", stacklevel=2)
+        Path(path).unlink(missing_ok=True)
+        return None
