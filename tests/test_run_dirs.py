@@ -309,3 +309,19 @@ def test_a_resume_after_a_kill_mid_save_takes_the_newest_complete_checkpoint(tmp
     os.replace(final, tmp_path / ".checkpoint-old-x" / "entry")  # ... and the old one moved aside: then a kill
     state = load_checkpoint(final, model, optimizer, "cpu")
     assert state["step"] == step and (final / "state.json").exists()
+
+
+def test_without_a_terminal_long_work_prints_plain_lines_at_a_steady_pace(capsys, monkeypatch):
+    from sro_bench.util import progress
+
+    monkeypatch.setattr(progress, "PLAIN_EVERY", 0.0)
+    with progress.busy("training the judges"):
+        pass
+    with progress.make_progress() as bar:
+        task = bar.add_task("minilm copier", total=4, completed=0, status="")
+        for step in range(1, 5):
+            bar.update(task, completed=step, status=f"loss {1 / step:.2f}")
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == "training the judges ..." and lines[1].startswith("training the judges: done in 0:00:0")
+    assert lines[2] == "minilm copier: 0/4 ..." and lines[3].startswith("minilm copier: 1/4, 0:00:00 spent, ~0:00:00 left")
+    assert lines[3].endswith("loss 1.00") and lines[-1].startswith("minilm copier: 4/4")
