@@ -325,3 +325,16 @@ def test_without_a_terminal_long_work_prints_plain_lines_at_a_steady_pace(capsys
     assert lines[0] == "training the judges ..." and lines[1].startswith("training the judges: done in 0:00:0")
     assert lines[2] == "minilm copier: 0/4 ..." and lines[3].startswith("minilm copier: 1/4, 0:00:00 spent, ~0:00:00 left")
     assert lines[3].endswith("loss 1.00") and lines[-1].startswith("minilm copier: 4/4")
+
+
+def test_a_run_with_relative_paths_resumes_from_another_directory(base, tmp_path, monkeypatch):
+    here, elsewhere = tmp_path / "here", tmp_path / "elsewhere"
+    here.mkdir(), elsewhere.mkdir()
+    (here / "eval.txt").write_text("you are an idiot .\nshut up , moron .\n")
+    monkeypatch.chdir(here)
+    base.run_id, base.eval_file, base.eval_limit = "rel", Path("eval.txt"), None
+    run_dir = run(base, progress=False, stop_after=1).run_dir.path
+    assert json.loads((run_dir / "config.json").read_text())["eval_file"] == str(here / "eval.txt")
+    monkeypatch.chdir(elsewhere)  # the relative path would now name nothing
+    record = run(RunConfig(), resume=run_dir, progress=False).record
+    assert record["evaluation"]["rows"] == 2

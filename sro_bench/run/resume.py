@@ -87,7 +87,8 @@ def resumed_config(run_dir: Path, stored: RunConfig, given: RunConfig | None,
         before = getattr(holder, name)
         if section == "run" and name == "data_dir":
             value = resolve_data_dir(value)
-        if section == "run" and name in ("data_dir", "cache_dir") and value is not None and before is not None:
+        if (section == "run" and name in ("data_dir", "cache_dir", "eval_file", "exclude") and value is not None
+                and before is not None):
             same = Path(value).resolve() == Path(before).resolve()
         else:
             same = _same(value, before)

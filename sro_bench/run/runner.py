@@ -43,6 +43,10 @@ def resolve(config: RunConfig, game_overrides: dict[str, Any] | None = None) -> 
         train_dataset=config.train_dataset or chosen.get("train_dataset"),
     )
     config.data_dir = resolve_data_dir(config.data_dir)
+    # stored absolute, so that `--resume` works from any directory
+    for name in ("eval_file", "exclude", "cache_dir"):
+        if getattr(config, name) is not None:
+            setattr(config, name, Path(getattr(config, name)).resolve())
     if config.leader.device == "auto" and world()[1] > 1:
         from accelerate import PartialState
 
