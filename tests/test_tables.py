@@ -146,3 +146,32 @@ def test_a_board_counts_a_copied_record_once_refuses_infinity_and_says_what_it_d
     with pytest.raises(UserError, match=r"sro-2e-05-s0/record.json: malformed run record: 'metrics' must be an "
                                         r"object of finite numbers \(or null\)"):
         publish([root], tmp_path / "board2.md", command="test")
+
+
+def test_a_board_is_published_as_one_set_or_not_at_all(board, monkeypatch):
+    import errno
+    import io
+    import os
+
+    from sro_bench.errors import UserError
+    from sro_bench.util import files
+
+    before = {p.name: p.read_bytes() for p in board.parent.iterdir()}
+    opened, fdopen = [], os.fdopen
+
+    class Full(io.StringIO):
+        def write(self, text):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    def fill_up(fd, *args, **kwargs):  # the third file of the set meets a full disk
+        opened.append(fd)
+        if len(opened) == 3:
+            os.close(fd)
+            return Full()
+        return fdopen(fd, *args, **kwargs)
+
+    monkeypatch.setattr(files.os, "fdopen", fill_up)
+    with pytest.raises(UserError, match=r"board-means.csv: cannot write \(No space left on device\); none of the 5 "
+                                        r"files was replaced"):
+        publish([board.parent.parent / "records"], board, title="Test board", command="again")
+    assert {p.name: p.read_bytes() for p in board.parent.iterdir()} == before  # the old set, whole, no debris

@@ -27,7 +27,7 @@ from ..run.records import (
     without_retired,
 )
 from ..run.run_dirs import RunDir
-from ..util.files import atomic_write_text
+from ..util.files import write_text_set
 from .table_formats import TEXT_COLUMNS, Group, html_page, latex
 
 # (column, key in the record's metrics)
@@ -300,11 +300,13 @@ def publish(paths: list[Path], out: Path, *, title: str | None = None, command: 
                          for r in group.rows)
     higher = directions(records, scores)
     name = title or out.stem
-    atomic_write_text(out, md.getvalue())
-    atomic_write_text(out.with_suffix(".csv"), csv_buffer.getvalue())
-    atomic_write_text(out.with_name(f"{out.stem}-means.csv"), means_buffer.getvalue())
-    atomic_write_text(out.with_suffix(".tex"), latex(groups, formats, higher, title=name, command=command))
-    atomic_write_text(out.with_suffix(".html"), html_page(groups, formats, higher, title=name, command=command, plot=plot))
+    write_text_set({  # one set: a board whose formats disagree would be worse than the old board
+        out: md.getvalue(),
+        out.with_suffix(".csv"): csv_buffer.getvalue(),
+        out.with_name(f"{out.stem}-means.csv"): means_buffer.getvalue(),
+        out.with_suffix(".tex"): latex(groups, formats, higher, title=name, command=command),
+        out.with_suffix(".html"): html_page(groups, formats, higher, title=name, command=command, plot=plot),
+    })
     return {"rows": len(rows), "tables": len(tables), "failed": failed, "duplicates": duplicates,
             "unnamed": unnamed_records(paths)}
 

@@ -57,6 +57,34 @@ def atomic_write_text(path: Path, text: str) -> Path:
     return atomic_write(path, lambda handle: handle.write(text))
 
 
+def write_text_set(files: dict[Path, str]) -> None:
+    """Write several files as one set: every one to a temporary file first (where a full disk fails), and
+    only when all are written, each renamed into place; a failure leaves the old set whole and no debris,
+    and names the file that could not be written."""
+    from ..errors import UserError
+
+    written: list[tuple[str, Path]] = []
+    try:
+        for path, text in files.items():
+            path = Path(path)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            written.append((tmp, path))
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                    handle.write(text)
+            except OSError as exc:
+                raise UserError(f"{path}: cannot write ({exc.strerror or exc}); none of the "
+                                f"{len(files)} files was replaced") from None
+            os.chmod(tmp, 0o666 & ~_umask())
+        for tmp, path in written:
+            os.replace(tmp, path)
+    finally:
+        for tmp, _ in written:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> Path:
     return atomic_write(path, lambda handle: handle.write(data), binary=True)
 
