@@ -22,7 +22,7 @@ _EXPORTS = {
     "RunResult": "run.runner", "RunDir": "run.run_dirs", "Record": "run.records",
     # the plugin contract
     "hookimpl": "hookspecs", "UserError": "errors", "DataError": "errors", "Context": "context",
-    "Leader": "leaders.base", "LeaderConfig": "leaders.base", "LeaderContext": "leaders.base", "Sample": "leaders.base",
+    "Leader": "leaders.base", "LeaderConfig": "leaders.config", "LeaderContext": "leaders.config", "Sample": "leaders.base",
     "Follower": "followers.base", "FollowerContext": "followers.base",
     "Objective": "objectives.base", "LossTerms": "objectives.base", "ObjectiveConfig": "objectives.config",
     "masked_mean": "objectives.base", "smoothed_sigmoid_loss": "objectives.base",
