@@ -12,6 +12,8 @@ Plugin authors need only this module: ``from sro_bench import hookimpl, Objectiv
 
 from __future__ import annotations
 
+from .util.lazy import lazy_attributes
+
 __version__ = "0.1.0"
 
 # name -> the module that owns it; imported on first use, so `import sro_bench` (and `sro-bench list`)
@@ -32,11 +34,4 @@ _EXPORTS = {
 }
 
 __all__ = [*_EXPORTS, "__version__"]
-
-
-def __getattr__(name: str):
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'sro_bench' has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+__getattr__ = lazy_attributes(__name__, _EXPORTS)

@@ -4,18 +4,14 @@ Importing the package loads no torch (the CLI reads the config for its help); th
 
 from __future__ import annotations
 
+from ..util.lazy import lazy_attributes
 from .config import LeaderConfig, LeaderContext
 
 __all__ = ["HFLeader", "Leader", "LeaderConfig", "LeaderContext", "Sample", "build_leader", "load_leader"]
 _LAZY = {"HFLeader": "hf", "Leader": "base", "Sample": "base", "build_hf_leader": "saved", "load_leader": "saved"}
 
 
-def __getattr__(name: str):
-    if name not in _LAZY:
-        raise AttributeError(f"module 'sro_bench.leaders' has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+__getattr__ = lazy_attributes(__name__, _LAZY)
 
 
 def build_leader(config: LeaderConfig, context: LeaderContext | None = None):

@@ -110,6 +110,14 @@ class Judges:
             out[rows] = calibration.predict(x[rows])
         return out
 
+    def folds(self, ids: np.ndarray, inputs: Sequence[str], systems: Sequence[str] | None = None) -> list:
+        """The plan :meth:`heldout` takes for rows ``inputs`` (and ``systems``) dealt to folds ``ids``: each
+        fold's rows, and the calibration rows that share an input (or, given ``systems``, a system) with them."""
+        inputs = np.asarray(inputs, dtype=object)
+        systems = None if systems is None else np.asarray(systems, dtype=object)
+        return [(ids == f, self.excluded(inputs[ids == f], None if systems is None else systems[ids == f]))
+                for f in np.unique(ids)]
+
     def excluded(self, inputs: Sequence[str], systems: Sequence[str] | None = None) -> np.ndarray:
         """Mask over the calibration rows that share an input with ``inputs`` (or, given ``systems``, that
         were written by one of them)."""
@@ -163,9 +171,7 @@ def heldout_agreement(judges: Judges, folds: int = 5) -> dict:
     quote it; ``sro-bench suite agreement`` gives the same figures with intervals and more."""
     from .agreement import auc, fold_ids, spearman
 
-    ids = fold_ids(judges.human, "input", folds)
-    inputs = np.asarray(judges.human.inputs, dtype=object)
-    plan = [(ids == f, judges.excluded(inputs[ids == f])) for f in np.unique(ids)]
+    plan = judges.folds(fold_ids(judges.human, "input", folds), judges.human.inputs)
     scores = {j: judges.heldout(j, judges.human_signals[j], plan) for j in JUDGE_SIGNALS}
     scores["J"] = scores["STA"] * scores["SIM"] * scores["FL"]
     out = {j: {"spearman": round(spearman(v, judges.human.labels[j]), 3),

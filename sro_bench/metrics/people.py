@@ -93,15 +93,13 @@ def measure(human, *, data_dir=None, cache_dir=None, metrics: Sequence[str] = ("
         raise ValueError(f"split must be one of {SPLITS}")
     suite = Suite(MetricContext(data_dir=data_dir, cache_dir=cache_dir), list(metrics))
     ids = fold_ids(human, split, folds, seed)
-    inputs, systems = np.asarray(human.inputs, dtype=object), np.asarray(human.systems or [], dtype=object)
-    scores, method, signals, judge_ids = {}, {}, {}, {}
+    scores, method, signals, judge_ids, plan = {}, {}, {}, {}, None
     for name, metric in suite.metrics.items():
         if isinstance(metric, CalibratedJudge):
             judges, judge = metric.judges, metric.judge
             judge_ids[name] = f"{name}-{judges.info['judge_id']}"
             x = judges.signals.compute(JUDGE_SIGNALS[judge], human.inputs, human.rewrites)
-            plan = [(ids == f, judges.excluded(inputs[ids == f], systems[ids == f] if split == "system" else None))
-                    for f in np.unique(ids)]
+            plan = plan or judges.folds(ids, human.inputs, human.systems if split == "system" else None)
             scores[judge] = judges.heldout(judge, x, plan)
             left = sum(int(drop.any()) for _, drop in plan)
             whose = "its system's" if split == "system" else "its inputs'"

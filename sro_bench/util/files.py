@@ -39,18 +39,29 @@ def atomic_write(path: Path, write: Callable[[IO], None], *, binary: bool = Fals
     umask), so records and tables are as readable as the user's other files.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = _written_beside(path, write, binary=binary)
     try:
-        with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"})) as handle:
-            write(handle)
-        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
     return path
+
+
+def _written_beside(path: Path, write: Callable[[IO], None], *, binary: bool = False) -> str:
+    """A temporary file beside ``path`` that ``write`` has filled (removed again if it fails): its name."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"})) as handle:
+            write(handle)
+        os.chmod(tmp, 0o666 & ~_umask())
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return tmp
 
 
 def atomic_write_text(path: Path, text: str) -> Path:
@@ -67,16 +78,11 @@ def write_text_set(files: dict[Path, str]) -> None:
     try:
         for path, text in files.items():
             path = Path(path)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-            written.append((tmp, path))
             try:
-                with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                    handle.write(text)
+                written.append((_written_beside(path, lambda handle: handle.write(text)), path))
             except OSError as exc:
                 raise UserError(f"{path}: cannot write ({exc.strerror or exc}); none of the "
                                 f"{len(files)} files was replaced") from None
-            os.chmod(tmp, 0o666 & ~_umask())
         for tmp, path in written:
             os.replace(tmp, path)
     finally:
