@@ -39,7 +39,7 @@ from sro_bench.training.config import GameConfig  # noqa: E402
 from sro_bench.followers import FollowerContext, build_follower  # noqa: E402
 from sro_bench.training.game import Game  # noqa: E402
 from sro_bench.leaders import LeaderConfig, LeaderContext, build_leader  # noqa: E402
-from sro_bench.objectives import SRO, ObjectiveConfig  # noqa: E402
+from sro_bench.objectives import SRO  # noqa: E402
 from sro_bench.objectives.group import GRPO  # noqa: E402
 from sro_bench.util.paths import resolve_data_dir  # noqa: E402
 from sro_bench.util.progress import timed  # noqa: E402
@@ -86,7 +86,7 @@ def harness(shape: str, objective: str, inputs: list[str], follower, args) -> di
     policy = leader(shape, inputs)
     config = GameConfig(max_steps=args.updates, batch_size=args.batch, samples_per_input=args.k,
                         max_new_tokens=args.max_new_tokens, lr=1e-5, checkpoint_every=0, max_grad_norm=1.0)
-    loss = GRPO(ObjectiveConfig()) if objective == "grpo" else SRO(ObjectiveConfig())
+    loss = GRPO() if objective == "grpo" else SRO()
     game = Game(policy, follower, loss, datamod.Dataset("bench", inputs), config, seed=0)
     parts = Parts()
     sample = policy.sample

@@ -27,6 +27,7 @@ _EXPORTS = {
     "Leader": "leaders.base", "LeaderConfig": "leaders.config", "LeaderContext": "leaders.config", "Sample": "leaders.base",
     "Follower": "followers.base", "FollowerContext": "followers.base",
     "Objective": "objectives.base", "LossTerms": "objectives.base", "ObjectiveConfig": "objectives.config",
+    "PreferenceConfig": "objectives.config", "SROConfig": "objectives.config", "setting": "util.settings",
     "masked_mean": "objectives.base", "smoothed_sigmoid_loss": "objectives.base",
     "Rewriter": "rewriters.base", "RewriterContext": "rewriters.base",
     "Metric": "metrics.base", "MetricContext": "metrics.base", "MetricResult": "metrics.base",

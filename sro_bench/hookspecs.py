@@ -26,7 +26,11 @@ def register_followers(register):
 
 @hookspec
 def register_objectives(register):
-    """Training objectives (methods that train a leader): ``factory(config) -> sro_bench.objectives.Objective``."""
+    """Training objectives (methods that train a leader): ``factory(config) -> sro_bench.objectives.Objective``.
+
+    ``register(name, factory, description, config=SettingsClass)`` names the objective's settings: a dataclass
+    subclassing ``ObjectiveConfig`` whose fields (declared with ``setting``) become ``run`` options listed under
+    the method; ``factory`` receives an instance. Without ``config=`` it receives an ``ObjectiveConfig``."""
 
 
 @hookspec

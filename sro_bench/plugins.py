@@ -32,6 +32,8 @@ class Component:
     factory: Callable[..., Any]
     description: str
     distribution: str
+    #: an objective's settings, a dataclass subclassing ObjectiveConfig (None: ObjectiveConfig; other kinds: None)
+    config: type | None = None
 
 
 @dataclass(frozen=True)
@@ -67,15 +69,19 @@ class Registry:
                     impl.function(register=self._registrar(kind, distribution))
 
     def _registrar(self, kind: str, distribution: str) -> Callable[..., None]:
-        def register(name: str, factory: Callable[..., Any], description: str = "") -> None:
+        def register(name: str, factory: Callable[..., Any], description: str = "", *, config: type | None = None) -> None:
             key = (kind, name)
+            if kind == "objective":
+                config = _objective_config(name, config)
+            elif config is not None:
+                raise TypeError(f"{kind} {name!r}: only objectives register a config")
             if key in self.components:
                 other = self.components[key].distribution
                 raise PluginConflict(
                     f"{kind} {name!r} is registered twice: by {other!r} and by {distribution!r}"
                 )
             summary = description.strip().splitlines()[0] if description.strip() else ""
-            self.components[key] = Component(kind, name, factory, summary, distribution)
+            self.components[key] = Component(kind, name, factory, summary, distribution, config)
 
         return register
 
@@ -140,6 +146,15 @@ class Registry:
         return iter(sorted(self.components.values(), key=lambda c: (KINDS.index(c.kind), c.name)))
 
 
+def _objective_config(name: str, config: type | None) -> type | None:
+    """The settings class an objective registered: a dataclass (the run checks it subclasses ObjectiveConfig)."""
+    import dataclasses
+
+    if config is not None and not (isinstance(config, type) and dataclasses.is_dataclass(config)):
+        raise TypeError(f"objective {name!r}: config= must be a dataclass subclassing ObjectiveConfig, got {config!r}")
+    return config
+
+
 def lazy(module: str, attribute: str) -> Callable[..., Any]:
     """A factory that imports ``module`` only when called: `sro-bench list` never loads torch or a model."""
     def factory(*args: Any, **kwargs: Any) -> Any:
@@ -151,12 +166,12 @@ def lazy(module: str, attribute: str) -> Callable[..., Any]:
     return factory
 
 
-def table_hook(rows: tuple[tuple[str, str, str, str], ...]) -> Callable[..., None]:
-    """A ``register_<kind>s`` hook implementation registering ``(name, module, factory, description)`` rows,
-    each factory imported only when used (how the built-ins register)."""
+def table_hook(rows: tuple[tuple, ...]) -> Callable[..., None]:
+    """A ``register_<kind>s`` hook implementation registering ``(name, module, factory, description)`` rows
+    (objectives add their config class), each factory imported only when used (how the built-ins register)."""
     def hook(register):
-        for name, module, factory, description in rows:
-            register(name, lazy(module, factory), description)
+        for name, module, factory, description, *config in rows:
+            register(name, lazy(module, factory), description, **({"config": config[0]} if config else {}))
 
     return hookspecs.hookimpl(hook)
 

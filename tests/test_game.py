@@ -11,7 +11,7 @@ from sro_bench.data import Dataset
 from sro_bench.followers.base import Follower
 from sro_bench.training.game import Game, batch_indices, total_steps
 from sro_bench.leaders import LeaderConfig, LeaderContext, build_leader
-from sro_bench.objectives import DPO, KTO, SRO, LossTerms, ObjectiveConfig, RejectionSamplingSFT, RobustSRO
+from sro_bench.objectives import DPO, KTO, SRO, LossTerms, RejectionSamplingSFT, RobustSRO, RobustSROConfig, SROConfig
 
 TOXIC = ["you are a total idiot and everyone knows it .", "this is the dumbest idea i have ever heard .",
          "shut up , nobody cares what you think .", "get lost , you moron ."]
@@ -66,7 +66,7 @@ def test_batches_cover_each_epoch_once():
     assert total_steps(GameConfig(epochs=2, batch_size=4, max_steps=None), 10) == 6
 
 
-@pytest.mark.parametrize("objective", [SRO(), RobustSRO(ObjectiveConfig(p_flip=0.2)), KTO(), RejectionSamplingSFT(), DPO()],
+@pytest.mark.parametrize("objective", [SRO(), RobustSRO(RobustSROConfig(p_flip=0.2)), KTO(), RejectionSamplingSFT(), DPO()],
                          ids=lambda o: o.name)
 def test_every_objective_plays_a_few_steps(objective):
     game = Game(tiny(), WordFollower(), objective, DATA, GameConfig(max_steps=2, batch_size=4, checkpoint_every=0))
@@ -78,10 +78,10 @@ def test_every_objective_plays_a_few_steps(objective):
 
 
 def test_verdict_flips_follow_p_flip():
-    always = Game(tiny(), WordFollower(), SRO(ObjectiveConfig(p_flip=1.0)), DATA, GameConfig(max_steps=1, batch_size=8))
+    always = Game(tiny(), WordFollower(), SRO(SROConfig(p_flip=1.0)), DATA, GameConfig(max_steps=1, batch_size=8))
     entry = always.play().history[0]
     assert entry["pass_rate"] == pytest.approx(1 - entry["pass_rate_raw"])
-    never = Game(tiny(), WordFollower(), SRO(ObjectiveConfig(p_flip=0.0)), DATA, GameConfig(max_steps=1, batch_size=8))
+    never = Game(tiny(), WordFollower(), SRO(SROConfig(p_flip=0.0)), DATA, GameConfig(max_steps=1, batch_size=8))
     entry = never.play().history[0]
     assert entry["pass_rate"] == entry["pass_rate_raw"]
 
@@ -149,7 +149,7 @@ def test_the_game_scores_samples_not_their_text():
 
     leader.sequence_logprobs = spy
     config = GameConfig(max_steps=1, batch_size=4, max_new_tokens=4, checkpoint_every=0)
-    Game(leader, WordFollower(), SRO(ObjectiveConfig(p_flip=0.0)), DATA, config).play()
+    Game(leader, WordFollower(), SRO(SROConfig(p_flip=0.0)), DATA, config).play()
     sampled = [t for t in seen if isinstance(t, Sample)]
     assert sampled and all(t.ids is not None for t in sampled)
     assert any(not t.ended for t in sampled)  # a budget of 4 cuts some samples

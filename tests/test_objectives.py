@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from sro_bench.errors import UserError
-from sro_bench.objectives import DPO, KTO, SRO, LossTerms, ObjectiveConfig, RejectionSamplingSFT, RobustSRO
+from sro_bench.objectives import (DPO, KTO, SRO, GRPOConfig, LossTerms, ObjectiveConfig, RejectionSamplingSFT, RobustSRO,
+                                  RobustSROConfig, SROConfig)
 
 
 def L(h: float, beta: float = 0.1, eps: float = 0.1) -> float:
@@ -44,7 +45,7 @@ def test_sro_flipped_verdicts_take_the_other_branch():
 
 
 def test_label_smoothing_and_beta():
-    config = ObjectiveConfig(beta=0.5, label_smoothing=0.0)
+    config = SROConfig(beta=0.5, label_smoothing=0.0)
     loss, _ = SRO(config).loss(terms())
     assert loss.item() == pytest.approx((L(1.5, 0.5, 0.0) + L(1.0, 0.5, 0.0)) / 2, rel=1e-6)
     # eps = 0 is plain DPO: -log sigmoid(beta h)
@@ -53,12 +54,12 @@ def test_label_smoothing_and_beta():
 
 def test_sro_default_flip_rate_is_the_papers():
     assert SRO().p_flip == 0.1
-    assert SRO(ObjectiveConfig(p_flip=0.0)).p_flip == 0.0
+    assert SRO(SROConfig(p_flip=0.0)).p_flip == 0.0
 
 
 def test_robust_sro_by_hand_and_unbiased():
     e = 0.2
-    objective = RobustSRO(ObjectiveConfig(p_flip=e))
+    objective = RobustSRO(RobustSROConfig(p_flip=e))
     loss, _ = objective.loss(terms())
     by_hand = (((1 - e) * PASS0 - e * FAIL0) + ((1 - e) * FAIL1 - e * PASS1)) / (1 - 2 * e) / 2
     assert loss.item() == pytest.approx(by_hand, rel=1e-6)
@@ -71,14 +72,15 @@ def test_robust_sro_by_hand_and_unbiased():
 
 def test_robust_sro_rejects_flip_rates_of_a_half_or_more():
     with pytest.raises(UserError, match=r"--assumed-flip must be in \[0, 0.5\)"):
-        ObjectiveConfig(assumed_flip=0.5)  # the config refuses it where it is set
-    with pytest.raises(ValueError, match=r"\[0, 0.5\)"):
-        RobustSRO(ObjectiveConfig(p_flip=0.5))  # the rate it assumes by default, its own p_flip
+        RobustSROConfig(assumed_flip=0.5)  # the config refuses it where it is set
+    with pytest.raises(UserError, match=r"in \[0, 0.5\); --p-flip 0.5 needs --assumed-flip"):
+        RobustSROConfig(p_flip=0.5)  # the rate it assumes by default, its own p_flip
+    assert RobustSRO(RobustSROConfig(p_flip=0.5, assumed_flip=0.2)).assumed_flip == 0.2
 
 
 def test_dr_dpo_reweighting_by_hand():
     beta_dr = 1.0
-    objective = RobustSRO(ObjectiveConfig(p_flip=0.0, dr_beta=beta_dr))
+    objective = RobustSRO(RobustSROConfig(p_flip=0.0, dr_beta=beta_dr))
     loss, _ = objective.loss(terms())
     by_hand = -beta_dr * math.log((math.exp(-PASS0 / beta_dr) + math.exp(-FAIL1 / beta_dr)) / 2)
     assert loss.item() == pytest.approx(by_hand, rel=1e-6)
@@ -118,7 +120,7 @@ def test_rejected_rows_are_exactly_the_rows_whose_loss_reads_l_x_given_x():
 
     fails = np.array([0, 1, 1, 0])
     assert SRO().rejected_rows(fails).tolist() == [True, False, False, True]
-    assert RobustSRO(ObjectiveConfig(p_flip=0.1)).rejected_rows(fails).all()
+    assert RobustSRO(RobustSROConfig(p_flip=0.1)).rejected_rows(fails).all()
     assert DPO().rejected_rows(fails).all() and not KTO().rejected_rows(fails).any()
 
     def loss_and_grad(objective, rejected_fill):
@@ -131,7 +133,7 @@ def test_rejected_rows_are_exactly_the_rows_whose_loss_reads_l_x_given_x():
         return loss.item(), chosen.grad.tolist(), rejected.grad.tolist()
 
     assert loss_and_grad(SRO(), 0.0) == loss_and_grad(SRO(), -7.0)
-    robust = RobustSRO(ObjectiveConfig(p_flip=0.1))
+    robust = RobustSRO(RobustSROConfig(p_flip=0.1))
     assert loss_and_grad(robust, 0.0)[0] != loss_and_grad(robust, -7.0)[0]
 
 
@@ -171,7 +173,7 @@ def test_bok_loss_by_hand():
     assert logs["loss_pair"] == pytest.approx(BOK_PAIR, rel=1e-6)
     assert logs["loss_pass"] == pytest.approx(BOK_ALL_PASS, rel=1e-6)
     assert logs["loss_fail"] == pytest.approx(BOK_ALL_FAIL, rel=1e-6)
-    config = ObjectiveConfig(beta=0.5, label_smoothing=0.0)
+    config = SROConfig(beta=0.5, label_smoothing=0.0)
     loss, _ = BestOfK(config).loss(grouped_terms())
     by_hand = (L(1.5, 0.5, 0.0) + (L(2.5, 0.5, 0.0) + L(-0.5, 0.5, 0.0)) / 2 + (L(0.5, 0.5, 0.0) + L(-0.5, 0.5, 0.0)) / 2) / 3
     assert loss.item() == pytest.approx(by_hand, rel=1e-6)
@@ -263,7 +265,7 @@ def test_grpo_advantages_by_hand():
 def test_grpo_loss_by_hand_with_token_lengths():
     lengths = [2.0, 4.0, 1.0, 5.0, 2.0, 4.0]
     t = grpo_terms(lengths=lengths)
-    loss, logs = GRPO(ObjectiveConfig(grpo_kl=0.5)).loss(t)
+    loss, logs = GRPO(GRPOConfig(grpo_kl=0.5)).loss(t)
     a = 0.5 / 0.5001
     policy = -(a * -2.5 / 2.0 - a * -3.5 / 4.0) / 6
     d = [(r - p) / n for p, r, n in zip([-2.0, -3.0, -1.0, -4.0, -2.5, -3.5], [-2.5, -2.0, -1.5, -3.0, -2.0, -4.0], lengths)]
@@ -275,18 +277,18 @@ def test_grpo_loss_by_hand_with_token_lengths():
 
 def test_grpo_zero_advantage_groups_give_zero_policy_gradient_and_passes_are_pushed_up():
     t = grpo_terms(lengths=[2.0, 4.0, 1.0, 5.0, 2.0, 4.0])
-    loss, _ = GRPO(ObjectiveConfig(grpo_kl=0.0)).loss(t)
+    loss, _ = GRPO(GRPOConfig(grpo_kl=0.0)).loss(t)
     loss.backward()
     grad = t.policy_chosen.grad
     assert grad[:4].abs().sum() == 0  # all-pass and all-fail inputs: no signal
     assert grad[4] < 0 < grad[5]  # descent raises the passing sample, lowers the failing one
     t = grpo_terms(fails=(1.0, 1.0, 1.0, 1.0, 1.0, 1.0))
-    loss, logs = GRPO(ObjectiveConfig(grpo_kl=0.0)).loss(t)
+    loss, logs = GRPO(GRPOConfig(grpo_kl=0.0)).loss(t)
     loss.backward()
     assert loss.item() == 0 and t.policy_chosen.grad.abs().sum() == 0 and logs["nonzero_advantage_groups"] == 0
     # k = 3, one pass among three: the pass is pushed up, both fails down.
     t = grpo_terms(fails=(1.0, 0.0, 1.0, 0.0, 0.0, 0.0), k=3)
-    GRPO(ObjectiveConfig(grpo_kl=0.0)).loss(t)[0].backward()
+    GRPO(GRPOConfig(grpo_kl=0.0)).loss(t)[0].backward()
     grad = t.policy_chosen.grad
     assert grad[1] < 0 and grad[0] > 0 and grad[2] > 0 and grad[3:].abs().sum() == 0
 
@@ -294,12 +296,12 @@ def test_grpo_zero_advantage_groups_give_zero_policy_gradient_and_passes_are_pus
 def test_grpo_kl_is_zero_with_zero_gradient_when_policy_is_the_reference():
     values = [-2.0, -3.0, -1.0, -4.0, -2.5, -3.5]
     t = grpo_terms(fails=(0.0, 0.0, 1.0, 1.0, 1.0, 1.0), policy=values, ref=values, lengths=[2.0, 4.0, 1.0, 5.0, 2.0, 4.0])
-    loss, logs = GRPO(ObjectiveConfig(grpo_kl=1.0)).loss(t)
+    loss, logs = GRPO(GRPOConfig(grpo_kl=1.0)).loss(t)
     loss.backward()
     assert logs["kl"] == 0.0 and loss.item() == 0.0 and t.policy_chosen.grad.abs().sum() == 0
     # Away from the reference the k3 term is positive and pulls the policy back towards it.
     t = grpo_terms(fails=(0.0, 0.0, 1.0, 1.0, 1.0, 1.0), policy=[v + 1 for v in values], ref=values)
-    loss, logs = GRPO(ObjectiveConfig(grpo_kl=1.0)).loss(t)
+    loss, logs = GRPO(GRPOConfig(grpo_kl=1.0)).loss(t)
     loss.backward()
     assert logs["kl"] > 0 and (t.policy_chosen.grad > 0).all()
 
@@ -323,23 +325,25 @@ def test_group_size_must_divide_the_batch():
 
 
 def test_group_objectives_defaults_describe_and_registration():
-    assert BestOfK().p_flip == 0.1 and BestOfK(ObjectiveConfig(p_flip=0.0)).p_flip == 0.0
-    assert GRPO().p_flip == 0.0 and GRPO(ObjectiveConfig(p_flip=0.2)).p_flip == 0.2
+    assert BestOfK().p_flip == 0.1 and BestOfK(SROConfig(p_flip=0.0)).p_flip == 0.0
+    assert GRPO().p_flip == 0.0 and GRPO(GRPOConfig(p_flip=0.2)).p_flip == 0.2
     assert GRPO.min_group_size == 2 and BestOfK.min_group_size == 1 and SRO.min_group_size == 1
     assert not GRPO.uses_rejected and not GRPO().rejected_rows([0, 1, 0, 1], group_size=2).any()
-    assert BestOfK(ObjectiveConfig(beta=0.3)).describe() == {
+    assert BestOfK(SROConfig(beta=0.3)).describe() == {
         "name": "bok", "source": "samples", "p_flip": 0.1, "beta": 0.3, "label_smoothing": 0.1}
     assert GRPO().describe() == {"name": "grpo", "source": "samples", "p_flip": 0.0, "grpo_kl": 0.04}
     from sro_bench.util.settings import help_of
-    assert "grpo" in help_of(ObjectiveConfig)["grpo_kl"]
+    assert "KL" in help_of(GRPOConfig)["grpo_kl"]
     from sro_bench.objectives import plugin
     from sro_bench.plugins import Registry
 
     reg = Registry()
     reg.add_plugin(plugin, "sro-bench")
     # built-ins register by module name (no torch until used); the factory builds the class
-    assert type(reg.get("objective", "bok").factory(ObjectiveConfig())) is BestOfK
-    assert type(reg.get("objective", "grpo").factory(ObjectiveConfig())) is GRPO
+    assert type(reg.get("objective", "bok").factory(SROConfig())) is BestOfK
+    assert type(reg.get("objective", "grpo").factory(GRPOConfig())) is GRPO
+    with pytest.raises(TypeError, match="GRPO takes a GRPOConfig, got SROConfig"):
+        reg.get("objective", "grpo").factory(SROConfig())
 
 
 def test_built_in_rejected_rows_take_the_group_size():

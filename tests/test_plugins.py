@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import subprocess
 import sys
@@ -124,28 +125,76 @@ def test_builtins_load_without_entry_points(monkeypatch):
     assert {"delete", "duplicate"} <= set(reg.names("rewriter")) and "sta" in reg.names("metric")
 
 
-def test_the_documented_objective_runs_as_written():
-    """docs/PLUGINS.md's objective, executed: under 40 lines, registrable, and its loss computes."""
+def _documented_objective(monkeypatch) -> types.ModuleType:
     import re
-
-    import torch
-
-    from sro_bench import LossTerms
 
     doc = (Path(__file__).parent.parent / "docs" / "PLUGINS.md").read_text()
     code = re.search(r"```python\n(# my_objective/__init__.py\n.*?)```", doc, re.S).group(1)
     assert len(code.strip().splitlines()) < 40
     module = types.ModuleType("my_objective")
+    monkeypatch.setitem(sys.modules, "my_objective", module)  # as an installed package would be
     exec(compile(code, "docs/PLUGINS.md", "exec"), module.__dict__)
+    return module
+
+
+def test_the_documented_objective_runs_as_written(monkeypatch):
+    """docs/PLUGINS.md's objective, executed: under 40 lines, registrable with its settings, and its loss computes."""
+    import torch
+
+    from sro_bench import LossTerms
+
+    module = _documented_objective(monkeypatch)
     reg = Registry()
     reg.add_plugin(module, "my-objective")
-    objective = reg.method("unlikelihood").factory(None)
+    component = reg.method("unlikelihood")
+    assert component.config is module.UnlikelihoodConfig
     terms = LossTerms(policy_chosen=torch.tensor([-3.0, -2.0], requires_grad=True), ref_chosen=torch.tensor([-3.0, -2.0]),
                       fails=torch.tensor([1.0, 0.0]))
-    loss, figures = objective.loss(terms)
+    loss, figures = component.factory(component.config()).loss(terms)
     loss.backward()
     assert loss.item() > 0 and set(figures) == {"loss_fail"}
     assert terms.policy_chosen.grad[1] == 0 and terms.policy_chosen.grad[0] > 0  # only the failing sample moves
+    # a failing sample exactly margin nats below the reference has h = 0: loss log 2, halved over the batch of two
+    margin, _ = component.factory(component.config(margin=1.0, beta=1.0)).loss(
+        LossTerms(policy_chosen=torch.tensor([-3.0, -2.0]), ref_chosen=torch.tensor([-2.0, -2.0]), fails=torch.tensor([1.0, 0.0])))
+    assert margin.item() == pytest.approx(math.log(2) / 2)
+
+
+def test_a_plugin_objectives_settings_are_typed_options_under_its_method(monkeypatch):
+    """The tutorial's settings become `run` options: listed under the method, typed, validated, refused elsewhere."""
+    from click.testing import CliRunner
+
+    import sro_bench.plugins as plugins
+    from sro_bench.cli.main import cli as command
+    from sro_bench.run import runner
+    from sro_bench.run.records import Record
+    from sro_bench.run.run_dirs import RunDir
+
+    reg = Registry()
+    reg.load_entry_points()
+    reg.add_plugin(_documented_objective(monkeypatch), "my-objective")
+    monkeypatch.setattr(plugins, "loaded_registry", lambda: reg)
+    seen = []
+    monkeypatch.setattr(runner, "run", lambda config, **kwargs: seen.append(config) or runner.RunResult(
+        RunDir("unused"), Record({"metrics": {}})))
+    monkeypatch.setattr("sro_bench.cli.main.print_metrics", lambda record: None)
+
+    help_text = CliRunner().invoke(command, ["run", "--help"], terminal_width=200).output
+    section = help_text.split("Settings of --method unlikelihood:")[1]
+    assert "--margin FLOAT" in section and "nats below the reference a failing" in section and "[default: 0.0]" in section
+    assert "--margin" not in help_text.split("Settings of --method sro:")[1].split("Settings of")[0]
+
+    done = CliRunner().invoke(command, ["run", "--method", "unlikelihood", "--margin", "2", "--beta", "0.5"])
+    assert done.exit_code == 0, done.output
+    assert type(seen[0].objective).__name__ == "UnlikelihoodConfig"
+    assert (seen[0].objective.margin, seen[0].objective.beta, seen[0].objective.p_flip) == (2.0, 0.5, 0.0)
+    assert seen[0].objective.explicit_fields == {"margin", "beta"}
+    for args, message in [(["--margin", "x"], "'x' is not a valid float"),
+                          (["--beta", "0"], "--beta must be > 0, got 0.0")]:
+        done = CliRunner().invoke(command, ["run", "--method", "unlikelihood", *args])
+        assert done.exit_code != 0 and message in (done.output + str(done.exception)), done.output
+    done = CliRunner().invoke(command, ["run", "--method", "sro", "--margin", "1"])
+    assert done.exit_code == 2 and "--margin is not a setting of --method sro" in done.output
 
 
 def test_a_leader_factory_on_the_old_one_argument_contract_is_named_before_any_work(monkeypatch):

@@ -8,7 +8,7 @@ import torch
 
 from sro_bench.training.config import GameConfig
 from sro_bench.training.game import Game
-from sro_bench.objectives import LossTerms, ObjectiveConfig
+from sro_bench.objectives import GRPOConfig, GRPOFluentConfig, GRPOKeepConfig, LossTerms
 from sro_bench.objectives.group import GRPO, GRPOKeep
 from sro_bench.training.rewards import kept_share, lcs_length
 
@@ -42,14 +42,14 @@ def keep_terms(fails, kept, k=2):
 def test_grpo_keep_prefers_the_pass_that_keeps_more():
     # Input 0: both pass, one keeps 0.9 of the input and one 0.5; plain GRPO sees no difference.
     t = keep_terms([0.0, 0.0, 0.0, 1.0], [0.9, 0.5, 0.8, 1.0])
-    loss, logs = GRPOKeep(ObjectiveConfig(grpo_kl=0.0)).loss(t)
+    loss, logs = GRPOKeep(GRPOKeepConfig(grpo_kl=0.0)).loss(t)
     loss.backward()
     grad = t.policy_chosen.grad
     assert grad[0] < 0 < grad[1]  # gradient descent raises the keeper, lowers the deleter
     assert grad[2] < 0 < grad[3]  # a pass that keeps 0.8 still beats a fail that keeps everything
     assert logs["reward"] == pytest.approx((0.9 + 0.5 + 0.8 + 0.0) / 4)
     t = keep_terms([0.0, 0.0, 0.0, 1.0], [0.9, 0.5, 0.8, 1.0])
-    GRPO(ObjectiveConfig(grpo_kl=0.0)).loss(t)[0].backward()
+    GRPO(GRPOConfig(grpo_kl=0.0)).loss(t)[0].backward()
     assert t.policy_chosen.grad[0] == t.policy_chosen.grad[1] == 0
 
 
@@ -82,7 +82,7 @@ def test_grpo_fluent_weighs_each_pass_by_the_reference_confidence():
     t = keep_terms([0.0, 0.0, 0.0, 1.0], [0.8, 0.9, 0.8, 1.0])
     t.fluency = torch.log(torch.tensor([0.9, 0.5, 0.9, 0.9]))  # the second keeps more but reads badly
     expected = torch.tensor([0.8 * 0.9, 0.9 * 0.5, 0.8 * 0.9, 0.0])
-    objective = GRPOFluent(ObjectiveConfig(grpo_kl=0.0))
+    objective = GRPOFluent(GRPOFluentConfig(grpo_kl=0.0))
     assert torch.allclose(objective.rewards(t), expected)
     loss, logs = objective.loss(t)
     loss.backward()
@@ -154,11 +154,11 @@ def test_the_game_measures_kept_as_the_objective_asks():
     leader = tiny()
     original = leader.sample
     leader.sample = lambda inputs, **k: calls.append((list(inputs), out := original(inputs, **k))) or out
-    objective = Spy(ObjectiveConfig(kept_measure="overlap"))
+    objective = Spy(GRPOKeepConfig(kept_measure="overlap"))
     assert objective.kept_measure == "overlap" and GRPOKeep().kept_measure == "f1" and GRPOFluent().kept_measure == "overlap"
     Game(leader, WordFollower(), objective, DATA, GameConfig(max_steps=1, batch_size=2, samples_per_input=2,
                                                              checkpoint_every=0)).play()
     ((inputs, samples),) = calls
     expected = [kept_overlap(x, s.text) for x, s in zip([x for x in inputs for _ in range(2)], samples)]
     assert seen[0].tolist() == pytest.approx(expected)
-    assert GRPOKeep(ObjectiveConfig(kept_measure="overlap")).describe()["kept_measure"] == "overlap"
+    assert GRPOKeep(GRPOKeepConfig(kept_measure="overlap")).describe()["kept_measure"] == "overlap"

@@ -138,7 +138,30 @@ def test_resume_refuses_settings_that_differ_from_the_run(base):
         run(RunConfig(), resume=run_dir, progress=False, game_overrides={"max_steps": 1})
     with pytest.raises(UserError, match="--run-id cannot be given with --resume"):
         run(RunConfig(run_id="other"), resume=run_dir, progress=False)
+    from sro_bench.objectives import SROConfig
+
+    with pytest.raises(UserError, match=r"these differ: --beta 0.2 \(the run has 0.1\)\. Start"):
+        run(RunConfig(objective=SROConfig(beta=0.2, p_flip=0.1)), resume=run_dir, progress=False)  # p_flip: as stored
     assert not (run_dir / "record.json").exists()
+
+
+def test_a_run_directory_from_before_per_method_settings_reads_as_the_methods_class(tmp_path):
+    """Older runs saved one shared objective section, "None" meaning the objective's default; it still resumes."""
+    from sro_bench.objectives import GRPOFluentConfig
+    from sro_bench.run.config import read_run_config
+    from sro_bench.util.dataclass_json import jsonable
+
+    shared = {"beta": 0.1, "label_smoothing": 0.1, "p_flip": None, "assumed_flip": None, "dr_beta": 0.0,
+              "kto_desirable_weight": 1.0, "kto_undesirable_weight": 1.0, "grpo_kl": 0.02, "kept_measure": None,
+              "dpo_backend": "auto", "options": {}}
+    saved = {**jsonable(RunConfig(method="grpo-fluent")), "objective": shared}
+    (tmp_path / "config.json").write_text(json.dumps(saved))
+    objective = read_run_config(tmp_path).objective
+    assert type(objective) is GRPOFluentConfig
+    assert (objective.grpo_kl, objective.kept_measure, objective.p_flip) == (0.02, "overlap", 0.0)
+    (tmp_path / "config.json").write_text(json.dumps({**saved, "objective": {"grpo_kl": 0.02, "betta": 1}}))
+    with pytest.raises(UserError, match="config.json: unknown setting objective.betta"):
+        read_run_config(tmp_path)
 
 
 def test_resume_applies_more_steps_and_says_so(base, tmp_path):
@@ -235,11 +258,12 @@ def test_a_run_directory_names_every_file_and_writes_them(tmp_path):
 
 
 def test_each_config_refuses_a_bad_value_where_it_is_made():
-    from sro_bench.objectives import ObjectiveConfig
+    from sro_bench.objectives import SROConfig
 
     for make, message in [(lambda: GameConfig(batch_size=0), "--batch-size must be >= 1, got 0"),
                           (lambda: GameConfig(lr=float("nan")), "--lr must be a finite number, got nan"),
-                          (lambda: ObjectiveConfig(beta=0.0), "--beta must be > 0, got 0.0"),
+                          (lambda: SROConfig(beta=0.0), "--beta must be > 0, got 0.0"),
+                          (lambda: RunConfig(method="dpo", objective=SROConfig()), "--method dpo takes DPOConfig settings, got SROConfig"),
                           (lambda: LeaderConfig(lora_r=-1), "--lora-r must be >= 0, got -1"),
                           (lambda: RunConfig(seed=-1), r"--seed must be in \[0, 2\*\*32\), got -1")]:
         with pytest.raises(UserError, match=message):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -335,30 +336,49 @@ def test_run_help_shows_every_setting_with_its_default_and_choices():
     from click.testing import CliRunner
 
     from sro_bench.cli.main import cli as command
-    from sro_bench.objectives.config import ObjectiveConfig
+    from sro_bench.objectives.plugin import BUILTINS
     from sro_bench.util.settings import flag_of
 
-    text = " ".join(CliRunner().invoke(command, ["run", "--help"], terminal_width=400).output.split())
-    for cls in (RunConfig, LeaderConfig, GameConfig, ObjectiveConfig):
+    output = CliRunner().invoke(command, ["run", "--help"], terminal_width=400).output
+    text = " ".join(output.split())
+    for cls in (RunConfig, LeaderConfig, GameConfig):
         for f in dataclasses.fields(cls):
             if f.metadata.get("cli"):
                 flag = flag_of(f).split("/")[0]
                 assert f"{flag} " in text, flag
                 assert f.metadata["help"] in text, flag
     assert "[cpu|paper|smoke]" in text and "[auto|fp32|bf16|fp16]" in text and "[default: 100, or the preset's]" in text
+    # each objective's own settings, under its method, with its defaults
+    sections = {part.split(":", 1)[0]: " ".join(part.split(":", 1)[1].split())
+                for part in output.split("Settings of --method ")[1:]}
+    assert list(sections) == [row[0] for row in BUILTINS]
+    for name, *_, settings in BUILTINS:
+        shown = [f for f in dataclasses.fields(settings) if f.metadata.get("cli")]
+        for f in shown:
+            assert f"{flag_of(f)} " in sections[name] and f.metadata["help"] in sections[name], (name, f.name)
+        assert len(re.findall(r"--[a-z-]+ (?:FLOAT|INTEGER|TEXT|\[[a-z0-9|]+\])", sections[name])) == len(shown), name  # no other's
+    assert "--p-flip FLOAT the objective's own verdict flip rate (SRO's noise; 0.1 in the paper) [default: 0.1]" in sections["sro"]
+    assert "[default: 0.0]" in sections["grpo"] and "--dr-beta" not in sections["sro"] and "--p-flip" not in sections["dpo"]
+    assert "--kept-measure [f1|overlap]" in sections["grpo-keep"] and "[default: overlap]" in sections["grpo-fluent"]
 
 
 def test_objective_options_reach_the_objective_typed(monkeypatch):
     from click.testing import CliRunner
 
-    from sro_bench.run import runner
     from sro_bench.cli.main import cli as command
+    from sro_bench.objectives import KTOConfig, RobustSROConfig
+    from sro_bench.run import runner
 
     seen = []
     monkeypatch.setattr(runner, "run", lambda config, **kwargs: seen.append(config) or runner.RunResult(
         RunDir("unused"), Record({"metrics": {}})))
     monkeypatch.setattr("sro_bench.cli.main.print_metrics", lambda record: None)
-    result = CliRunner().invoke(command, ["run", "--objective-option", "margin=0.5", "--objective-option", "mode=hard",
-                                          "--objective-option", "cap=none", "--objective-option", "ks=[1, 2]"])
-    assert result.exit_code == 0, result.output
-    assert seen[0].objective.options == {"margin": 0.5, "mode": "hard", "cap": None, "ks": [1, 2]}
+    for args in (["--method", "sro-robust", "--dr-beta", "0.5", "--p-flip", "0.2"], ["--method", "kto", "--beta", "0.3"], []):
+        result = CliRunner().invoke(command, ["run", *args])
+        assert result.exit_code == 0, result.output
+    robust, kto, default = (config.objective for config in seen)
+    assert type(robust) is RobustSROConfig and (robust.dr_beta, robust.p_flip, robust.beta) == (0.5, 0.2, 0.1)
+    assert type(kto) is KTOConfig and kto.beta == 0.3 and kto.explicit_fields == {"beta"}
+    assert seen[2].method == "sro" and type(default).__name__ == "SROConfig" and default.explicit_fields == frozenset()
+    result = CliRunner().invoke(command, ["run", "--method", "dpo", "--p-flip", "0.1"])
+    assert result.exit_code == 2 and "--p-flip is not a setting of --method dpo (its settings: --beta, " in result.output

@@ -11,7 +11,7 @@ from sro_bench.run.config import RunConfig
 from sro_bench.data import Dataset
 from sro_bench.errors import UserError
 from sro_bench.leaders import LeaderConfig, LeaderContext, build_leader
-from sro_bench.objectives import DPO, LossTerms, ObjectiveConfig
+from sro_bench.objectives import DPO, DPOConfig, LossTerms
 from sro_bench.objectives.base import smoothed_sigmoid_loss
 from sro_bench.training.trl_dpo import TrlDPOGame, chosen_references, conservative_dpo_losses, preference_rows
 from sro_bench.run.runner import run
@@ -30,7 +30,7 @@ def causal(seed: int = 0):
 @pytest.mark.parametrize("eps", [0.0, 0.1, 0.3])
 def test_trl_loss_equals_the_harness_dpo_loss_on_the_leaders_own_scores(eps, tmp_path):
     leader = causal()
-    config = ObjectiveConfig(label_smoothing=eps, beta=0.5)
+    config = DPOConfig(label_smoothing=eps, beta=0.5)
     game = TrlDPOGame(leader, config, DATA, GameConfig(batch_size=3, max_steps=1), seed=0)
     trainer = game._trainer(tmp_path, 0, [])  # takes the frozen reference copy
     with torch.no_grad():  # move the policy away from the reference, or every margin is 0 and the loss log 2
@@ -71,13 +71,13 @@ def test_dpo_picks_trl_for_causal_leaders_and_the_game_for_seq2seq():
 
     cfg = GameConfig(max_steps=1)
     assert isinstance(build_loop(DPO(), causal(), DATA, cfg, 0), TrlDPOGame)
-    assert isinstance(build_loop(DPO(ObjectiveConfig(dpo_backend="game")), causal(), DATA, cfg, 0), Game)
+    assert isinstance(build_loop(DPO(DPOConfig(dpo_backend="game")), causal(), DATA, cfg, 0), Game)
     assert DPO().loop(causal(), GameConfig(seed_faithful_logprob=True)) == "game"
     torch.manual_seed(0)
     seq2seq = build_leader(LeaderConfig(name="tiny"))
     assert isinstance(build_loop(DPO(), seq2seq, DATA, cfg, 0), Game)
     with pytest.raises(UserError, match="causal leader"):
-        DPO(ObjectiveConfig(dpo_backend="trl")).loop(seq2seq, cfg)
+        DPO(DPOConfig(dpo_backend="trl")).loop(seq2seq, cfg)
 
 
 def test_both_loops_honour_the_loop_contract():
@@ -87,7 +87,7 @@ def test_both_loops_honour_the_loop_contract():
     from sro_bench.training.loops import Loop, build_loop
 
     cfg = GameConfig(max_steps=1)
-    loops = [build_loop(DPO(), causal(), DATA, cfg, 0), build_loop(DPO(ObjectiveConfig(dpo_backend="game")), causal(), DATA, cfg, 0)]
+    loops = [build_loop(DPO(), causal(), DATA, cfg, 0), build_loop(DPO(DPOConfig(dpo_backend="game")), causal(), DATA, cfg, 0)]
     assert {type(loop) for loop in loops} == {TrlDPOGame, Game}
     wanted = inspect.signature(Loop.play).parameters
     for loop in loops:
@@ -143,8 +143,8 @@ def test_progress_status_reads_game_and_trl_history_entries():
 
 def test_bad_dpo_backends_are_one_line_errors(data_dir, tmp_path):
     with pytest.raises(UserError, match="--dpo-backend must be auto, trl or game"):
-        ObjectiveConfig(dpo_backend="fast")
-    config = RunConfig(method="dpo", data_dir=data_dir, runs_dir=tmp_path)
+        DPOConfig(dpo_backend="fast")
+    config = RunConfig(method="dpo", objective=DPOConfig(), data_dir=data_dir, runs_dir=tmp_path)
     config.objective.dpo_backend = "fast"  # set after construction: the run checks again before any work
     with pytest.raises(UserError, match="--dpo-backend must be auto, trl or game"):
         run(config, progress=False)

@@ -20,11 +20,10 @@ from rich.table import Table
 from ..errors import Interrupted, Terminated, UserError, signal_number
 from ..grids.config import RobustnessConfig
 from ..leaders.config import LeaderConfig, LeaderContext
-from ..objectives.config import ObjectiveConfig
 from ..run.config import RunConfig
 from ..training.config import GameConfig
 from ..util.settings import help_of
-from .options import console, options_for, take
+from .options import SettingsByMethod, console, method_settings, options_for, take
 
 if TYPE_CHECKING:
     from ..run.records import Record
@@ -75,12 +74,18 @@ def list_cmd():
     console.print(table)
 
 
-@cli.command()
+def _objective_settings() -> dict[str, type]:
+    from ..plugins import registry
+    from ..run.config import objective_settings
+
+    return {name: objective_settings(name) for kind, name in registry().components if kind == "objective"}
+
+
+@cli.command(cls=SettingsByMethod, settings=_objective_settings, prefix="objective")
 @options_for(RunConfig, "run", only=("method",))
 @options_for(LeaderConfig, "leader")
 @options_for(RunConfig, "run", only=("follower", "perturb", "preset", "train_dataset"))
 @options_for(GameConfig, "game", note=", or the preset's")
-@options_for(ObjectiveConfig, "objective")
 @options_for(RunConfig, "run", only=("eval_file", "eval_limit", "exclude", "metrics", "data_dir", "cache_dir",
                                      "runs_dir", "run_id", "seed", "report_to"))
 @click.option("--resume", type=existing_dir,
@@ -91,9 +96,12 @@ def run(resume, quiet, **options):
     """Train a leader with METHOD (or apply a training-free rewriter), rewrite the evaluation set, score it."""
     from ..run.runner import run as run_api
 
-    overrides = take(options, "game")
-    config = RunConfig(leader=LeaderConfig(**take(options, "leader")), objective=ObjectiveConfig(**take(options, "objective")),
-                       **take(options, "run"))
+    from ..run.config import objective_settings, read_run_config
+
+    overrides, run_options = take(options, "game"), take(options, "run")
+    method = run_options.get("method") or (read_run_config(resume).method if resume else RunConfig.method)
+    objective = method_settings(method, objective_settings(method), take(options, "objective"), "objective")
+    config = RunConfig(leader=LeaderConfig(**take(options, "leader")), objective=objective, **run_options)
     result = run_api(config, resume=resume, progress=not quiet, game_overrides=overrides)
     if result.record is not None:  # under `accelerate launch` the main process prints
         print_metrics(result.record)

@@ -80,6 +80,12 @@ def _comma(kind: type, item: type = str):
 
 def option(f: dataclasses.Field, hint: Any, prefix: str, default: Any, note: str = "") -> Callable:
     """One click option for field ``f`` (default None: "not given", so the dataclass default applies)."""
+    decls, kwargs = _option_arguments(f, hint, prefix, default, note)
+    return click.option(*decls, **kwargs)
+
+
+def _option_arguments(f: dataclasses.Field, hint: Any, prefix: str, default: Any,
+                      note: str = "") -> tuple[list[str], dict[str, Any]]:
     meta, name = f.metadata, f"{prefix}{SEP}{f.name}"
     flag, kind = flag_of(f), _base_type(hint)
     # click shows a string default in parentheses; the default goes into the help text instead
@@ -103,7 +109,62 @@ def option(f: dataclasses.Field, hint: Any, prefix: str, default: Any, note: str
         kwargs["type"] = click.Path(exists=file, dir_okay=not (file or out), file_okay=file or out, path_type=Path)
     else:
         kwargs["type"] = click.Choice(meta["choices"]) if meta.get("choices") else kind
-    return click.option(flag, name, **kwargs)
+    return [flag, name], kwargs
+
+
+def settings_options(cls: type, prefix: str) -> list[click.Option]:
+    """An option per command-line field of ``cls``, its default that of ``cls``."""
+    hints, defaults = typing.get_type_hints(cls), cls()
+    arguments = [_option_arguments(f, hints[f.name], prefix, getattr(defaults, f.name))
+                 for f in dataclasses.fields(cls) if f.metadata.get("cli", False)]
+    return [click.Option(decls, **kwargs) for decls, kwargs in arguments]
+
+
+class SettingsByMethod(click.Command):
+    """A command that also takes every method's own settings, found when first needed (``settings()``: method ->
+    its settings class). A setting several methods declare is one option; ``--help`` lists each method's
+    settings under it, with that method's defaults."""
+
+    def __init__(self, *args: Any, settings: Callable[[], dict[str, type]], prefix: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._settings, self._prefix = settings, prefix
+
+    def by_method(self) -> dict[str, list[click.Option]]:
+        # not kept: the registry may differ between calls (tests, notebooks), and building is cheap
+        return {method: settings_options(cls, self._prefix) for method, cls in self._settings().items()}
+
+    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+        shared: dict[str, click.Option] = {}
+        for options in self.by_method().values():
+            for opt in options:
+                shared.setdefault(opt.name, opt)  # the first declaration's type parses the value
+        help_option = self.get_help_option(ctx)
+        return [*self.params, *shared.values(), *([help_option] if help_option is not None else [])]
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [p.get_help_record(ctx) for p in [*self.params, self.get_help_option(ctx)] if p is not None]
+        with formatter.section("Options"):
+            formatter.write_dl([r for r in rows if r is not None])
+        for method, options in self.by_method().items():
+            if options:
+                with formatter.section(f"Settings of --method {method}"):
+                    formatter.write_dl([opt.get_help_record(ctx) for opt in options])
+
+
+def method_settings(method: str, settings: type | None, given: dict[str, Any], prefix: str) -> Any:
+    """``settings`` built from the values ``given`` for ``method`` (click parameter names ``prefix__field``); a
+    value given for a setting the method does not have is a one-line error naming the option."""
+    own = {f.name for f in dataclasses.fields(settings) if f.metadata.get("cli", False)} if settings else set()
+    stray = sorted(set(given) - own)
+    if stray:
+        flag = "--" + stray[0].replace("_", "-")
+        what = "a training-free rewriter takes no settings" if settings is None else f"its settings: {_flags(settings)}"
+        raise click.UsageError(f"{flag} is not a setting of --method {method} ({what})")
+    return None if settings is None else settings(**given)
+
+
+def _flags(cls: type) -> str:
+    return ", ".join(flag_of(f).split("/")[0] for f in dataclasses.fields(cls) if f.metadata.get("cli", False)) or "none"
 
 
 def options_for(cls: type, prefix: str, *, only: tuple[str, ...] | None = None,

@@ -19,7 +19,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..errors import UserError
-from ..run.config import RunConfig
+from ..run.config import RunConfig, objective_settings
 from ..run.records import judges_of, read_record
 from ..run.run_dirs import RunDir
 from ..util.files import atomic_write, atomic_write_text
@@ -83,10 +83,10 @@ def combined_flip(p_own: float, p_screen: float) -> float:
 
 def cell_config(config: RobustnessConfig, cell: Cell) -> RunConfig:
     base = config.base
-    objective = dataclasses.replace(base.objective)
+    settings = objective_settings(cell.method)
+    objective = None if settings is None else settings()  # each cell its method's defaults
     if cell.method == "sro-robust" and config.robust_knows_noise and cell.kind == "flip" and cell.strength is not None:
-        own = objective.p_flip if objective.p_flip is not None else 0.1
-        objective.assumed_flip = min(combined_flip(own, cell.strength), 0.49)
+        objective.assumed_flip = min(combined_flip(objective.p_flip, cell.strength), 0.49)
     return dataclasses.replace(
         base,
         method=cell.method,

@@ -6,14 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..context import Context
-from ..util.settings import check_ranges, setting, tracks_explicit
+from ..util.settings import Settings, check_ranges, setting
 
 MAX_TOKENS = 32_768  # the longest input or generation budget a run may ask for
 
 
-@tracks_explicit
 @dataclass
-class LeaderConfig:
+class LeaderConfig(Settings):
     """How to build a leader: the leader's own settings (the run's seed and paths come in a
     :class:`LeaderContext`). Every field has a default; the CLI's leader options are generated from these."""
 

@@ -11,16 +11,15 @@ from typing import Sequence
 import numpy as np
 
 from ..errors import UserError
-from ..util.settings import setting, tracks_explicit
+from ..util.settings import Settings, setting
 from .agreement import SPLITS, Estimate, agreement, fold_ids, rounded, spearman, worst_rows
 from .human import HUMAN_FILE, SHARED_COLUMNS, read_human
 
 LABELS = {"STA": "sta_column", "SIM": "sim_column", "FL": "fl_column", "J": "j_column"}
 
 
-@tracks_explicit
 @dataclass
-class AgreementConfig:
+class AgreementConfig(Settings):
     human: Path | None = setting(None, "people's labels, TSV (.tsv) or CSV, one rewrite a row (none: the shared "
                                        f"human evaluation, DATA_DIR/{HUMAN_FILE})", path="file")
     input_column: str = setting(SHARED_COLUMNS["input"], "the column holding the toxic input")

@@ -84,19 +84,19 @@ class Objective(abc.ABC):
     uses_rejected: bool = True
     #: whether the game must score l_ref(y|y) for every sample (``LossTerms.fluency``).
     uses_fluency: bool = False
-    #: how the game measures ``LossTerms.kept`` (a key of :data:`sro_bench.rewards.KEPT_MEASURES`), unless
-    #: ``--kept-measure`` says otherwise; the instance's ``kept_measure`` is the one in force.
-    default_kept_measure: str = "f1"
-    #: probability with which the game flips each verdict before the loss (SRO's own noise), unless
-    #: ``--p-flip`` says otherwise; the instance's ``p_flip`` is the one in force.
-    default_p_flip: float = 0.0
+    #: how the game measures ``LossTerms.kept`` (a key of :data:`sro_bench.training.rewards.KEPT_MEASURES`)
+    kept_measure: str = "f1"
+    #: the settings this objective takes (registered beside it: ``register(name, factory, description, config=...)``)
+    config_class: type[ObjectiveConfig] = ObjectiveConfig
     #: the fewest samples per input (k) the objective works with; the game refuses a smaller k.
     min_group_size: int = 1
 
     def __init__(self, config: ObjectiveConfig | None = None):
-        self.config = config or ObjectiveConfig()
-        self.p_flip = self.default_p_flip if self.config.p_flip is None else self.config.p_flip
-        self.kept_measure = self.config.kept_measure or self.default_kept_measure
+        self.config = self.config_class() if config is None else config
+        if not isinstance(self.config, self.config_class):
+            raise TypeError(f"{type(self).__name__} takes a {self.config_class.__name__}, got {type(self.config).__name__}")
+        #: the probability with which the game flips each verdict before the loss (SRO's own noise)
+        self.p_flip = self.config.p_flip
 
     def rejected_rows(self, fails: np.ndarray, group_size: int = 1) -> np.ndarray:
         """Which samples' losses use l(x|x) (a bool mask over the verdicts); the game scores x only there.

@@ -6,6 +6,7 @@ import torch
 
 from ..errors import UserError
 from .base import LossTerms, Objective, masked_mean, smoothed_sigmoid_loss
+from .config import DPOConfig, KTOConfig
 
 
 class DPO(Objective):
@@ -14,6 +15,7 @@ class DPO(Objective):
     name = "dpo"
     source = "pairs"
     uses_rejected = True
+    config_class = DPOConfig
 
     def loop(self, leader, config) -> str:
         """trl's DPOTrainer for causal leaders (trl's is causal-only); the game's loop for seq2seq ones."""
@@ -49,6 +51,7 @@ class KTO(Objective):
     name = "kto"
     source = "samples"
     uses_rejected = False
+    config_class = KTOConfig
 
     def loss(self, t: LossTerms) -> tuple[torch.Tensor, dict[str, float]]:
         c = self.config

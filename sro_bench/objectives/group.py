@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from .base import LossTerms, Objective, grouped, masked_mean, smoothed_sigmoid_loss
+from .config import GRPOConfig, GRPOFluentConfig, GRPOKeepConfig
 from .sro import SRO, sro_branch_margins
 
 
@@ -99,6 +100,7 @@ class GRPO(Objective):
     source = "samples"
     uses_rejected = False
     min_group_size = 2
+    config_class = GRPOConfig
     #: added to the group std before dividing, as in GRPO implementations.
     std_eps = 1e-4
 
@@ -144,6 +146,11 @@ class GRPOKeep(GRPO):
     """
 
     name = "grpo-keep"
+    config_class = GRPOKeepConfig
+
+    def __init__(self, config: GRPOKeepConfig | None = None):
+        super().__init__(config)
+        self.kept_measure = self.config.kept_measure
 
     def rewards(self, t: LossTerms) -> torch.Tensor:
         if t.kept is None:
@@ -169,7 +176,7 @@ class GRPOFluent(GRPOKeep):
 
     name = "grpo-fluent"
     uses_fluency = True
-    default_kept_measure = "overlap"
+    config_class = GRPOFluentConfig
 
     def rewards(self, t: LossTerms) -> torch.Tensor:
         if t.fluency is None:

@@ -6,9 +6,7 @@ import numpy as np
 import torch
 
 from .base import LossTerms, Objective, masked_mean, smoothed_sigmoid_loss
-from .config import ObjectiveConfig
-
-PAPER_P_FLIP = 0.1
+from .config import RobustSROConfig, SROConfig
 
 
 def sro_branch_margins(t: LossTerms) -> tuple[torch.Tensor, torch.Tensor]:
@@ -28,7 +26,7 @@ class SRO(Objective):
     name = "sro"
     source = "samples"
     uses_rejected = True
-    default_p_flip = PAPER_P_FLIP
+    config_class = SROConfig
 
     def rejected_rows(self, fails: np.ndarray, group_size: int = 1) -> np.ndarray:
         # Only the pass branch uses l(x|x); the released code scores x for every sample regardless.
@@ -70,13 +68,11 @@ class RobustSRO(SRO):
     """
 
     name = "sro-robust"
+    config_class = RobustSROConfig
 
-    def __init__(self, config: ObjectiveConfig | None = None):
+    def __init__(self, config: RobustSROConfig | None = None):
         super().__init__(config)
-        assumed = self.config.assumed_flip
-        self.assumed_flip = self.p_flip if assumed is None else assumed
-        if not 0 <= self.assumed_flip < 0.5:
-            raise ValueError(f"sro-robust needs an assumed flip rate in [0, 0.5), got {self.assumed_flip}")
+        self.assumed_flip = self.config.corrected_flip
 
     def rejected_rows(self, fails: np.ndarray, group_size: int = 1) -> np.ndarray:
         return np.ones(len(fails), dtype=bool)  # the correction weighs both branches for every sample

@@ -97,7 +97,7 @@ def check_run(config: RunConfig) -> None:
     reg = registry()
     method = reg.method(config.method)
     if method.kind != "rewriter":
-        objective = method.factory(config.objective)
+        objective = method.factory(config.method_settings())
         least = objective.min_group_size
         if objective.source == "pairs" and config.game.guided_samples:
             raise UserError(f"--guided-samples: --method {config.method} trains on pairs, not on the leader's samples")

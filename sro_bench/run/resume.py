@@ -25,7 +25,7 @@ CHANGEABLE = {("game", "max_steps"), ("game", "epochs"), ("game", "checkpoint_ev
               ("run", "report_to")}
 # Where the run is, not how it is trained: given with --resume, they contradict it.
 _WHERE = ("runs_dir", "run_id")
-_SECTIONS = {"leader": LeaderConfig, "objective": ObjectiveConfig, "game": GameConfig}
+_SECTIONS = {"leader": LeaderConfig, "objective": ObjectiveConfig, "game": GameConfig}  # objective: the flags all share
 
 
 def saved_step(run_dir: Path) -> int:
@@ -45,11 +45,11 @@ def _given(config: RunConfig | None, game_overrides: dict[str, Any] | None) -> d
     """(section, field) -> value of every setting given explicitly (constructor arguments, CLI options)."""
     given: dict[tuple[str, str], Any] = {}
     if config is not None:
-        explicit = getattr(config, "explicit_fields", frozenset())
+        explicit = config.explicit_fields
         for f in dataclasses.fields(RunConfig):
             if f.name in _SECTIONS:
                 section = getattr(config, f.name)
-                for name in getattr(section, "explicit_fields", frozenset()):
+                for name in section.explicit_fields if section is not None else ():
                     given[(f.name, name)] = getattr(section, name)
             elif f.name in explicit:
                 given[("run", f.name)] = getattr(config, f.name)
@@ -61,7 +61,7 @@ def _given(config: RunConfig | None, game_overrides: dict[str, Any] | None) -> d
 def _flag(section: str, name: str) -> str:
     cls = _SECTIONS.get(section, RunConfig)
     field = next((f for f in dataclasses.fields(cls) if f.name == name), None)
-    return flag_of(field).split("/")[0] if field is not None else name
+    return flag_of(field).split("/")[0] if field is not None else "--" + name.replace("_", "-")
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -84,7 +84,7 @@ def resumed_config(run_dir: Path, stored: RunConfig, given: RunConfig | None,
     refused, changes = [], {}
     for (section, name), value in settings.items():
         holder = stored if section == "run" else getattr(stored, section)
-        before = getattr(holder, name)
+        before = getattr(holder, name, None)  # None: the stored method has no such setting
         if section == "run" and name == "data_dir":
             value = resolve_data_dir(value)
         if (section == "run" and name in ("data_dir", "cache_dir", "eval_file", "exclude") and value is not None

@@ -42,6 +42,7 @@ def resolve(config: RunConfig, game_overrides: dict[str, Any] | None = None) -> 
         follower=config.follower or chosen.get("follower", DEFAULT_FOLLOWER),
         train_dataset=config.train_dataset or chosen.get("train_dataset"),
     )
+    config.objective = config.method_settings()  # stored whole, the method's defaults included
     config.data_dir = resolve_data_dir(config.data_dir)
     # stored absolute, so that `--resume` works from any directory
     for name in ("eval_file", "exclude", "cache_dir"):
@@ -166,7 +167,7 @@ def run(config: RunConfig, *, resume: Path | None = None, progress: bool = True,
         if resume is not None:
             config = _resumed(run_dir, config, game_overrides, progress=progress and primary)
         method = registry().method(config.method)
-        objective = None if method.kind == "rewriter" else method.factory(config.objective)
+        objective = None if method.kind == "rewriter" else method.factory(config.method_settings())
         eval_set = load_eval_set(config)
         given, evaluation = exclusion_keys(config, eval_set)
         training = None if objective is None else load_training_data(config, objective, given, evaluation)

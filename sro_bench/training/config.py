@@ -8,7 +8,7 @@ from typing import Any
 
 from ..errors import UserError
 from ..leaders.config import MAX_TOKENS
-from ..util.settings import check_ranges, setting, tracks_explicit
+from ..util.settings import Settings, check_ranges, setting
 
 
 UNENDED = ("keep", "fail")
@@ -16,9 +16,8 @@ DECODES = ("greedy", "infill")
 MAX_SAMPLES_PER_STEP = 65_536
 
 
-@tracks_explicit
 @dataclass
-class GameConfig:
+class GameConfig(Settings):
     """One training run: the leader generates, the follower screens, the objective updates the leader."""
 
     epochs: float = setting(1.0, 'passes over the training inputs (fractions allowed)')

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..data import Dataset
 from ..leaders.base import Leader
-from ..objectives.config import ObjectiveConfig
+from ..objectives.config import DPOConfig as DPOSettings
 from ..util.distributed import world
 from ..util.files import atomic_write_text
 from .config import GameConfig
@@ -52,7 +52,7 @@ def preference_rows(leader: Leader, data: Dataset, seed: int) -> dict[str, list[
 class TrlDPOGame:
     """The ``dpo`` objective played by trl's DPOTrainer: same pairs, beta, smoothing, batch and schedule."""
 
-    def __init__(self, leader: Leader, config: ObjectiveConfig, data: Dataset, game: GameConfig, seed: int = 0):
+    def __init__(self, leader: Leader, config: DPOSettings, data: Dataset, game: GameConfig, seed: int = 0):
         self.leader, self.objective_config, self.data, self.config, self.seed = leader, config, data, game, seed
         self.step = 0
         self.history: list[dict] = []

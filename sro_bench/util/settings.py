@@ -33,24 +33,29 @@ def flag_of(f: dataclasses.Field) -> str:
     return f.metadata.get("flag") or "--" + f.name.replace("_", "-")
 
 
-def tracks_explicit(cls: type) -> type:
-    """Record which fields were given to the constructor or assigned later (``explicit_fields``), so
-    that a preset never overrides a value the user chose, even one equal to the default."""
-    init = cls.__init__
-    names = [f.name for f in dataclasses.fields(cls) if f.init]
+class _RecordsGiven(type):
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        made = super().__call__(*args, **kwargs)
+        names = [f.name for f in dataclasses.fields(made) if f.init]
+        object.__setattr__(made, "_explicit", set(names[: len(args)]) | set(kwargs))
+        return made
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        init(self, *args, **kwargs)
-        object.__setattr__(self, "_explicit", set(names[: len(args)]) | set(kwargs))
+
+class Settings(metaclass=_RecordsGiven):
+    """Base of the configuration dataclasses: each records which fields were given to its constructor or
+    assigned later (``explicit_fields``), so that a preset never overrides a value the user chose, even one
+    equal to the default, and a resume compares only what was given. Subclasses need nothing more than
+    ``@dataclass``."""
 
     def __setattr__(self, name: str, value: Any) -> None:
         object.__setattr__(self, name, value)
-        if "_explicit" in self.__dict__ and name in names:
-            self._explicit.add(name)
+        explicit = self.__dict__.get("_explicit")
+        if explicit is not None and name in {f.name for f in dataclasses.fields(self)}:
+            explicit.add(name)
 
-    cls.__init__, cls.__setattr__ = __init__, __setattr__
-    cls.explicit_fields = property(lambda self: frozenset(self.__dict__.get("_explicit", ())))
-    return cls
+    @property
+    def explicit_fields(self) -> frozenset[str]:
+        return frozenset(self.__dict__.get("_explicit", ()))
 
 
 def check_ranges(config: Any, checks: Iterable[tuple[bool, str]]) -> None:

@@ -7,9 +7,24 @@ in ``sro-bench list`` and runs with ``sro-bench run --method unlikelihood``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from sro_bench import LossTerms, Metric, MetricResult, Objective, hookimpl, masked_mean, smoothed_sigmoid_loss
+from sro_bench import (LossTerms, Metric, MetricResult, Objective, ObjectiveConfig, UserError, hookimpl, masked_mean,
+                       setting, smoothed_sigmoid_loss)
+
+
+@dataclass
+class UnlikelihoodConfig(ObjectiveConfig):
+    """``--method unlikelihood``'s settings (options of ``sro-bench run``, listed under the method)."""
+
+    beta: float = setting(0.1, "inverse temperature of the log-ratio")
+
+    def validate(self):
+        super().validate()
+        if self.beta <= 0:
+            raise UserError(f"--beta must be > 0, got {self.beta}")
 
 
 class Unlikelihood(Objective):
@@ -18,6 +33,7 @@ class Unlikelihood(Objective):
     name = "unlikelihood"
     source = "samples"
     uses_rejected = False
+    config_class = UnlikelihoodConfig
 
     def loss(self, t: LossTerms):
         per_sample = smoothed_sigmoid_loss(-(t.policy_chosen - t.ref_chosen), self.config.beta, 0.0) * t.fails
@@ -37,7 +53,8 @@ class LengthRatio(Metric):
 
 @hookimpl
 def register_objectives(register):
-    register("unlikelihood", Unlikelihood, "Example plugin: SRO's fail branch alone (unlikelihood vs the reference)")
+    register("unlikelihood", Unlikelihood, "Example plugin: SRO's fail branch alone (unlikelihood vs the reference)",
+             config=UnlikelihoodConfig)
 
 
 @hookimpl
