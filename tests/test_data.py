@@ -148,3 +148,33 @@ def test_cli_bad_input_is_one_line_without_traceback(tmp_path):
     assert done.returncode == 2
     assert done.stderr.strip() == f"error: {predictions}:2: undecodable bytes (not UTF-8) at byte 3"
     assert "Traceback" not in done.stderr
+
+
+def test_every_command_splits_a_file_into_the_same_lines(tmp_path):
+    """One rule for line ends (\\n, \\r\\n, a lone \\r); form feeds and U+2028 are text: `eval`, `rewrite` and
+    `run --eval-file` read the same rows from one file (they differed before: str.splitlines against "\\n")."""
+    from sro_bench.data.datasets import content_digest
+    from sro_bench.run.evaluate import read_aligned_lines
+
+    path = tmp_path / "inputs.txt"
+    path.write_bytes("one\rtwo\u2028still two\x0cand still\r\nthree\x85 too\n".encode())
+    expected = ["one", "two\u2028still two\x0cand still", "three\x85 too"]
+    assert read_aligned_lines(path, allow_empty=False) == expected  # eval --inputs, rewrite --input
+    assert d.load_eval_file(path).inputs == expected  # run --eval-file
+    assert [text for _, text in data.read_lines(path)[0]] == expected  # --exclude, the data files
+    assert data.split_lines("a\n\nb") == ["a", "", "b"] and data.split_lines("a\r\n") == ["a"]
+    assert content_digest(read_aligned_lines(path, allow_empty=False)) == content_digest(d.load_eval_file(path).inputs)
+
+
+@pytest.mark.parametrize("name, content, said", [
+    ("refs.tsv", "toxic,neutral1\nyou idiot,you\n", "the header is comma-separated, not tab-separated as the file's name says: rename it .csv"),
+    ("refs.csv", "toxic\tneutral1\nyou idiot\tyou\n", "the header is tab-separated, not comma-separated as the file's name says: rename it .tsv"),
+])
+def test_a_delimited_file_under_the_other_formats_name_is_refused(tmp_path, name, content, said):
+    path = tmp_path / name
+    path.write_text(content)
+    with pytest.raises(DataError, match=f"{name}:1: {said}"):
+        d.load_eval_file(path)
+    # one column with commas in its text is still a .tsv
+    (tmp_path / "one.tsv").write_text("toxic\nyou, idiot\n")
+    assert d.load_eval_file(tmp_path / "one.tsv").inputs == ["you, idiot"]

@@ -23,7 +23,7 @@ from .datasets import (
     read_exclusion_list,
     split_dev,
 )
-from .readers import normalise, read_lines, read_text  # noqa: F401
+from .readers import normalise, read_lines, read_text, split_lines  # noqa: F401
 
 
 def load_dataset(name: str, data_dir: Path) -> Dataset:

@@ -11,6 +11,10 @@ from typing import Iterator
 from ..errors import DataError
 
 _WORDS = re.compile(r"[^a-z0-9]+")
+# The one rule for where a line ends, in every command: "\n", "\r\n" or a lone "\r" (Python's universal newlines,
+# and what the csv module splits on). Form feeds, U+2028 and the other characters str.splitlines() also
+# splits on are text inside a line.
+_LINE_END = re.compile(r"\r\n|\r|\n")
 MAX_LINE = 10_000  # characters; sentences and comments are far shorter, a longer line is a wrong file
 
 
@@ -48,16 +52,24 @@ def read_text(path: Path, allow_blank: bool = False) -> str:
     if nul >= 0:
         raise DataError(path, "NUL byte (a binary file?)", text.count("\n", 0, nul) + 1)
     if len(text) > MAX_LINE:
-        for number, line in enumerate(text.split("\n"), start=1):
+        for number, line in enumerate(split_lines(text), start=1):
             if len(line) > MAX_LINE:
                 raise DataError(path, f"line of {len(line):,} characters (at most {MAX_LINE:,}: one sentence a line)", number)
     return text
 
 
+def split_lines(text: str) -> list[str]:
+    """``text``'s lines by the one rule (a final line end ends the last line; it does not add an empty one)."""
+    lines = _LINE_END.split(text)
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
 def read_lines(path: Path) -> tuple[list[tuple[int, str]], int]:
     """Non-empty lines as ``(line_number, text)``, and how many blank lines were skipped."""
     lines, blank = [], 0
-    for number, line in enumerate(read_text(path).splitlines(), start=1):
+    for number, line in enumerate(split_lines(read_text(path)), start=1):
         if line.strip():
             lines.append((number, line.strip()))
         else:
@@ -74,6 +86,7 @@ def read_table(
     columns are errors naming the line.
     """
     text = read_text(path)
+    _check_delimiter(path, (split_lines(text.lstrip("\r\n")) or [""])[0], delimiter)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     records = _records(reader, path)
     try:
@@ -93,6 +106,18 @@ def read_table(
             raise DataError(path, f"{len(fields)} fields, header has {len(header)} (bad quoting or delimiter?)", line)
         rows.append((line, fields + [""] * (len(header) - len(fields))))
     return header, rows, empty
+
+
+_DELIMITERS = {"\t": ("tab", ".tsv"), ",": ("comma", ".csv")}
+
+
+def _check_delimiter(path: Path, header: str, delimiter: str) -> None:
+    """A header with none of the expected delimiter but another's is the other format under the wrong name."""
+    for other, (name, suffix) in _DELIMITERS.items():
+        if other != delimiter and other in header and delimiter not in header:
+            expected = _DELIMITERS[delimiter][0]
+            raise DataError(path, f"the header is {name}-separated, not {expected}-separated as the file's name says: "
+                                  f"rename it {suffix}, or convert it", 1)
 
 
 def _records(reader, path: Path) -> Iterator[tuple[int, list[str]]]:

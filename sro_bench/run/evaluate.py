@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from ..data import read_text
+from ..data import read_text, split_lines
 from ..data.datasets import content_digest
 from ..errors import DataError, UserError
 from ..util.dataclass_json import write_json
@@ -17,9 +17,7 @@ from .run_dirs import RunDir
 
 def read_aligned_lines(path: Path, *, allow_empty: bool) -> list[str]:
     """Every line; empty lines are errors unless ``allow_empty`` (an empty rewrite is still a rewrite)."""
-    lines = read_text(path, allow_blank=allow_empty).split("\n")
-    if lines and lines[-1] == "":  # the file's final newline ends the last line, it does not add one
-        lines.pop()
+    lines = split_lines(read_text(path, allow_blank=allow_empty))
     if not allow_empty:
         for number, line in enumerate(lines, start=1):
             if not line.strip():
