@@ -362,3 +362,73 @@ def test_a_run_with_relative_paths_resumes_from_another_directory(base, tmp_path
     monkeypatch.chdir(elsewhere)  # the relative path would now name nothing
     record = run(RunConfig(), resume=run_dir, progress=False).record
     assert record["evaluation"]["rows"] == 2
+
+
+# --- a full disk names the file, keeps what was saved, and leaves nothing behind ----------------------
+
+def test_a_full_disk_during_a_checkpoint_save_names_the_file_and_keeps_the_last_checkpoint(base, monkeypatch):
+    import builtins
+    import errno
+
+    from sro_bench.training import checkpoints
+
+    optimizer_writes = []
+
+    def full_on_the_second_save(path, mode="r", *args, **kwargs):
+        if str(path).endswith("optimizer.pt"):
+            optimizer_writes.append(path)
+            if len(optimizer_writes) == 2:
+                raise OSError(errno.ENOSPC, "No space left on device")
+        return builtins.open(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(checkpoints, "open", full_on_the_second_save, raising=False)
+    base.run_id = "full"
+    run_dir = base.runs_dir / "full"
+    with pytest.raises(UserError) as caught:
+        run(base, progress=False)
+    assert str(caught.value) == (f"{run_dir / 'checkpoint' / 'optimizer.pt'}: cannot write (No space left on device); "
+                                 f"its checkpoint at step 1 is saved; continue with: sro-bench run --resume {run_dir}")
+    assert not [p.name for p in run_dir.iterdir() if p.name.startswith(".checkpoint")]  # no half-built copy
+    assert json.loads((run_dir / "checkpoint" / "state.json").read_text())["step"] == 1
+    assert "No space left" in json.loads((run_dir / "failed.json").read_text())["error"]
+    monkeypatch.undo()
+    assert run(RunConfig(), resume=run_dir, progress=False).record["game"]["steps"] == 3
+
+
+@pytest.fixture
+def full_disk(tmp_path):
+    """A small tmpfs filled to the last byte (where this machine lets a test mount one)."""
+    mount = tmp_path / "full"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)], capture_output=True, text=True)
+    if done.returncode:
+        pytest.skip(f"cannot mount a tmpfs here ({done.stderr.strip()[:80]}); the injected ENOSPC tests cover the code")
+    try:
+        fd = os.open(mount / "filler", os.O_WRONLY | os.O_CREAT)
+        try:
+            while True:
+                os.write(fd, b"\0" * 4096)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+
+
+def test_a_new_run_on_a_full_disk_names_the_path_and_leaves_no_directory(full_disk, data_dir, tmp_path):
+    done = cli("run", "--method", "duplicate", "--metrics", "bleu", "--eval-limit", "3", "--data-dir", str(data_dir),
+               "--runs-dir", str(full_disk / "runs"), "--run-id", "x", cwd=tmp_path)
+    refused(done, "No space left on device")
+    assert str(full_disk) in done.stderr
+    assert not (full_disk / "runs" / "x").exists()
+    assert sorted(p.name for p in full_disk.rglob("*")) in (["filler"], ["filler", "runs"])  # no lock-only directory
+
+
+def test_a_board_on_a_full_disk_names_the_file_and_writes_none(full_disk, tmp_path):
+    records = Path(__file__).resolve().parent.parent / "leaderboards" / "paradetox-dev-records"
+    done = cli("leaderboard", str(records), "--out", str(full_disk / "board.md"), cwd=tmp_path)
+    refused(done, "No space left on device")
+    assert "none of the 5 files was replaced" in done.stderr
+    assert sorted(p.name for p in full_disk.iterdir()) == ["filler"]

@@ -98,12 +98,15 @@ class RunDir:
         _write_tsv(self.scores, keys, rows)
 
     def mark_failed(self, exc: BaseException) -> None:
+        """Write ``failed.json``; where even that cannot be written (a full disk), the error itself still stands."""
         from datetime import datetime, timezone
 
         interrupted = isinstance(exc, KeyboardInterrupt)
-        write_json(self.failed, {"error": "interrupted" if interrupted else one_line(exc), "interrupted": interrupted,
-                                 "when": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                                 "resume": f"sro-bench run --resume {self.path}"})
+        with contextlib.suppress(OSError):
+            write_json(self.failed, {"error": "interrupted" if interrupted else one_line(exc),
+                                     "interrupted": interrupted,
+                                     "when": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                                     "resume": f"sro-bench run --resume {self.path}"})
 
     def read_failure(self) -> dict | None:
         """What ``failed.json`` says, or None where the run has not failed."""
@@ -176,8 +179,11 @@ def one_writer(run_dir: Path) -> Iterator[None]:
                             "(its lock goes with the process)") from None
         about = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.strftime("%Y-%m-%d %H:%M:%S"),
                  "command": " ".join(["sro-bench", *sys.argv[1:]]) if Path(sys.argv[0]).name == "sro-bench" else ""}
-        os.ftruncate(fd, 0)
-        os.write(fd, json.dumps(about).encode())
+        try:
+            os.ftruncate(fd, 0)
+            os.write(fd, json.dumps(about).encode())
+        except OSError as exc:  # a full disk: a write names no file of itself
+            raise OSError(exc.errno, exc.strerror, str(RunDir(run_dir).lock)) from None
         yield
     finally:
         os.close(fd)  # releases the lock
@@ -204,8 +210,8 @@ def writing(run_dir: Path, *, new: bool, primary: bool = True) -> Iterator[RunDi
             pass
     elif not run.config.is_file():
         raise UserError(f"{run_dir}: not a run directory (no config.json)")
-    with one_writer(run_dir) if primary else contextlib.nullcontext():
-        try:
+    try:
+        with one_writer(run_dir) if primary else contextlib.nullcontext():
             if new and primary:
                 if run.finished:
                     raise UserError(f"{run_dir}: a finished run is already there (choose another --run-id)")
@@ -213,7 +219,7 @@ def writing(run_dir: Path, *, new: bool, primary: bool = True) -> Iterator[RunDi
                     raise UserError(f"{run_dir}: an unfinished run is already there "
                                     f"(continue it with --resume {run_dir})")
             yield run
-        except BaseException:
-            if created and primary and not run.config.exists():
-                shutil.rmtree(run_dir, ignore_errors=True)
-            raise
+    except BaseException:
+        if created and primary and not run.config.exists():  # nothing to resume: no lock-only directory left
+            shutil.rmtree(run_dir, ignore_errors=True)
+        raise

@@ -182,6 +182,11 @@ def run(config: RunConfig, *, resume: Path | None = None, progress: bool = True,
             if primary:
                 run_dir.mark_failed(exc)
             raise Interrupted(interrupted_message(run_dir), signal_number(exc)) from None
+        except OSError as exc:  # a full disk, a vanished directory: say which file, and what is kept
+            if primary:
+                run_dir.mark_failed(exc)
+            raise UserError(f"{exc.filename or run_dir.path}: cannot write ({exc.strerror or exc}); "
+                            f"{kept_message(run_dir)}") from None
         except BaseException as exc:
             if primary:
                 run_dir.mark_failed(exc)
@@ -224,11 +229,16 @@ def _resumed(run_dir: RunDir, given: RunConfig | None, game_overrides: dict[str,
 
 def interrupted_message(run_dir: RunDir) -> str:
     """What an interrupted run kept, and the command that continues it."""
+    return f"interrupted: {run_dir.path}: {kept_message(run_dir)}"
+
+
+def kept_message(run_dir: RunDir) -> str:
+    """What a stopped run kept, and the command that continues it."""
     from .resume import saved_step
 
     step = saved_step(run_dir.path)
     kept = (f"its checkpoint at step {step} is saved" if step else "no checkpoint was saved yet (the game starts again)")
-    return f"interrupted: {run_dir.path}: {kept}; continue with: sro-bench run --resume {shlex.quote(str(run_dir.path))}"
+    return f"{kept}; continue with: sro-bench run --resume {shlex.quote(str(run_dir.path))}"
 
 
 def _play_and_score(config: RunConfig, context: Context, run_dir: RunDir, method, objective, eval_set, given, evaluation, training,

@@ -4,12 +4,15 @@ checkpoint directory itself (a run directory's ``checkpoint``, ``run.run_dirs.Ru
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import shutil
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
+from safetensors.torch import save as safetensors_bytes
 
 from ..errors import UserError
 from ..util.files import new_directory_beside, remove_leftovers, replace_directory
@@ -22,9 +25,20 @@ def save_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.O
     remove_leftovers(final)
     tmp = new_directory_beside(final)
     named = {n: p.detach().cpu().contiguous() for n, p in model.named_parameters() if p.requires_grad}
-    save_file(named, str(tmp / "trainable.safetensors"))
-    torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
-    (tmp / "state.json").write_text(json.dumps(state))
+    optimizer_state = io.BytesIO()
+    torch.save(optimizer.state_dict(), optimizer_state)
+    files = {"trainable.safetensors": safetensors_bytes(named), "optimizer.pt": optimizer_state.getvalue(),
+             "state.json": json.dumps(state).encode()}
+    try:
+        # Python's own writes, so that a full disk is an OSError naming the file (torch and safetensors say less)
+        for name, data in files.items():
+            with open(tmp / name, "wb") as handle:
+                handle.write(data)
+    except BaseException as exc:
+        shutil.rmtree(tmp, ignore_errors=True)  # a full disk must not stay full of half a checkpoint
+        if isinstance(exc, OSError):
+            raise OSError(exc.errno, exc.strerror, str(final / name)) from None
+        raise
     replace_directory(tmp, final)
 
 

@@ -57,9 +57,11 @@ def _written_beside(path: Path, write: Callable[[IO], None], *, binary: bool = F
         with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"})) as handle:
             write(handle)
         os.chmod(tmp, 0o666 & ~_umask())
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(exc, OSError):  # name the file meant, not the hidden temporary one (a write names none)
+            raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from None
         raise
     return tmp
 
