@@ -27,6 +27,22 @@ class Interrupted(KeyboardInterrupt):
         self.signum = signum
 
 
+def stop_on_signals() -> None:
+    """SIGTERM (a scheduler's stop) and SIGHUP (a closed terminal) raise :class:`Terminated` where they land, so
+    that they end a command as Ctrl-C does (what was saved, the failure mark, exit 128 + the signal)."""
+    import signal
+    import threading
+
+    def stop(signum, frame):
+        raise Terminated(signum)
+
+    if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
+        return
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):  # no SIGHUP on Windows
+            signal.signal(getattr(signal, name), stop)
+
+
 def signal_number(exc: KeyboardInterrupt) -> int:
     """The signal behind an interruption: SIGINT (2) for Ctrl-C."""
     return exc.signum if isinstance(exc, (Terminated, Interrupted)) else 2

@@ -237,6 +237,56 @@ def test_ctrl_c_says_what_was_saved_and_how_to_resume(tmp_path, data_dir, signum
     assert (tmp_path / "runs" / "long" / RunDir.LOCK).exists()
 
 
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="finds the grid's workers through /proc")
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGKILL])
+def test_a_grid_stopped_by_a_signal_ends_its_workers_and_marks_their_cells(tmp_path, data_dir, signum):
+    """A scheduler's SIGTERM to `robustness --jobs 2` stopped the grid and orphaned its workers, which trained on.
+    Now they stop with it, each cell marked to resume; after a SIGKILL too (the kernel tells them, on Linux)."""
+    proc = subprocess.Popen([sys.executable, "-c", "from sro_bench.cli.main import main; main()", "robustness",
+                             "--methods", "sro,rs-sft", "--perturb", "flip:0.1", "--jobs", "2", "--leader", "tiny",
+                             "--budget", "100000", "--batch-size", "4", "--eval-limit", "2", "--out", "grid", "--quiet",
+                             "--set", "sro:checkpoint_every=1", "--set", "rs-sft:checkpoint_every=1",
+                             "--data-dir", str(data_dir)],
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    workers: list[int] = []
+    try:
+        deadline = time.monotonic() + 300
+        while (len(list((tmp_path / "grid" / "cells").glob("*/checkpoint/state.json"))) < 2 and proc.poll() is None
+               and time.monotonic() < deadline):
+            time.sleep(0.2)
+        assert proc.poll() is None, proc.stderr.read()
+        workers = [pid for pid in _children(proc.pid) if "spawn" in Path(f"/proc/{pid}/cmdline").read_text()]
+        assert len(workers) == 2, workers
+        proc.send_signal(signum)
+        _, stderr = proc.communicate(timeout=240)
+        deadline = time.monotonic() + 120
+        while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()], "a worker outlived its grid"
+    finally:
+        for pid in [proc.pid, *workers]:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        proc.communicate()
+    assert proc.returncode == (128 + signum if signum != signal.SIGKILL else -signum), stderr
+    marks = [json.loads(p.read_text()) for p in (tmp_path / "grid" / "cells").glob("*/failed.json")]
+    assert len(marks) == 2 and all(mark["interrupted"] for mark in marks), marks
+
+
 def test_a_run_directory_names_every_file_and_writes_them(tmp_path):
     run_dir = RunDir(tmp_path / "r")
     run_dir.path.mkdir()

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import click
 from rich.table import Table
 
-from ..errors import Interrupted, Terminated, UserError, signal_number
+from ..errors import Interrupted, UserError, signal_number, stop_on_signals
 from ..grids.config import RobustnessConfig
 from ..leaders.config import LeaderConfig, LeaderContext
 from ..run.config import RunConfig
@@ -325,29 +325,13 @@ from .suite import suite  # noqa: E402 - the group needs `console` and `common_p
 cli.add_command(suite)
 
 
-def _stop_on_signals() -> None:
-    """SIGTERM (a scheduler's stop) and SIGHUP (a closed terminal) end a command as Ctrl-C does: what was saved,
-    the command that continues, the failure mark, exit 128 + the signal."""
-    import signal
-    import threading
-
-    def stop(signum, frame):
-        raise Terminated(signum)
-
-    if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
-        return
-    for name in ("SIGTERM", "SIGHUP"):
-        if hasattr(signal, name):  # no SIGHUP on Windows
-            signal.signal(getattr(signal, name), stop)
-
-
 def main(argv: list[str] | None = None) -> None:
     """Entry point: user errors become one line on stderr and a non-zero exit, never a traceback."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     # Deprecation notices inside transformers/trl are for their maintainers, not for people running benchmarks.
     warnings.filterwarnings("ignore", category=FutureWarning, module=r"(transformers|trl)\.")
-    _stop_on_signals()
+    stop_on_signals()
     try:
         add_plugin_commands()
         cli.main(args=argv, prog_name="sro-bench", standalone_mode=False)

@@ -8,11 +8,13 @@ the path of its record, or its error: a cell that fails never stops the others.
 from __future__ import annotations
 
 import os
+import signal
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from ..errors import UserError, one_line
+from ..errors import UserError, one_line, signal_number, stop_on_signals
 
 EXECUTORS = ("local", "ray")
 
@@ -91,12 +93,53 @@ def execute(tasks: list[CellTask], on_done: Callable[[CellResult], None], *, exe
 
     threads = max(1, (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1) // jobs)
     results = []
-    with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = [pool.submit(run_cell, CellTask(t.run_id, t.config, t.resume, t.threads or threads)) for t in tasks]
+    pool = concurrent.futures.ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
+                                                  initializer=_end_with_parent, initargs=(os.getpid(),))
+    try:
+        futures = [pool.submit(_run_cell_in_worker, CellTask(t.run_id, t.config, t.resume, t.threads or threads))
+                   for t in tasks]
         for future in concurrent.futures.as_completed(futures):
             results.append(future.result())
             on_done(results[-1])
+    except BaseException:  # Ctrl-C, SIGTERM: the cells stop too, each marking itself to resume
+        _stop_workers(multiprocessing.active_children())
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
     return results
+
+
+def _end_with_parent(parent: int) -> None:
+    """A pool worker's start: SIGTERM and SIGHUP stop its cell as they stop a run (marked, resumable), and on Linux
+    the kernel sends it SIGTERM when the grid's process dies, however it dies (even by SIGKILL)."""
+    stop_on_signals()
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:  # the grid died before the line above
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _run_cell_in_worker(task: CellTask) -> CellResult:
+    """:func:`run_cell` in a pool worker, which ends when its cell is interrupted (the pool would otherwise catch
+    the interruption and hand the worker the next cell)."""
+    try:
+        return run_cell(task)
+    except KeyboardInterrupt as exc:  # the cell has marked itself; its checkpoint is kept
+        os._exit(128 + signal_number(exc))
+
+
+def _stop_workers(workers: list, grace: float = 60.0) -> None:
+    """SIGTERM each worker (its cell saves its mark and exits), then SIGKILL any still running after ``grace`` s."""
+    for worker in workers:
+        worker.terminate()
+    for worker in workers:
+        worker.join(grace)
+        if worker.is_alive():
+            worker.kill()
+            worker.join()
 
 
 def _on_ray(tasks: list[CellTask], on_done: Callable[[CellResult], None], *, address: str | None,
