@@ -276,6 +276,27 @@ def test_a_damaged_cache_entry_is_retrained(tiny_dir, tmp_path):
     assert NBLRModel.load(entry)[0].vocabulary == first.model.vocabulary
 
 
+def test_an_altered_cached_screener_is_retrained_not_trusted(tiny_dir, tmp_path):
+    """Weights changed on disk (still a readable file) used to screen under the old cache entry's name."""
+    from safetensors.numpy import load_file, save_file
+    from safetensors import safe_open
+
+    ctx = FollowerContext(data_dir=tiny_dir, cache_dir=tmp_path)
+    first = train_screener(ctx, progress=False)
+    weights = tmp_path / "followers" / f"nblr-{first.metadata['cache_key']}" / "weights.safetensors"
+    with safe_open(str(weights), framework="np") as f:
+        metadata = f.metadata()
+    altered = load_file(str(weights))
+    altered["coef"] = -altered["coef"]  # every toxic n-gram now votes for passing
+    save_file(altered, str(weights), metadata=metadata)
+    with pytest.warns(UserWarning, match="weights.safetensors: the weights and model.json differ from the digest"):
+        again = train_screener(ctx, progress=False)
+    np.testing.assert_array_equal(again.predict_proba(PROBES), first.predict_proba(PROBES))
+    (weights.parent / "model.json").write_text((weights.parent / "model.json").read_text().replace('"', '"', 1) + " ")
+    with pytest.warns(UserWarning, match="differ from the digest"):  # the JSON half counts too
+        train_screener(ctx, progress=False)
+
+
 def test_recipe_never_trains_on_the_dev_split_or_exclusions(tiny_dir):
     pd_train, dev = d.split_dev(d.load_paradetox(tiny_dir / d.PARADETOX))
     excluded = d.normalise(d.load_dirty(tiny_dir / d.DIRTY).inputs[0])

@@ -226,6 +226,43 @@ def test_save_load_round_trip(tmp_path, name, lora_r):
             )
 
 
+@pytest.mark.parametrize("damage", ["altered", "truncated"])
+def test_a_saved_leader_altered_or_cut_short_is_refused_naming_it(tmp_path, damage):
+    """A truncated saved leader was `internal error: SafetensorError ...` naming no file; an altered one loaded."""
+    from sro_bench.errors import UserError
+    from sro_bench.leaders.saved import CorruptLeader
+
+    make("tiny").save(tmp_path / "saved")
+    weights = tmp_path / "saved" / "model.safetensors"
+    data = bytearray(weights.read_bytes())
+    if damage == "altered":
+        data[-5] ^= 0xFF  # one weight's bits, the file still reads
+    weights.write_bytes(bytes(data) if damage == "altered" else bytes(data[: len(data) // 2]))
+    with pytest.raises(CorruptLeader, match=f"{tmp_path / 'saved'}: its files differ from the digest in leader.json"):
+        load_leader(tmp_path / "saved")
+    # a leader saved before digests were kept still loads, and a cut-short one of those is one line naming it
+    info = json.loads((tmp_path / "saved" / "leader.json").read_text())
+    del info["digest"]
+    (tmp_path / "saved" / "leader.json").write_text(json.dumps(info))
+    if damage == "truncated":
+        with pytest.raises(UserError, match=f"{tmp_path / 'saved'}: its weights cannot be read"):
+            load_leader(tmp_path / "saved")
+    else:
+        load_leader(tmp_path / "saved")
+
+
+def test_a_damaged_prepared_leader_says_how_to_prepare_it_again(tmp_path):
+    from sro_bench.errors import UserError
+    from sro_bench.leaders.minilm import build_minilm, cache_path
+
+    config, context = LeaderConfig(name="minilm"), LeaderContext(cache_dir=tmp_path)
+    make("tiny").save(cache_path(config, context))
+    weights = cache_path(config, context) / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:100])
+    with pytest.raises(UserError, match="differ from the digest .*prepare it again with `sro-bench leader prepare minilm --force`"):
+        build_minilm(config, context)
+
+
 def test_tied_embeddings_survive_save_load(tmp_path):
     leader = make("tiny")
     assert leader.model.lm_head.weight is leader.model.shared.weight

@@ -18,6 +18,7 @@ from typing import Sequence
 import numpy as np
 
 from ..errors import DataError
+from ..util.digests import arrays_digest
 from .tokenize import FAST_PATTERN, SEED_PATTERN, SEPARATOR, analyse_batch, fast_tokenize
 
 FORMAT = "sro-bench-nblr/1"
@@ -165,13 +166,15 @@ def write_model_files(directory: Path, doc: dict, weights: dict[str, np.ndarray]
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / MODEL_FILE).write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
-    save_file(weights, str(directory / WEIGHTS_FILE), metadata={"format": doc["format"]})
+    text = json.dumps(doc, ensure_ascii=False)
+    (directory / MODEL_FILE).write_text(text, encoding="utf-8")
+    save_file(weights, str(directory / WEIGHTS_FILE),
+              metadata={"format": doc["format"], "digest": arrays_digest(weights, text.encode())})
 
 
 def read_model_files(directory: Path, fmt: str) -> tuple[dict, dict[str, np.ndarray]]:
     """The JSON document and weights saved by :func:`write_model_files`; damage is a DataError naming the file."""
-    from safetensors.numpy import load_file
+    from safetensors import safe_open
 
     directory = Path(directory)
     path = directory / MODEL_FILE
@@ -185,11 +188,16 @@ def read_model_files(directory: Path, fmt: str) -> tuple[dict, dict[str, np.ndar
         raise DataError(path, f"not a saved NB-LR model (format {doc.get('format') if isinstance(doc, dict) else None!r}, expected {fmt!r})")
     wpath = directory / WEIGHTS_FILE
     try:
-        w = load_file(str(wpath))
+        with safe_open(str(wpath), framework="np") as f:
+            w = {k: f.get_tensor(k) for k in f.keys()}
+            digest = (f.metadata() or {}).get("digest")
     except FileNotFoundError:
         raise DataError(wpath, "file not found") from None
     except Exception as exc:  # noqa: BLE001 - safetensors raises its own error types for damaged files
         raise DataError(wpath, f"cannot read weights ({exc})") from None
+    # models saved before digests were kept are read as they are
+    if digest is not None and digest != arrays_digest(w, path.read_bytes()):
+        raise DataError(wpath, f"the weights and {MODEL_FILE} differ from the digest saved with them (altered or damaged)")
     return doc, w
 
 

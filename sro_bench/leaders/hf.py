@@ -23,6 +23,7 @@ from typing import Iterator, Sequence
 import torch
 
 from ..errors import UserError
+from ..util.digests import files_digest
 from . import device as dev
 from .base import Leader, Sample
 from .config import LeaderConfig
@@ -207,7 +208,9 @@ class HFLeader(Scoring, Generation, Leader):
         else:
             self.model.save_pretrained(path)
         self.tokenizer.save_pretrained(path)
-        (path / LEADER_JSON).write_text(json.dumps(self._leader_json(), indent=2, default=str) + "\n")
+        # last, over every file beside it: loading checks it, so an altered or cut-short copy is refused
+        info = {**self._leader_json(), "digest": files_digest(path, skip=[LEADER_JSON])}
+        (path / LEADER_JSON).write_text(json.dumps(info, indent=2, default=str) + "\n")
 
     def _leader_json(self) -> dict:
         return {

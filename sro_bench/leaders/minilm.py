@@ -224,4 +224,8 @@ def build_minilm(config: LeaderConfig, context: LeaderContext) -> HFLeader:
     path = cache_path(config, context)
     if not (path / LEADER_JSON).is_file():
         prepare_minilm(config, context, progress=context.progress)
-    return load_leader(path, config)
+    try:
+        return load_leader(path, config)
+    except UserError as exc:  # CorruptLeader, or weights that cannot be read: say how to prepare it again
+        raise UserError(f"{exc}; the prepared leader is a cache: prepare it again with "
+                        "`sro-bench leader prepare minilm --force` (about 20 CPU-minutes)") from None

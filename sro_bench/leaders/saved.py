@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from ..errors import UserError
+from ..util.digests import files_digest
 from ..util.files import read_json_object
 from .config import LeaderConfig, LeaderContext
 from .layout import ADAPTER_DIR, LEADER_JSON, config_from_json
@@ -21,6 +22,8 @@ def load_pretrained(source: str | Path, *, local_files_only: bool = False):
     """A seq2seq or causal LM and its tokenizer from a hub id or a ``save_pretrained`` directory."""
     from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
 
+    from safetensors import SafetensorError
+
     source = str(source)
     try:
         cfg = AutoConfig.from_pretrained(source, local_files_only=local_files_only)
@@ -31,7 +34,13 @@ def load_pretrained(source: str | Path, *, local_files_only: bool = False):
         raise UserError(
             f"cannot load leader model {source!r}: {exc} (offline? a local directory works too)"
         ) from exc
+    except SafetensorError as exc:  # a weights file cut short or damaged
+        raise UserError(f"{source}: its weights cannot be read ({exc}); the copy is damaged") from None
     return model, tokenizer
+
+
+class CorruptLeader(UserError):
+    """A saved leader whose files differ from the digest saved with them."""
 
 
 def load_leader(path: str | Path, config: LeaderConfig | None = None) -> HFLeader:
@@ -46,6 +55,9 @@ def load_leader(path: str | Path, config: LeaderConfig | None = None) -> HFLeade
     if not info_path.is_file():
         raise UserError(f"{path}: not a saved leader (no {LEADER_JSON})")
     info = read_json_object(info_path, "leader description")
+    # leaders saved before digests were kept are loaded as they are
+    if "digest" in info and files_digest(path, skip=[LEADER_JSON]) != info["digest"]:
+        raise CorruptLeader(f"{path}: its files differ from the digest in {LEADER_JSON} (altered, damaged or cut short)")
     saved = config_from_json(info.get("config", {}), str(info_path))
     if config is None:
         config = saved

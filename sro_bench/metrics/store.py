@@ -12,6 +12,7 @@ from typing import Iterable
 
 import numpy as np
 
+from ..util.digests import arrays_digest
 from ..util.files import atomic_write_bytes
 from ..util.paths import resolve_cache_dir
 
@@ -38,18 +39,8 @@ def save(path: Path, arrays: dict[str, np.ndarray], info: dict) -> None:
     from safetensors.numpy import save
 
     arrays = {k: np.ascontiguousarray(v) for k, v in arrays.items()}
-    data = save(arrays, metadata={"info": json.dumps(info, sort_keys=True), "digest": digest(arrays)})
+    data = save(arrays, metadata={"info": json.dumps(info, sort_keys=True), "digest": arrays_digest(arrays)})
     atomic_write_bytes(path, data)
-
-
-def digest(arrays: dict[str, np.ndarray]) -> str:
-    """sha256 of the arrays' names, dtypes, shapes and bytes."""
-    h = hashlib.sha256()
-    for name in sorted(arrays):
-        a = np.ascontiguousarray(arrays[name])
-        h.update(f"{name}:{a.dtype.str}:{a.shape}".encode())
-        h.update(a.tobytes())
-    return h.hexdigest()
 
 
 class CorruptCache(Exception):
@@ -68,7 +59,7 @@ def load(path: Path) -> tuple[dict[str, np.ndarray], dict]:
         info = json.loads(metadata.get("info", "{}"))
     except Exception as exc:  # safetensors reports truncation as several error types
         raise CorruptCache(f"{path}: unreadable ({type(exc).__name__}: {exc})") from None
-    if "digest" in metadata and digest(arrays) != metadata["digest"]:
+    if "digest" in metadata and arrays_digest(arrays) != metadata["digest"]:
         raise CorruptCache(f"{path}: its weights differ from the digest written with them (altered or damaged)")
     return arrays, info
 
