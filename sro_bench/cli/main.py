@@ -18,34 +18,19 @@ import click
 from rich.table import Table
 
 from ..errors import Interrupted, UserError, signal_number, stop_on_signals
+from ..followers.config import ScreenerConfig
+from ..grids.baselines import BaselinesConfig
 from ..grids.config import RobustnessConfig
-from ..leaders.config import LeaderConfig, LeaderContext
+from ..leaders.config import LeaderConfig, LeaderContext, PrepareConfig
+from ..publish.leaderboard import LeaderboardConfig
+from ..publish.report import ReportConfig
 from ..run.config import RunConfig
+from ..run.evaluate import EvalConfig, RewriteConfig
 from ..training.config import GameConfig
-from ..util.settings import help_of
-from .options import SettingsByMethod, console, method_settings, options_for, take
+from .options import SettingsByMethod, console, fields, method_settings, options_for, path_type, take
 
 if TYPE_CHECKING:
     from ..run.records import Record
-
-RUN_HELP = help_of(RunConfig)
-
-
-def _positive(ctx, param, value):
-    if value is not None and value <= 0:
-        raise click.BadParameter(f"must be > 0, got {value}")
-    return value
-
-
-existing_file = click.Path(exists=True, dir_okay=False, path_type=Path)
-existing_dir = click.Path(exists=True, file_okay=False, path_type=Path)
-
-
-def common_paths(fn):
-    fn = click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), help=RUN_HELP["cache_dir"])(fn)
-    fn = click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), help=RUN_HELP["data_dir"])(fn)
-    return fn
-
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.version_option(package_name="sro-bench")
@@ -88,7 +73,7 @@ def _objective_settings() -> dict[str, type]:
 @options_for(GameConfig, "game", note=", or the preset's")
 @options_for(RunConfig, "run", only=("eval_file", "eval_limit", "exclude", "metrics", "data_dir", "cache_dir",
                                      "runs_dir", "run_id", "seed", "report_to"))
-@click.option("--resume", type=existing_dir,
+@click.option("--resume", type=path_type("dir"),
               help="continue an interrupted run directory with its saved settings (--steps may extend it; "
                    "other options given must match them)")
 @click.option("--quiet", is_flag=True, help="no progress bars")
@@ -121,55 +106,34 @@ def print_metrics(record: Record) -> None:
 
 
 @cli.command("eval")
-@click.option("--inputs", type=existing_file, required=True, help="source sentences, one a line")
-@click.option("--predictions", type=existing_file, required=True, help="the system's rewrites, one a line")
-@click.option("--references", type=existing_file, help="human references, one a line (or TSV: several a line)")
-@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
-              help="write a run record of the same schema as a run's")
-@click.option("--name", default=None, help="the system's name in the record (default: the predictions file's stem)")
-@click.option("--metrics", help="comma-separated suite metrics (default: all registered)")
-@common_paths
-def eval_cmd(inputs, predictions, references, json_out, name, metrics, data_dir, cache_dir):
+@options_for(EvalConfig, "eval")
+def eval_cmd(**options):
     """Score any system's outputs against the inputs (and references)."""
     from ..run.evaluate import evaluate_files
 
-    names = None if metrics is None else [m.strip() for m in metrics.split(",") if m.strip()]
-    if names == []:
-        raise UserError(f"--metrics: no metric in {metrics!r}; leave the option out for every metric")
-    record = evaluate_files(inputs, predictions, references, name=name, json_out=json_out, metrics=names,
-                            data_dir=data_dir, cache_dir=cache_dir, progress=True)
-    print_metrics(record)
+    print_metrics(evaluate_files(**fields(EvalConfig(**take(options, "eval"))), progress=True))
 
 
 @cli.command("rewrite")
-@click.option("--run", "run_dir", type=existing_dir, required=True, help="a finished run directory")
-@click.option("--input", "input_file", type=existing_file, required=True, help="sentences to rewrite, one a line")
-@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="rewrites, one a line")
-@click.option("--batch-size", type=int, default=64, show_default=True, callback=_positive)
-def rewrite_cmd(run_dir, input_file, output, batch_size):
+@options_for(RewriteConfig, "rewrite")
+def rewrite_cmd(**options):
     """Rewrite any file with a trained leader."""
     from ..run.evaluate import rewrite_file
 
-    count = rewrite_file(run_dir, input_file, output, batch_size=batch_size)
-    console.print(f"{count} rewrites -> {output}")
+    config = RewriteConfig(**take(options, "rewrite"))
+    count = rewrite_file(**fields(config))
+    console.print(f"{count} rewrites -> {config.output}")
 
 
 @cli.command("leaderboard")
-@click.argument("records", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="markdown table to write (a CSV is written beside it)")
-@click.option("--title", default=None, help="the table's title (default: from the file name)")
-@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path),
-              help="a PNG to embed in the HTML page (e.g. a robustness grid's robustness.png)")
-@click.option("--reports", is_flag=True,
-              help="also write each run's report.html beside its record (the HTML board's rows link to them)")
-@common_paths
-def leaderboard_cmd(records, out, title, plot, reports, data_dir, cache_dir):
+@options_for(LeaderboardConfig, "board")
+def leaderboard_cmd(**options):
     """Publish a leaderboard from run records (markdown, CSV, LaTeX, HTML), sorted by J; never trains."""
     from ..publish.leaderboard import publish
 
-    result = publish(list(records), out, title=title, command=shlex.join(["sro-bench", *sys.argv[1:]]), plot=plot,
-                     reports=reports, data_dir=data_dir, cache_dir=cache_dir)
+    config = LeaderboardConfig(**take(options, "board"))
+    out = config.out
+    result = publish(**fields(config, records="paths"), command=shlex.join(["sro-bench", *sys.argv[1:]]))
     tables = f" in {result['tables']} tables (different evaluation sets or judges)" if result["tables"] > 1 else ""
     written = ", ".join(str(out.with_name(out.stem + suffix)) for suffix in (".csv", "-means.csv", ".tex", ".html"))
     console.print(f"{result['rows']} rows{tables} -> {out}, {written}")
@@ -183,41 +147,25 @@ def leaderboard_cmd(records, out, title, plot, reports, data_dir, cache_dir):
 
 
 @cli.command("report")
-@click.argument("runs", nargs=-1, required=True, type=existing_dir)
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
-              help="a directory for the pages, one RUN-ID.html each (default: report.html in each run directory)")
-@common_paths
-def report_cmd(runs, out, data_dir, cache_dir):
+@options_for(ReportConfig, "report")
+def report_cmd(**options):
     """One self-contained HTML page per finished run: figures beside the baselines, curves, rewrites, settings."""
-    from ..run.preflight import check_output
-    from ..run.records import read_record
-    from ..publish.report import write_run_report
-    from ..run.run_dirs import RunDir
+    from ..publish.report import write_reports
 
-    names = [run.resolve().name for run in runs]
-    if out is not None and len(set(names)) < len(names):
-        raise UserError(f"--out {out}: two runs share a directory name; give them separate --out directories")
-    pages = [RunDir(run).report if out is None else Path(out) / f"{name}.html" for run, name in zip(runs, names)]
-    for run, page in zip(runs, pages):
-        read_record(run)  # every run finished and readable before the first page is written
-        check_output(page, "--out")
-    for run, page in zip(runs, pages):
-        write_run_report(run, page, data_dir=data_dir, cache_dir=cache_dir)
-        console.print(f"{run} -> {page}", highlight=False)
+    write_reports(ReportConfig(**take(options, "report")),
+                  on_page=lambda run, page: console.print(f"{run} -> {page}", highlight=False))
 
 
 @cli.command("baselines")
-@click.argument("records", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@click.option("--runs-dir", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="where the baseline runs go (usually beside the records)")
-@common_paths
-def baselines_cmd(records, runs_dir, data_dir, cache_dir):
+@options_for(BaselinesConfig, "baselines")
+def baselines_cmd(**options):
     """Run the training-free rows (duplicate, delete, reference) missing from RECORDS, on their evaluation sets."""
     from ..grids.baselines import run_baselines
 
-    done = run_baselines(list(records), runs_dir, data_dir=data_dir, cache_dir=cache_dir,
+    config = BaselinesConfig(**take(options, "baselines"))
+    done = run_baselines(**fields(config, records="paths"),
                          on_run=lambda path, status: console.print(f"{path}: {status}", highlight=False))
-    console.print(f"{len(done)} baseline records under {runs_dir}")
+    console.print(f"{len(done)} baseline records under {config.runs_dir}")
 
 
 @cli.command("robustness")
@@ -244,30 +192,25 @@ def screener():
 
 
 @screener.command("train")
-@click.option("--force", is_flag=True, help="retrain even if a cached screener exists")
-@common_paths
-@click.option("--seed", type=int, default=0, show_default=True)
-def screener_train(force, data_dir, cache_dir, seed):
+@options_for(ScreenerConfig, "screener")
+def screener_train(**options):
     """Train the NB-LR screener (cached; a second call loads it)."""
-    from ..followers.nblr import train_screener
-
-    screener_obj = train_screener(_follower_context(data_dir, cache_dir, seed), force=force, progress=True)
-    _print_screener(screener_obj)
+    _print_screener(_screener(ScreenerConfig(**take(options, "screener"))))
 
 
 @screener.command("eval")
-@common_paths
-@click.option("--seed", type=int, default=0, show_default=True)
-def screener_eval(data_dir, cache_dir, seed):
+@options_for(ScreenerConfig, "screener", only=("data_dir", "cache_dir", "seed"))
+def screener_eval(**options):
     """Held-out accuracy, ROC-AUC, F1 and pass rate on dirty.csv of the NB-LR screener."""
+    _print_screener(_screener(ScreenerConfig(**take(options, "screener"))))
+
+
+def _screener(config: ScreenerConfig):
+    from ..followers import FollowerContext
     from ..followers.nblr import train_screener
 
-    _print_screener(train_screener(_follower_context(data_dir, cache_dir, seed), progress=True))
-
-
-def _follower_context(data_dir, cache_dir, seed):
-    from ..followers import FollowerContext
-    return FollowerContext.resolved(data_dir=data_dir, cache_dir=cache_dir, seed=seed)
+    context = FollowerContext.resolved(data_dir=config.data_dir, cache_dir=config.cache_dir, seed=config.seed)
+    return train_screener(context, force=config.force, progress=True)
 
 
 def _print_screener(screener_obj) -> None:
@@ -287,20 +230,17 @@ def leader():
 
 
 @leader.command("prepare")
-@click.argument("name", default="minilm")
-@click.option("--steps", type=int, default=None, callback=_positive,
-              help="copier training steps (default: the recipe's; another count is another cached copier)")
-@click.option("--force", is_flag=True, help="prepare again even if a cached leader exists")
-@common_paths
-def leader_prepare(name, steps, force, data_dir, cache_dir):
+@options_for(PrepareConfig, "prepare")
+def leader_prepare(**options):
     """Pre-train the minilm leader as a denoising copier on clean sentences; prints copy-BLEU."""
-    if name != "minilm":
-        raise UserError(f"only the minilm leader needs preparing, not {name!r}")
+    config = PrepareConfig(**take(options, "prepare"))
+    if config.name != "minilm":
+        raise UserError(f"only the minilm leader needs preparing, not {config.name!r}")
     from ..leaders.minilm import prepare_minilm
 
-    context = LeaderContext.resolved(data_dir=data_dir, cache_dir=cache_dir)
-    config = LeaderConfig(name="minilm", extra={} if steps is None else {"copier": {"steps": steps}})
-    meta = prepare_minilm(config, context, force=force, progress=True)
+    context = LeaderContext.resolved(data_dir=config.data_dir, cache_dir=config.cache_dir)
+    leader_config = LeaderConfig(name="minilm", extra={} if config.steps is None else {"copier": {"steps": config.steps}})
+    meta = prepare_minilm(leader_config, context, force=config.force, progress=True)
     console.print(f"minilm copier: copy-BLEU {meta.get('copy_bleu', float('nan')):.1f} on "
                   f"{meta.get('holdout_sentences', 200)} held-out clean sentences "
                   f"({meta.get('steps', '?')} steps, {meta.get('train_seconds', 0):.0f} s)")
@@ -320,7 +260,7 @@ def add_plugin_commands() -> None:
             click.echo(f"warning: a plugin tried to replace the built-in command {name!r}; kept the built-in", err=True)
 
 
-from .suite import suite  # noqa: E402 - the group needs `console` and `common_paths` above
+from .suite import suite  # noqa: E402 - the group needs `console` above
 
 cli.add_command(suite)
 

@@ -105,11 +105,33 @@ def _option_arguments(f: dataclasses.Field, hint: Any, prefix: str, default: Any
                       callback=_key_values if kind is dict else (lambda ctx, param, value: list(value) or None),
                       metavar="KEY=VALUE" if kind is dict else None)
     elif kind is Path:
-        file, out = meta.get("path") == "file", meta.get("path") == "output-file"  # out: a file to write
-        kwargs["type"] = click.Path(exists=file, dir_okay=not (file or out), file_okay=file or out, path_type=Path)
+        kwargs["type"] = path_type(meta.get("path"))
     else:
         kwargs["type"] = click.Choice(meta["choices"]) if meta.get("choices") else kind
     return [flag, name], kwargs
+
+
+def _metavar(name: str, many: bool, required: bool) -> str:
+    shown = name.upper() + ("..." if many else "")
+    return shown if required else f"[{shown}]"
+
+
+def path_type(kind: str | None) -> click.Path:
+    """``file``: an existing file; ``dir``: an existing directory; ``existing``: either; ``output-file``: a file
+    to write; None: a directory, made where it is missing."""
+    return click.Path(exists=kind in ("file", "dir", "existing"), dir_okay=kind not in ("file", "output-file"),
+                      file_okay=kind in ("file", "output-file", "existing"), path_type=Path)
+
+
+def argument(f: dataclasses.Field, hint: Any, prefix: str) -> Callable:
+    """A positional argument for field ``f`` (``argument=True`` in its metadata); a list takes one or more."""
+    many = _base_type(hint) is list
+    item = next(iter(typing.get_args(_optional_removed(hint))), str) if many else _base_type(hint)
+    kind = path_type(f.metadata.get("path")) if item is Path else item
+    default = {} if many or f.metadata.get("required") else {"default": f.default}
+    return click.argument(f"{prefix}{SEP}{f.name}", nargs=-1 if many else 1, required=bool(f.metadata.get("required")),
+                          type=kind, metavar=_metavar(f.name, many, bool(f.metadata.get("required"))), callback=(lambda ctx, param, value: list(value)) if many
+                          else None, **default)
 
 
 def settings_options(cls: type, prefix: str) -> list[click.Option]:
@@ -173,13 +195,29 @@ def options_for(cls: type, prefix: str, *, only: tuple[str, ...] | None = None,
     hints = typing.get_type_hints(cls)
     defaults = cls()
     chosen = [f for f in dataclasses.fields(cls) if f.metadata.get("cli", False) and (only is None or f.name in only)]
+    chosen.sort(key=lambda f: _declared_in(cls, f.name))  # a command's own options first, shared ones (paths) after
 
     def decorate(fn: Callable) -> Callable:
         for f in reversed(chosen):
-            fn = option(f, hints[f.name], prefix, getattr(defaults, f.name), note)(fn)
+            if f.metadata.get("argument"):
+                fn = argument(f, hints[f.name], prefix)(fn)
+            else:
+                fn = option(f, hints[f.name], prefix, getattr(defaults, f.name), note)(fn)
         return fn
 
     return decorate
+
+
+def fields(config: Any, **renamed: str) -> dict[str, Any]:
+    """``config``'s fields as keyword arguments for the API function it configures (``renamed``: field -> its
+    parameter's name there)."""
+    return {renamed.get(f.name, f.name): getattr(config, f.name) for f in dataclasses.fields(config)}
+
+
+def _declared_in(cls: type, name: str) -> int:
+    """How far up ``cls``'s bases field ``name`` was first declared (0: in ``cls`` itself)."""
+    owners = [i for i, c in enumerate(cls.__mro__) if name in getattr(c, "__annotations__", {})]
+    return max(owners, default=0)
 
 
 def take(options: dict[str, Any], prefix: str) -> dict[str, Any]:

@@ -61,3 +61,4 @@ def checked_probabilities(follower: Follower, p, n: int) -> np.ndarray:
         i = int(np.argmax(bad))
         raise UserError(f"{where} gave P(toxic) {p[i]} for text {i + 1} of {n} (must be a number in [0, 1])")
     return p
+

@@ -7,14 +7,26 @@ For each evaluation set the given run records were scored on, the built-in rewri
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 from ..run.config import RunConfig
 from ..run.records import eval_set_key, find_records, read_record
 from ..run.run_dirs import RunDir
+from ..util.paths import DataPaths
+from ..util.settings import setting
 
 BASELINES = ("duplicate", "delete", "reference")
+
+
+@dataclass
+class BaselinesConfig(DataPaths):
+    """`sro-bench baselines`: :func:`run_baselines`' settings."""
+
+    records: list[Path] = setting(default_factory=list, help="run records, or directories holding them",
+                                  argument=True, required=True, path="existing")
+    runs_dir: Path | None = setting(None, "where the baseline runs go (usually beside the records)", required=True)
 
 
 def run_baselines(paths: list[Path], runs_dir: Path, *, data_dir: Path | None = None, cache_dir: Path | None = None,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..context import Context
+from ..util.paths import DataPaths
 from ..util.settings import Settings, check_ranges, setting
 
 MAX_TOKENS = 32_768  # the longest input or generation budget a run may ask for
@@ -44,3 +45,16 @@ class LeaderConfig(Settings):
 class LeaderContext(Context):
     """What a leader factory gets from the run (``factory(config: LeaderConfig, context: LeaderContext)``): the
     run's :class:`~sro_bench.context.Context` (seed, data and cache directories, progress)."""
+
+
+@dataclass
+class PrepareConfig(DataPaths):
+    """`sro-bench leader prepare`: which leader to pre-train once and cache (only ``minilm`` needs it)."""
+
+    name: str = setting("minilm", "the leader to prepare", argument=True)
+    steps: int | None = setting(None, "copier training steps (None: the recipe's; another count is another cached "
+                                      "copier)")
+    force: bool = setting(False, "prepare again even if a cached leader exists")
+
+    def __post_init__(self) -> None:
+        check_ranges(self, [(self.steps is None or self.steps > 0, f"--steps must be > 0, got {self.steps}")])

@@ -11,6 +11,7 @@ import json
 import math
 import os
 import statistics
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich.table import Table
@@ -28,6 +29,8 @@ from ..run.records import (
 )
 from ..run.run_dirs import RunDir
 from ..util.files import write_text_set
+from ..util.paths import DataPaths
+from ..util.settings import setting
 from .table_formats import TEXT_COLUMNS, Group, html_page, latex
 
 # (column, key in the record's metrics)
@@ -211,6 +214,21 @@ def seed_means(rows: list[dict], numbers: list[str] | None = None) -> list[dict]
             mean[f"{column}_std"] = statistics.stdev(values) if len(values) > 1 else None
         out.append(mean)
     return sorted(out, key=lambda m: (-(m["J"] if m["J"] is not None else -1.0), m["method"]))
+
+
+@dataclass
+class LeaderboardConfig(DataPaths):
+    """`sro-bench leaderboard`: :func:`publish`'s settings."""
+
+    records: list[Path] = setting(default_factory=list, help="run records, or directories holding them",
+                                  argument=True, required=True, path="existing")
+    out: Path | None = setting(None, "markdown table to write (a CSV, LaTeX and HTML are written beside it)",
+                               path="output-file", required=True)
+    title: str | None = setting(None, "the table's title (None: from the file name)")
+    plot: Path | None = setting(None, "a PNG to embed in the HTML page (e.g. a robustness grid's robustness.png)",
+                                path="file")
+    reports: bool = setting(False, "also write each run's report.html beside its record (the HTML board's rows "
+                                   "link to them)")
 
 
 def publish(paths: list[Path], out: Path, *, title: str | None = None, command: str = "",

@@ -12,12 +12,16 @@ import html
 import io
 import math
 import random
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from ..errors import UserError
 from ..run.records import eval_set_key, judges_of, read_record
 from ..run.run_dirs import SENTENCE_FIGURES, RunDir
 from ..util.files import atomic_write_text
+from ..util.paths import DataPaths
+from ..util.settings import setting
 
 BASELINES = ("reference", "delete", "duplicate")
 FIGURES = ("STA", "SIM", "FL", "J", "chrF", "BLEU", "deletion", "addition", "identical")
@@ -211,6 +215,35 @@ def run_report(run_dir: Path, *, data_dir: Path | None = None, cache_dir: Path |
     parts.append(_settings_table(record))
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+@dataclass
+class ReportConfig(DataPaths):
+    """`sro-bench report`: :func:`write_reports`' settings."""
+
+    runs: list[Path] = setting(default_factory=list, help="finished run directories", argument=True, required=True,
+                               path="dir")
+    out: Path | None = setting(None, "a directory for the pages, one RUN-ID.html each (None: report.html in each "
+                                     "run directory)")
+
+
+def write_reports(config: ReportConfig, on_page: Callable[[Path, Path], None] | None = None) -> list[Path]:
+    """One page per run of ``config``; every run is checked finished and readable before the first is written."""
+    from ..run.preflight import check_output
+
+    names = [Path(run).resolve().name for run in config.runs]
+    if config.out is not None and len(set(names)) < len(names):
+        raise UserError(f"--out {config.out}: two runs share a directory name; give them separate --out directories")
+    pages = [RunDir(run).report if config.out is None else Path(config.out) / f"{name}.html"
+             for run, name in zip(config.runs, names)]
+    for run, page in zip(config.runs, pages):
+        read_record(run)
+        check_output(page, "--out")
+    for run, page in zip(config.runs, pages):
+        write_run_report(run, page, data_dir=config.data_dir, cache_dir=config.cache_dir)
+        if on_page is not None:
+            on_page(run, page)
+    return pages
 
 
 def write_run_report(run_dir: Path, out: Path | None = None, **paths) -> Path:

@@ -46,7 +46,8 @@ class RunConfig(Settings):
     def validate(self) -> None:
         """Every value in range, the sections' own too, and the objective's settings of the method's class; run
         again before a run starts, as a field may be set after construction."""
-        for section in (self.leader, self.method_settings(), self.game):
+        objective = None if self.objective is None else self.method_settings()  # None: the registry is not needed yet
+        for section in (self.leader, objective, self.game):
             if section is not None:
                 section.validate()
         if self.run_id is not None:

@@ -3,20 +3,50 @@
 from __future__ import annotations
 
 import csv
+from dataclasses import dataclass
 from pathlib import Path
 
-from ..data import read_text, split_lines
-from ..data.datasets import content_digest
 from ..errors import DataError, UserError
 from ..util.dataclass_json import write_json
 from ..util.files import atomic_write_text
+from ..util.paths import DataPaths
 from ..util.progress import busy
+from ..util.settings import Settings, check_ranges, setting
 from .records import Record, figures_text, new_record, split_scores
 from .run_dirs import RunDir
 
 
+@dataclass
+class EvalConfig(DataPaths):
+    """`sro-bench eval`: :func:`evaluate_files`'s settings."""
+
+    inputs: Path | None = setting(None, "source sentences, one a line", path="file", required=True)
+    predictions: Path | None = setting(None, "the system's rewrites, one a line", path="file", required=True)
+    references: Path | None = setting(None, "human references, one a line (or TSV: several a line)", path="file")
+    json_out: Path | None = setting(None, "write a run record of the same schema as a run's", flag="--json",
+                                    path="output-file")
+    name: str | None = setting(None, "the system's name in the record (None: the predictions file's stem)")
+    metrics: list[str] | None = setting(None, "suite metrics (None: every registered metric)", comma=True)
+
+
+@dataclass
+class RewriteConfig(Settings):
+    """`sro-bench rewrite`: :func:`rewrite_file`'s settings."""
+
+    run_dir: Path | None = setting(None, "a finished run directory", flag="--run", path="dir", required=True)
+    input_file: Path | None = setting(None, "sentences to rewrite, one a line", flag="--input", path="file",
+                                      required=True)
+    output: Path | None = setting(None, "rewrites, one a line", path="output-file", required=True)
+    batch_size: int = setting(64, "inputs rewritten at once")
+
+    def __post_init__(self) -> None:
+        check_ranges(self, [(self.batch_size > 0, f"--batch-size must be > 0, got {self.batch_size}")])
+
+
 def read_aligned_lines(path: Path, *, allow_empty: bool) -> list[str]:
     """Every line; empty lines are errors unless ``allow_empty`` (an empty rewrite is still a rewrite)."""
+    from ..data.readers import read_text, split_lines  # the data package loads numpy: not for `eval --help`
+
     lines = split_lines(read_text(path, allow_blank=allow_empty))
     if not allow_empty:
         for number, line in enumerate(lines, start=1):
@@ -51,6 +81,7 @@ def evaluate_files(
     progress: bool = False,
 ) -> Record:
     """Score ``predictions`` (aligned with ``inputs``) and return (and optionally write) a record."""
+    from ..data import datasets
     from .preflight import check_metrics, check_output
 
     check_metrics(metrics)
@@ -79,7 +110,7 @@ def evaluate_files(
         config={"inputs": str(inputs), "predictions": str(predictions), "references": str(references) if references else None},
         perturbation=[],
         evaluation={"name": Path(inputs).stem, "source": str(inputs), "rows": len(sources),
-                    "digest": content_digest(sources, refs or []),
+                    "digest": datasets.content_digest(sources, refs or []),
                     "pairs": sum(len(r) for r in refs) if refs else 0},
         **scores,
     )

