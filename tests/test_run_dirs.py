@@ -436,7 +436,7 @@ def test_a_full_disk_during_a_checkpoint_save_names_the_file_and_keeps_the_last_
     run_dir = base.runs_dir / "full"
     with pytest.raises(UserError) as caught:
         run(base, progress=False)
-    assert str(caught.value) == (f"{run_dir / 'checkpoint' / 'optimizer.pt'}: cannot write (No space left on device); "
+    assert str(caught.value) == (f"{run_dir / 'checkpoint' / 'optimizer.pt'}: No space left on device; "
                                  f"its checkpoint at step 1 is saved; continue with: sro-bench run --resume {run_dir}")
     assert not [p.name for p in run_dir.iterdir() if p.name.startswith(".checkpoint")]  # no half-built copy
     assert json.loads((run_dir / "checkpoint" / "state.json").read_text())["step"] == 1

@@ -27,7 +27,7 @@ from ..publish.report import ReportConfig
 from ..run.config import RunConfig
 from ..run.evaluate import EvalConfig, RewriteConfig
 from ..training.config import GameConfig
-from .options import SettingsByMethod, console, fields, method_settings, options_for, path_type, take
+from .options import SettingsByMethod, console, fields, options_for, path_type, settings_given, take
 
 if TYPE_CHECKING:
     from ..run.records import Record
@@ -85,7 +85,7 @@ def run(resume, quiet, **options):
 
     overrides, run_options = take(options, "game"), take(options, "run")
     method = run_options.get("method") or (read_run_config(resume).method if resume else RunConfig.method)
-    objective = method_settings(method, objective_settings(method), take(options, "objective"), "objective")
+    objective = settings_given(method, objective_settings(method), take(options, "objective"))
     config = RunConfig(leader=LeaderConfig(**take(options, "leader")), objective=objective, **run_options)
     result = run_api(config, resume=resume, progress=not quiet, game_overrides=overrides)
     if result.record is not None:  # under `accelerate launch` the main process prints

@@ -128,10 +128,11 @@ def argument(f: dataclasses.Field, hint: Any, prefix: str) -> Callable:
     many = _base_type(hint) is list
     item = next(iter(typing.get_args(_optional_removed(hint))), str) if many else _base_type(hint)
     kind = path_type(f.metadata.get("path")) if item is Path else item
-    default = {} if many or f.metadata.get("required") else {"default": f.default}
-    return click.argument(f"{prefix}{SEP}{f.name}", nargs=-1 if many else 1, required=bool(f.metadata.get("required")),
-                          type=kind, metavar=_metavar(f.name, many, bool(f.metadata.get("required"))), callback=(lambda ctx, param, value: list(value)) if many
-                          else None, **default)
+    required = bool(f.metadata.get("required"))
+    default = {} if many or required else {"default": f.default}
+    as_list = (lambda ctx, param, value: list(value)) if many else None
+    return click.argument(f"{prefix}{SEP}{f.name}", nargs=-1 if many else 1, required=required, type=kind,
+                          metavar=_metavar(f.name, many, required), callback=as_list, **default)
 
 
 def settings_options(cls: type, prefix: str) -> list[click.Option]:
@@ -173,9 +174,9 @@ class SettingsByMethod(click.Command):
                     formatter.write_dl([opt.get_help_record(ctx) for opt in options])
 
 
-def method_settings(method: str, settings: type | None, given: dict[str, Any], prefix: str) -> Any:
-    """``settings`` built from the values ``given`` for ``method`` (click parameter names ``prefix__field``); a
-    value given for a setting the method does not have is a one-line error naming the option."""
+def settings_given(method: str, settings: type | None, given: dict[str, Any]) -> Any:
+    """``settings`` (the method's class, None for a training-free rewriter) built from the values ``given`` (field
+    -> value); a value for a setting the method does not have is a one-line error naming the option."""
     own = {f.name for f in dataclasses.fields(settings) if f.metadata.get("cli", False)} if settings else set()
     stray = sorted(set(given) - own)
     if stray:

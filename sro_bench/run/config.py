@@ -111,7 +111,7 @@ def from_dict(data: Any, where: str = "run configuration") -> RunConfig:
     if objective is not None:
         settings = objective_settings(config.method, where)
         config.objective = None if settings is None else from_json(
-            settings, _current_objective_fields(settings, objective, where), where, prefix="objective.")
+            settings, _current_objective_fields(settings, objective), where, prefix="objective.")
     return config
 
 
@@ -134,7 +134,7 @@ SHARED_OBJECTIVE_FIELDS = frozenset({"beta", "label_smoothing", "p_flip", "assum
                                      "kto_undesirable_weight", "grpo_kl", "kept_measure", "dpo_backend", "options"})
 
 
-def _current_objective_fields(settings: type, saved: Any, where: str) -> Any:
+def _current_objective_fields(settings: type, saved: Any) -> Any:
     """An older run's shared objective section as ``settings``' fields: another method's fields and the old
     "objective's default" Nones left out (a current section passes through unchanged)."""
     if not isinstance(saved, dict):

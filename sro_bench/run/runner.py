@@ -185,8 +185,7 @@ def run(config: RunConfig, *, resume: Path | None = None, progress: bool = True,
         except OSError as exc:  # a full disk, a vanished directory: say which file, and what is kept
             if primary:
                 run_dir.mark_failed(exc)
-            raise UserError(f"{exc.filename or run_dir.path}: cannot write ({exc.strerror or exc}); "
-                            f"{kept_message(run_dir)}") from None
+            raise UserError(f"{exc.filename or run_dir.path}: {exc.strerror or exc}; {kept_message(run_dir)}") from None
         except BaseException as exc:
             if primary:
                 run_dir.mark_failed(exc)
