@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -236,6 +237,22 @@ def test_configurations_saved_before_leader_context_still_load_and_group(base):
     assert config_key({"kind": "run", "config": before}) == config_key({"kind": "run", "config": now})
     with pytest.raises(UserError, match="unknown setting leader.sede"):
         from_dict({**now, "leader": {**now["leader"], "sede": 1}})
+
+
+def test_a_run_stored_with_the_shared_objective_section_groups_with_todays_runs(base):
+    """Seeds of one configuration share a board row whether stored before or after each objective had its own
+    settings (a new seed of the main job would otherwise sit apart from the shipped one)."""
+    from sro_bench.objectives import SROConfig
+    from sro_bench.publish.leaderboard import config_key
+    from sro_bench.util.dataclass_json import jsonable
+
+    today = jsonable(dataclasses.replace(base, objective=SROConfig()))
+    before = {**today, "objective": {"beta": 0.1, "label_smoothing": 0.1, "p_flip": None, "assumed_flip": None,
+                                     "dr_beta": 0.0, "kto_desirable_weight": 1.0, "kto_undesirable_weight": 1.0,
+                                     "grpo_kl": 0.04, "kept_measure": None, "dpo_backend": "auto", "options": {}}}
+    assert config_key({"kind": "run", "config": before}) == config_key({"kind": "run", "config": today})
+    other = {**today, "objective": {**today["objective"], "beta": 0.2}}
+    assert config_key({"kind": "run", "config": other}) != config_key({"kind": "run", "config": today})
 
 
 def test_leaderboard_averages_seeds_per_configuration():

@@ -162,8 +162,21 @@ def config_key(record: dict) -> str:
             return {k: strip(v) for k, v in value.items() if k not in _NOT_CONFIG}
         return value
 
-    config = strip(without_retired(record.get("config") or {})) if record.get("kind") == "run" else {"method": record.get("method")}
+    config = strip(_as_read_today(record.get("config") or {})) if record.get("kind") == "run" else {"method": record.get("method")}
     return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:8]
+
+
+def _as_read_today(config: dict) -> dict:
+    """A stored configuration as today's ``RunConfig`` reads it, so that a run stored before a setting was added
+    or a section reshaped (the objective's own settings) groups with today's runs of the same configuration;
+    as stored where it no longer reads (a method whose plugin is gone)."""
+    from ..run.config import from_dict
+    from ..util.dataclass_json import jsonable
+
+    try:
+        return jsonable(from_dict(config))
+    except UserError:
+        return without_retired(config)
 
 
 def metric_table(records: list[dict]) -> Table:
