@@ -31,6 +31,7 @@ _EXPORTS = {
     "masked_mean": "objectives.base", "smoothed_sigmoid_loss": "objectives.base",
     "Rewriter": "rewriters.base", "RewriterContext": "rewriters.base",
     "Metric": "metrics.base", "MetricContext": "metrics.base", "MetricResult": "metrics.base",
+    "JudgeSet": "metrics.judge_sets", "JudgeModel": "metrics.judge_sets",
     "Dataset": "data.datasets",
 }
 

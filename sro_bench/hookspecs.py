@@ -44,6 +44,11 @@ def register_metrics(register):
 
 
 @hookspec
+def register_judge_sets(register):
+    """Judge sets (named sets of metrics, ``--judges NAME``): ``factory() -> sro_bench.metrics.JudgeSet``."""
+
+
+@hookspec
 def register_datasets(register):
     """Datasets: ``factory(data_dir: Path) -> sro_bench.data.Dataset``."""
 

@@ -21,7 +21,7 @@ from .errors import UserError
 # The built-ins, registered through the same hooks as any plugin (also listed as entry points in pyproject.toml).
 BUILTIN_MODULES = ("sro_bench.data.plugin", "sro_bench.leaders.plugin", "sro_bench.followers.plugin",
                    "sro_bench.objectives.plugin", "sro_bench.rewriters.plugin", "sro_bench.metrics.plugin")
-KINDS = ("leader", "follower", "objective", "rewriter", "metric", "dataset")
+KINDS = ("leader", "follower", "objective", "rewriter", "metric", "dataset", "judge_set")
 _HOOKS = {kind: f"register_{kind}s" for kind in KINDS}
 
 

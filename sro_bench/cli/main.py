@@ -71,8 +71,8 @@ def _objective_settings() -> dict[str, type]:
 @options_for(LeaderConfig, "leader")
 @options_for(RunConfig, "run", only=("follower", "perturb", "preset", "train_dataset"))
 @options_for(GameConfig, "game", note=", or the preset's")
-@options_for(RunConfig, "run", only=("eval_file", "eval_limit", "exclude", "metrics", "data_dir", "cache_dir",
-                                     "runs_dir", "run_id", "seed", "report_to"))
+@options_for(RunConfig, "run", only=("eval_file", "eval_limit", "exclude", "metrics", "judges", "sta_model", "sim_model",
+                                     "fl_model", "data_dir", "cache_dir", "runs_dir", "run_id", "seed", "report_to"))
 @click.option("--resume", type=path_type("dir"),
               help="continue an interrupted run directory with its saved settings (--steps may extend it; "
                    "other options given must match them)")
@@ -170,7 +170,8 @@ def baselines_cmd(**options):
 
 @cli.command("robustness")
 @options_for(RobustnessConfig, "grid")
-@options_for(RunConfig, "run", only=("preset", "follower", "eval_limit", "eval_file", "metrics", "data_dir", "cache_dir"))
+@options_for(RunConfig, "run", only=("preset", "follower", "eval_limit", "eval_file", "metrics", "judges", "sta_model",
+                                     "sim_model", "fl_model", "data_dir", "cache_dir"))
 @options_for(LeaderConfig, "leader", only=("name",))
 @options_for(GameConfig, "game", only=("batch_size", "samples_per_input", "lr"), note=", or the preset's")
 @click.option("--quiet", is_flag=True, help="no progress bars")

@@ -38,7 +38,8 @@ def suite_agreement(**options):
     report = run_agreement(config)
     systems = report["systems"]
     table = Table(title=f"Agreement with people: {report['file']} ({report['rows']} rewrites of {report['inputs']} "
-                        f"inputs{f', {len(systems)} systems' if systems else ''}; folds by {report['split']})")
+                        f"inputs{f', {len(systems)} systems' if systems else ''}; folds by {report['split']}; "
+                        f"judge set {report['judge_set']})")
     columns = ["judge", "people's label", "Spearman", "AUC (label >= 0.5)"]
     if systems:
         columns += ["system Spearman", "system Kendall"]

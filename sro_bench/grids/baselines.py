@@ -20,6 +20,12 @@ from ..util.settings import setting
 BASELINES = ("duplicate", "delete", "reference")
 
 
+def _judged_by(record: dict) -> tuple:
+    """The judge set (and local copies of its models) a record was scored by: its baselines are scored alike."""
+    config = (record.get("config") or {}) if record.get("kind") == "run" else {}
+    return (config.get("judges") or "offline", config.get("sta_model"), config.get("sim_model"), config.get("fl_model"))
+
+
 @dataclass
 class BaselinesConfig(DataPaths):
     """`sro-bench baselines`: :func:`run_baselines`' settings."""
@@ -39,16 +45,19 @@ def run_baselines(paths: list[Path], runs_dir: Path, *, data_dir: Path | None = 
 
     check_output(Path(runs_dir), "--runs-dir", directory=True)
     records = [read_record(p) for p in find_records(paths)]
-    sets: dict[str, tuple[str | None, int | None]] = {}
-    present: dict[str, set[str]] = {}
+    sets: dict[tuple, tuple[str | None, int | None]] = {}
+    present: dict[tuple, set[str]] = {}
     for r in records:
-        key = eval_set_key(r)
+        key = (eval_set_key(r), *_judged_by(r))
         present.setdefault(key, set()).add(r["method"]["name"])
         if r["kind"] == "run":
             sets.setdefault(key, (r["config"].get("eval_file"), r["config"].get("eval_limit")))
     done = []
+    several = len({key[0] for key in sets}) > 1
     for key, (eval_file, eval_limit) in sets.items():
-        suffix = "" if len(sets) == 1 else "-" + re.sub(r"[^A-Za-z0-9]+", "-", key).strip("-")[:24]
+        judges, models = key[1], dict(zip(("sta_model", "sim_model", "fl_model"), key[2:]))
+        suffix = "-" + re.sub(r"[^A-Za-z0-9]+", "-", key[0]).strip("-")[:24] if several else ""
+        suffix += "" if judges == "offline" else f"-{judges}"
         for name in BASELINES:
             if name in present[key]:
                 continue
@@ -59,7 +68,7 @@ def run_baselines(paths: list[Path], runs_dir: Path, *, data_dir: Path | None = 
             else:
                 config = RunConfig(method=name, eval_file=Path(eval_file) if eval_file else None, eval_limit=eval_limit,
                                    data_dir=data_dir, cache_dir=cache_dir, runs_dir=Path(runs_dir),
-                                   run_id=f"{name}{suffix}")
+                                   run_id=f"{name}{suffix}", judges=judges, **models)
                 done.append(run(config, progress=False).record)
                 status = "ran"
             if on_run is not None:

@@ -22,7 +22,10 @@ SUITE_VERSION = 2
 @dataclass(frozen=True)
 class MetricContext(Context):
     """What a metric factory gets: the run's :class:`~sro_bench.context.Context`. Its seed is for metrics that
-    sample; the built-in judges ignore it (``JUDGE_SEED``), so a run's seed never moves its scores."""
+    sample; the built-in judges ignore it (``JUDGE_SEED``), so a run's seed never moves its scores. ``models``
+    holds (role, local copy) pairs for a judge set's published models (``--sta-model`` and the like)."""
+
+    models: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass

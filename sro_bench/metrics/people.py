@@ -11,15 +11,16 @@ from typing import Sequence
 import numpy as np
 
 from ..errors import UserError
-from ..util.settings import Settings, setting
+from ..util.settings import setting
 from .agreement import SPLITS, Estimate, agreement, fold_ids, rounded, spearman, worst_rows
 from .human import HUMAN_FILE, SHARED_COLUMNS, read_human
+from .judge_sets import OFFLINE, JudgeOptions, JudgeSet
 
 LABELS = {"STA": "sta_column", "SIM": "sim_column", "FL": "fl_column", "J": "j_column"}
 
 
 @dataclass
-class AgreementConfig(Settings):
+class AgreementConfig(JudgeOptions):
     human: Path | None = setting(None, "people's labels, TSV (.tsv) or CSV, one rewrite a row (none: the shared "
                                        f"human evaluation, DATA_DIR/{HUMAN_FILE})", path="file")
     input_column: str = setting(SHARED_COLUMNS["input"], "the column holding the toxic input")
@@ -30,8 +31,8 @@ class AgreementConfig(Settings):
     sim_column: str = setting(SHARED_COLUMNS["SIM"], "people's meaning-kept label in [0, 1] ('' for none)")
     fl_column: str = setting(SHARED_COLUMNS["FL"], "people's fluency label in [0, 1] ('' for none)")
     j_column: str = setting("", "people's joint label in [0, 1] ('': STA x SIM x FL of the three labels)")
-    metrics: list[str] = setting(default_factory=lambda: ["sta", "sim", "fl"], help="the suite's judges to hold "
-                                 "against people (metrics whose figures are STA, SIM or FL)", comma=True)
+    metrics: list[str] | None = setting(None, help="the judges to hold against people (metrics whose figures are STA, "
+                                        "SIM or FL); None: the judge set's (offline: sta, sim, fl)", comma=True)
     split: str = setting("input", "held-out folds by input (the figures the docs report) or by system (a judge "
                                   "scored on a system its calibration never saw)", choices=SPLITS)
     folds: int = setting(5, "folds when split by input")
@@ -50,7 +51,7 @@ class AgreementConfig(Settings):
             raise UserError(f"--worst: must be >= 0, got {self.worst}")
         if self.split not in SPLITS:
             raise UserError(f"--split: one of {', '.join(SPLITS)}, got {self.split!r}")
-        if not self.metrics:
+        if self.metrics is not None and not self.metrics:
             raise UserError("--metrics: name at least one metric")
 
 
@@ -70,15 +71,20 @@ def run_agreement(config: AgreementConfig) -> dict:
                        optional=frozenset({"system", *(j for j, f in LABELS.items() if f not in explicit)}))
     if config.split == "system" and not human.systems:
         raise UserError(f"--split system: {path} has no system column {config.system_column!r}")
-    report = measure(human, data_dir=data_dir, cache_dir=config.cache_dir, metrics=config.metrics, split=config.split,
-                     folds=config.folds, resamples=config.resamples, seed=config.seed, worst=config.worst)
+    judges = config.checked_judge_set()
+    metrics = config.metrics or ([m for m in judges.metrics if m not in ("bleu", "chrf", "self-bleu", "edits")]
+                                 if judges.metrics is not None else ["sta", "sim", "fl"])
+    report = measure(human, data_dir=data_dir, cache_dir=config.cache_dir, metrics=metrics, split=config.split,
+                     folds=config.folds, resamples=config.resamples, seed=config.seed, worst=config.worst,
+                     judge_set=judges, models=config.judge_models())
     if config.json_out is not None:
         atomic_write_text(Path(config.json_out), json.dumps(report, indent=2) + "\n")
     return report
 
 
 def measure(human, *, data_dir=None, cache_dir=None, metrics: Sequence[str] = ("sta", "sim", "fl"),
-            split: str = "input", folds: int = 5, resamples: int = 1000, seed: int = 0, worst: int = 5) -> dict:
+            split: str = "input", folds: int = 5, resamples: int = 1000, seed: int = 0, worst: int = 5,
+            judge_set: JudgeSet = OFFLINE, models: tuple[tuple[str, str], ...] = ()) -> dict:
     """Score ``human``'s rewrites with the suite's judges and compare them with people's labels.
 
     A judge calibrated on people is scored on each fold by a calibration fitted without the labels of that
@@ -90,7 +96,7 @@ def measure(human, *, data_dir=None, cache_dir=None, metrics: Sequence[str] = ("
 
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}")
-    suite = Suite(MetricContext(data_dir=data_dir, cache_dir=cache_dir), list(metrics))
+    suite = Suite(MetricContext(data_dir=data_dir, cache_dir=cache_dir, models=models), list(metrics), judges=judge_set)
     ids = fold_ids(human, split, folds, seed)
     scores, method, signals, judge_ids, plan = {}, {}, {}, {}, None
     for name, metric in suite.metrics.items():
@@ -129,5 +135,5 @@ def measure(human, *, data_dir=None, cache_dir=None, metrics: Sequence[str] = ("
     return {"file": human.path, "rows": len(human), "inputs": len(set(human.inputs)),
             "systems": sorted(set(human.systems)) if human.systems else None, "split": split,
             "folds": int(len(np.unique(ids))), "resamples": resamples, "seed": seed,
-            "judge_ids": judge_ids,
+            "judge_set": judge_set.name, "judge_ids": judge_ids,
             "judges": judges_out}

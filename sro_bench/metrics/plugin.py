@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from ..hookspecs import hookimpl
 from ..plugins import table_hook
+from .judge_sets import BUILTIN_SETS
 
 # (name, module, factory in it, description): the module is imported only when a run needs one
 BUILTINS = (
@@ -20,7 +22,22 @@ BUILTINS = (
      'sacrebleu corpus BLEU of the rewrites against the inputs (copying)'),
     ('edits', 'sro_bench.metrics.edits', 'edits_factory',
      'Kinds of edit: shares of rewrites identical to the input, pure deletions of it, and adding a word'),
+    # the published judges (judge sets paradetox-2022 and pan-2024); models from the hub cache or --*-model
+    ('paradetox-sta', 'sro_bench.metrics.published', 'paradetox_sta_factory',
+     'paradetox-2022 STA: s-nlp/roberta_toxicity_classifier, argmax is neutral'),
+    ('paradetox-fl', 'sro_bench.metrics.published', 'paradetox_fl_factory',
+     'paradetox-2022 FL: cointegrated/roberta-large-cola-krishna2020, argmax is acceptable, after detokenising'),
+    ('pan-sta', 'sro_bench.metrics.published', 'pan_sta_factory',
+     'pan-2024 STA: P(neutral) from textdetox/xlmr-large-toxicity-classifier'),
+    ('labse-sim', 'sro_bench.metrics.published', 'labse_sim_factory',
+     'pan-2024 SIM: LaBSE cosine of input and rewrite'),
 )
 
 
 register_metrics = table_hook(BUILTINS)
+
+
+@hookimpl
+def register_judge_sets(register):
+    for judges in BUILTIN_SETS:
+        register(judges.name, lambda judges=judges: judges, judges.description)

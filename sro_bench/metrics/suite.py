@@ -17,6 +17,7 @@ import numpy as np
 
 from ..errors import UserError
 from .base import SUITE_VERSION, Metric, MetricContext, MetricResult
+from .judge_sets import OFFLINE, JudgeSet, check_models, known_sets
 
 BUILTINS = ("sta", "sim", "fl", "bleu", "chrf", "self-bleu", "edits")
 # (metric, key) -> the figure's name in SuiteResult, run records and leaderboards
@@ -24,6 +25,8 @@ _NAMES = {
     ("sta", "sta"): "STA", ("sim", "sim"): "SIM", ("fl", "fl"): "FL",
     ("bleu", "bleu"): "BLEU", ("chrf", "chrf"): "chrF", ("self-bleu", "self_bleu"): "self-BLEU",
     ("edits", "identical"): "identical", ("edits", "deletion"): "deletion", ("edits", "addition"): "addition",
+    # the published judges of the other judge sets report on the same scale names (a board never mixes sets)
+    ("paradetox-sta", "sta"): "STA", ("paradetox-fl", "fl"): "FL", ("pan-sta", "sta"): "STA", ("labse-sim", "sim"): "SIM",
 }
 ORDER = ("STA", "SIM", "FL", "J", "J_chrF", "BLEU", "chrF", "self-BLEU", "identical", "deletion", "addition")
 JOINT = {
@@ -49,6 +52,7 @@ class SuiteResult:
     info: dict[str, dict] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     figures: dict[str, dict] = field(default_factory=dict)  # each corpus figure's display (its metric's declaration)
+    judge_set: JudgeSet = OFFLINE
 
     def to_dict(self) -> dict:
         """JSON-ready: corpus figures (NaN as None), info and timings; no per-sentence arrays."""
@@ -57,6 +61,8 @@ class SuiteResult:
             "n": self.n,
             "references": self.has_references,
             "judges": self.judges(),
+            "judge_set": self.judge_set.name,
+            **({"judge_set_notes": list(self.judge_set.notes)} if self.judge_set.notes else {}),
             "figures": self.figures,
             "corpus": {k: _number(v) for k, v in self.corpus.items()},
             "info": _jsonable(self.info),
@@ -82,17 +88,21 @@ class Suite:
     """
 
     def __init__(self, context: MetricContext | None = None, metric_names: Sequence[str] | None = None,
-                 *, metrics: dict[str, Metric] | None = None):
+                 *, metrics: dict[str, Metric] | None = None, judges: JudgeSet = OFFLINE):
         from ..plugins import registry
 
-        self.context = context or MetricContext()
+        self.context, self.judges = context or MetricContext(), judges
         given = dict(metrics or {})
         explicit = metric_names is not None
         if explicit:
             names = list(dict.fromkeys(metric_names))
+        elif judges.metrics is not None:
+            check_models(judges, dict(self.context.models))  # before any model loads: one line naming it
+            names = list(judges.metrics)
         else:
+            claimed = {m for s in known_sets().values() if s.metrics for m in s.metrics} - set(BUILTINS)
             known = registry().names("metric") + list(given)
-            names = [n for n in BUILTINS if n in known] + sorted(set(known) - set(BUILTINS))
+            names = [n for n in BUILTINS if n in known] + sorted(set(known) - set(BUILTINS) - claimed)
         self.metrics: dict[str, Metric] = {}
         self.failed: dict[str, str] = {}
         self.origin: dict[str, str] = {}  # metric -> the distribution that registered it (named in errors)
@@ -147,6 +157,7 @@ class Suite:
             result.seconds[name] = time.perf_counter() - start
             self._collect(result, name, out, metric.figures, owners)
         self._joint(result)
+        result.judge_set = self.judges
         result.corpus = {k: result.corpus[k] for k in _ordered(result.corpus)}
         return result
 
@@ -175,14 +186,14 @@ class Suite:
             result.figures[figure_name(name, key)] = {"format": ".3f", **figures.get(key, {})}
         result.info[name] = dict(out.info)
 
-    @staticmethod
-    def _joint(result: SuiteResult) -> None:
-        s = result.sentence
-        if {"STA", "SIM", "FL"} <= s.keys():
-            s["J"] = s["STA"] * s["SIM"] * s["FL"]
+    def _joint(self, result: SuiteResult) -> None:
+        s, joint = result.sentence, self.judges.joint
+        if joint and set(joint) <= s.keys():  # a set may define no J
+            s["J"] = np.prod([s[figure] for figure in joint], axis=0)
             result.corpus["J"] = float(s["J"].mean())
-            result.info["J"] = {"definition": JOINT["J"]}
-        if result.has_references and {"STA", "SIM", "chrF"} <= s.keys():
+            result.info["J"] = {"definition": JOINT["J"] if joint == ("STA", "SIM", "FL") else
+                                f"mean over sentences of {' * '.join(joint)} ({self.judges.name})"}
+        if self.judges.metrics is None and result.has_references and {"STA", "SIM", "chrF"} <= s.keys():
             s["J_chrF"] = s["STA"] * s["SIM"] * s["chrF"]
             result.corpus["J_chrF"] = float(s["J_chrF"].mean())
             result.info["J_chrF"] = {"definition": JOINT["J_chrF"]}
@@ -193,7 +204,7 @@ _BUILT: dict[tuple, Metric] = {}
 
 def _build(name: str, factory, context: MetricContext) -> Metric:
     """One metric object per (name, context) per process: factories may load or train models."""
-    key = (name, str(context.data_dir), str(context.cache_dir), context.device, context.seed)
+    key = (name, str(context.data_dir), str(context.cache_dir), context.device, context.seed, context.models)
     if key not in _BUILT:
         metric = factory(context)
         if not isinstance(metric, Metric):

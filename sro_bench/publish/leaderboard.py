@@ -116,8 +116,14 @@ def row(record: Record, relative_to: Path | None = None, columns: list[tuple[str
 
 
 def agreement_line(record: dict) -> str:
-    """How far the record's judges agree with people, as their calibration measured it (suite 2 on), or ''."""
-    info = (record.get("suite") or {}).get("info") or {}
+    """How far the record's judges agree with people, as their calibration measured it (suite 2 on), or ''; for a
+    published judge set, which one, its J and where it departs from the published protocol."""
+    suite = record.get("suite") or {}
+    if suite.get("judge_set", "offline") != "offline":
+        definition = ((suite.get("info") or {}).get("J") or {}).get("definition", "not computed")
+        notes = "".join(f" {note[0].upper()}{note[1:]}." for note in suite.get("judge_set_notes") or [])
+        return f"Judge set {suite['judge_set']} (docs/published.md): J = {definition}.{notes}"
+    info = suite.get("info") or {}
     agreement = next((m["agreement"] for m in info.values() if isinstance(m, dict) and m.get("agreement")), None)
     if not agreement:
         return ""
@@ -152,7 +158,7 @@ def eval_set_label(record: dict) -> str:
 
 
 # Settings that name places or the seed, not the configuration being measured.
-_NOT_CONFIG = {"seed", "run_id", "runs_dir", "data_dir", "cache_dir", "device"}
+_NOT_CONFIG = {"seed", "run_id", "runs_dir", "data_dir", "cache_dir", "device", "sta_model", "sim_model", "fl_model"}
 
 
 def config_key(record: dict) -> str:

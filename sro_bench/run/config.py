@@ -9,6 +9,7 @@ from typing import Any
 
 from ..errors import UserError
 from ..leaders.config import LeaderConfig
+from ..metrics.judge_sets import JudgeOptions
 from ..objectives.config import ObjectiveConfig
 from ..training.config import PRESETS, RUN_KEYS, GameConfig
 from ..util.settings import Settings, check_ranges, setting
@@ -16,7 +17,7 @@ from .run_dirs import check_run_id
 
 
 @dataclass
-class RunConfig(Settings):
+class RunConfig(JudgeOptions):
     """Everything `sro-bench run` needs; `sro_bench.run(RunConfig(...))` is the same from Python."""
 
     method: str = setting("sro", 'an objective (trains a leader) or a training-free rewriter')

@@ -9,6 +9,7 @@ from pathlib import Path
 from ..errors import DataError, UserError
 from ..util.dataclass_json import write_json
 from ..util.files import atomic_write_text
+from ..metrics.judge_sets import JudgeOptions
 from ..util.paths import DataPaths
 from ..util.progress import busy
 from ..util.settings import Settings, check_ranges, setting
@@ -17,7 +18,7 @@ from .run_dirs import RunDir
 
 
 @dataclass
-class EvalConfig(DataPaths):
+class EvalConfig(JudgeOptions, DataPaths):
     """`sro-bench eval`: :func:`evaluate_files`'s settings."""
 
     inputs: Path | None = setting(None, "source sentences, one a line", path="file", required=True)
@@ -78,13 +79,20 @@ def evaluate_files(
     metrics: list[str] | None = None,
     data_dir: Path | None = None,
     cache_dir: Path | None = None,
+    judges: str = "offline",
+    sta_model: str | None = None,
+    sim_model: str | None = None,
+    fl_model: str | None = None,
     progress: bool = False,
 ) -> Record:
-    """Score ``predictions`` (aligned with ``inputs``) and return (and optionally write) a record."""
+    """Score ``predictions`` (aligned with ``inputs``) and return (and optionally write) a record; ``judges`` names
+    the judge set (``sta_model`` and the like: local copies of its published models)."""
     from ..data import datasets
     from .preflight import check_metrics, check_output
 
     check_metrics(metrics)
+    options = JudgeOptions(judges=judges, sta_model=sta_model, sim_model=sim_model, fl_model=fl_model)
+    judge_set = options.checked_judge_set()
     if json_out is not None:
         check_output(json_out, "--json")
     sources = read_aligned_lines(inputs, allow_empty=False)
@@ -99,7 +107,8 @@ def evaluate_files(
     from ..metrics import MetricContext, Suite
 
     with busy("scoring (the judges are trained on first use: about a minute)", enabled=progress):
-        suite = Suite(MetricContext.resolved(data_dir=data_dir, cache_dir=cache_dir), metrics)
+        suite = Suite(MetricContext.resolved(data_dir=data_dir, cache_dir=cache_dir, models=options.judge_models()),
+                      metrics, judges=judge_set)
         scores = split_scores(suite.score(sources, rewrites, refs).to_dict())
     system = name or Path(predictions).stem
     record = new_record(

@@ -115,6 +115,7 @@ def check_run(config: RunConfig) -> None:
         raise UserError(f"--train-dataset: unknown dataset {config.train_dataset!r} "
                         f"(known: {', '.join(reg.names('dataset'))})")
     check_follower(config.follower, "--follower")
+    config.checked_judge_set()  # the judge set's published models loadable: not after an hour of training
     check_perturbations(config.perturb)
     check_metrics(config.metrics)
     from .tracking import check_trackers

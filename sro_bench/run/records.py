@@ -112,8 +112,9 @@ def record_problem(record: dict) -> str | None:
 def judges_of(record: dict) -> tuple[str, ...]:
     """The trained judges that scored a record; older records name them only through their cache files."""
     suite = record.get("suite") or {}
+    published = () if suite.get("judge_set", "offline") == "offline" else (f"set {suite['judge_set']}:",)
     if suite.get("judges"):
-        return tuple(sorted(suite["judges"].values()))
+        return published + tuple(sorted(suite["judges"].values()))
     info = suite.get("info") or {}
     return tuple(sorted(Path(str(m["cache_file"])).stem for m in info.values()
                         if isinstance(m, dict) and m.get("cache_file")))

@@ -132,7 +132,8 @@ def score(config: RunConfig, context: Context, inputs, rewrites, references) -> 
     """(the record's score fields, per-sentence scores)."""
     from ..metrics import MetricContext, Suite
 
-    suite = Suite(context.as_(MetricContext), config.metrics)
+    suite = Suite(context.as_(MetricContext, models=config.judge_models()), config.metrics,
+                  judges=config.checked_judge_set())
     result = suite.score(list(inputs), list(rewrites), references or None)
     return split_scores(result.to_dict()), result.sentence_dict()
 
