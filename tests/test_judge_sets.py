@@ -153,6 +153,7 @@ def test_a_run_and_a_board_on_the_pan_2024_scale(tiny_models, data_dir, tmp_path
     assert record["suite"]["judge_set"] == "pan-2024"
     assert record["metrics"]["J"] == pytest.approx(math.exp(2) / (math.exp(2) + 1), rel=1e-6)  # copies of the references
     assert str(tiny_models["toxicity"]) in json.dumps(record["suite"]["judges"])
+    assert all("@sha256:" in judge for judge in record["suite"]["judges"].values())  # named by what scores
     offline = run(RunConfig(method="duplicate", eval_file=eval_file, data_dir=data_dir, runs_dir=tmp_path / "runs",
                             run_id="offline", metrics=["bleu", "chrf"]), progress=False).record
     assert offline["suite"]["judge_set"] == "offline"

@@ -57,7 +57,7 @@ class ClassifierJudge(Metric):
         if self._loaded is None:
             from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-            # offline (HF_HUB_OFFLINE), transformers reads the cache only; the suite checked it first (judge_sets.check_models)
+            # offline (HF_HUB_OFFLINE) transformers reads the cache only; the suite checked it (check_models)
             tokenizer = AutoTokenizer.from_pretrained(self.source)
             model = AutoModelForSequenceClassification.from_pretrained(self.source)
             model.to(self.device).eval()
@@ -85,12 +85,12 @@ class ClassifierJudge(Metric):
         probs = self.probabilities(texts)
         values = probs[:, index] if self.soft else (probs.argmax(axis=1) == index).astype(np.float64)
         seconds = time.perf_counter() - started
+        revision = revision_of(self.source)
+        reading = "P(label)" if self.soft else "argmax is the label"
         return MetricResult({self.figure: values}, {self.figure: float(values.mean())}, {
-            "model": self.source, "revision": getattr(model.config, "_commit_hash", None) or "local",
-            "label": f"{model.config.id2label.get(index, index)} (index {index})",
-            "reading": "P(label)" if self.soft else "argmax is the label", "rows_per_second": round(len(texts) / seconds, 1),
-            "judge_id": f"{self.source}@{getattr(model.config, '_commit_hash', None) or 'local'}:{self.label}:"
-                        f"{'soft' if self.soft else 'argmax'}"})
+            "model": self.source, "revision": revision, "label": f"{model.config.id2label.get(index, index)} (index {index})",
+            "reading": reading, "rows_per_second": round(len(texts) / seconds, 1),
+            "judge_id": f"{self.source}@{revision}:{self.label}:{'soft' if self.soft else 'argmax'}"})
 
 
 class EncoderSimilarity(Metric):
@@ -109,9 +109,24 @@ class EncoderSimilarity(Metric):
         b = self._model.encode(list(rewrites), batch_size=BATCH, convert_to_numpy=True)
         cos = (a * b).sum(axis=1) / np.maximum(np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1), 1e-12)
         seconds = time.perf_counter() - started
+        revision = revision_of(self.source)
         return MetricResult({"sim": cos.astype(np.float64)}, {"sim": float(cos.mean())}, {
-            "model": self.source, "rows_per_second": round(len(inputs) / seconds, 1),
-            "judge_id": f"{self.source}:cosine"})
+            "model": self.source, "revision": revision, "rows_per_second": round(len(inputs) / seconds, 1),
+            "judge_id": f"{self.source}@{revision}:cosine"})
+
+
+def revision_of(source: str) -> str:
+    """What scores, named by content: a local copy's file digest, else the hub commit the cache holds."""
+    from pathlib import Path
+
+    if Path(source).is_dir():
+        from ..util.digests import files_digest
+
+        return "sha256:" + files_digest(Path(source))[:16]
+    from huggingface_hub import try_to_load_from_cache
+
+    cached = try_to_load_from_cache(source, "config.json")
+    return Path(cached).parent.name if isinstance(cached, str) else "hub"  # .../snapshots/<commit>/config.json
 
 
 def judge_device(context: MetricContext) -> str:
