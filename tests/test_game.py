@@ -11,7 +11,7 @@ from sro_bench.data import Dataset
 from sro_bench.followers.base import Follower
 from sro_bench.training.game import Game, batch_indices, total_steps
 from sro_bench.leaders import LeaderConfig, LeaderContext, build_leader
-from sro_bench.objectives import DPO, KTO, SRO, LossTerms, RejectionSamplingSFT, RobustSRO, RobustSROConfig, SROConfig
+from sro_bench.objectives import DPO, KTO, SFT, SRO, LossTerms, RejectionSamplingSFT, RobustSRO, RobustSROConfig, SROConfig
 
 TOXIC = ["you are a total idiot and everyone knows it .", "this is the dumbest idea i have ever heard .",
          "shut up , nobody cares what you think .", "get lost , you moron ."]
@@ -66,7 +66,8 @@ def test_batches_cover_each_epoch_once():
     assert total_steps(GameConfig(epochs=2, batch_size=4, max_steps=None), 10) == 6
 
 
-@pytest.mark.parametrize("objective", [SRO(), RobustSRO(RobustSROConfig(p_flip=0.2)), KTO(), RejectionSamplingSFT(), DPO()],
+@pytest.mark.parametrize("objective", [SRO(), RobustSRO(RobustSROConfig(p_flip=0.2)), KTO(), RejectionSamplingSFT(), DPO(),
+                                       SFT()],
                          ids=lambda o: o.name)
 def test_every_objective_plays_a_few_steps(objective):
     game = Game(tiny(), WordFollower(), objective, DATA, GameConfig(max_steps=2, batch_size=4, checkpoint_every=0))

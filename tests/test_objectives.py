@@ -92,6 +92,20 @@ def test_dpo_is_the_pass_branch_on_every_pair():
     assert logs["reward_accuracy"] == 0.5
 
 
+def test_sft_is_the_token_mean_cross_entropy_of_the_human_rewrite():
+    import torch
+
+    from sro_bench.objectives import SFT
+
+    t = LossTerms(policy_chosen=torch.tensor([-6.0, -2.0], requires_grad=True), ref_chosen=torch.tensor([-1.0, -1.0]),
+                  fails=torch.tensor([0.0, 0.0]), chosen_lengths=torch.tensor([3.0, 1.0]))
+    loss, logs = SFT().loss(t)
+    assert loss.item() == pytest.approx((6 / 3 + 2 / 1) / 2) and logs["nll_per_token"] == pytest.approx(2.0)
+    loss.backward()
+    assert t.policy_chosen.grad.tolist() == pytest.approx([-1 / 6, -1 / 2])  # the reference plays no part
+    assert SFT.source == "pairs" and not SFT.uses_rejected
+
+
 def test_kto_by_hand():
     beta = 0.1
     t = terms()

@@ -4,11 +4,11 @@ Importing the package loads no torch (the CLI reads the config for its help); th
 
 from ..util.lazy import lazy_attributes
 from .config import (DPOConfig, GRPOConfig, GRPOFluentConfig, GRPOKeepConfig, KTOConfig, ObjectiveConfig,
-                     PreferenceConfig, RobustSROConfig, SROConfig)
+                     PreferenceConfig, RobustSROConfig, SFTConfig, SROConfig)
 
 _LAZY = {"LossTerms": "base", "Objective": "base", "smoothed_sigmoid_loss": "base", "DPO": "comparisons",
-         "KTO": "comparisons", "RejectionSamplingSFT": "comparisons", "SRO": "sro", "RobustSRO": "sro",
-         "GRPO": "group", "GRPOKeep": "group", "GRPOFluent": "group", "BestOfK": "group"}
+         "KTO": "comparisons", "SFT": "comparisons", "RejectionSamplingSFT": "comparisons", "SRO": "sro",
+         "RobustSRO": "sro", "GRPO": "group", "GRPOKeep": "group", "GRPOFluent": "group", "BestOfK": "group"}
 __all__ = ["DPOConfig", "GRPOConfig", "GRPOFluentConfig", "GRPOKeepConfig", "KTOConfig", "ObjectiveConfig",
-           "PreferenceConfig", "RobustSROConfig", "SROConfig", *_LAZY]
+           "PreferenceConfig", "RobustSROConfig", "SFTConfig", "SROConfig", *_LAZY]
 __getattr__ = lazy_attributes(__name__, _LAZY)

@@ -6,7 +6,7 @@ import torch
 
 from ..errors import UserError
 from .base import LossTerms, Objective, masked_mean, smoothed_sigmoid_loss
-from .config import DPOConfig, KTOConfig
+from .config import DPOConfig, KTOConfig, SFTConfig
 
 
 class DPO(Objective):
@@ -38,6 +38,20 @@ class DPO(Objective):
         c = self.config
         return {**super().describe(), "beta": c.beta, "label_smoothing": c.label_smoothing,
                 "dpo_backend": c.dpo_backend}
+
+
+class SFT(Objective):
+    """Supervised fine-tuning on ParaDetox pairs: token-level cross-entropy of a human rewrite given the toxic
+    input, -l_pi(y|x) / |y| averaged over the batch. The ceiling a method without parallel data is compared with."""
+
+    name = "sft"
+    source = "pairs"
+    uses_rejected = False
+    config_class = SFTConfig
+
+    def loss(self, t: LossTerms) -> tuple[torch.Tensor, dict[str, float]]:
+        per_token = -t.policy_chosen / t.lengths
+        return per_token.mean(), {"nll_per_token": per_token.detach().mean().item()}
 
 
 class KTO(Objective):
@@ -88,4 +102,4 @@ class RejectionSamplingSFT(Objective):
         }
 
 
-__all__ = ["DPO", "KTO", "RejectionSamplingSFT"]
+__all__ = ["DPO", "KTO", "SFT", "RejectionSamplingSFT"]

@@ -85,6 +85,13 @@ class DPOConfig(PreferenceConfig):
 
 
 @dataclass
+class SFTConfig(ObjectiveConfig):
+    """sft: supervised fine-tuning on the pairs, so no verdict to flip and nothing to set."""
+
+    p_flip: float = setting(0.0, "pairs carry no verdict", cli=False)
+
+
+@dataclass
 class KTOConfig(ObjectiveConfig):
     """kto: desirable and undesirable samples weighed apart."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..plugins import table_hook
 from .config import (DPOConfig, GRPOConfig, GRPOFluentConfig, GRPOKeepConfig, KTOConfig, ObjectiveConfig,
-                     RobustSROConfig, SROConfig)
+                     RobustSROConfig, SFTConfig, SROConfig)
 
 # (name, module, factory in it, description, settings): the module is imported only when a run needs one
 BUILTINS = (
@@ -13,7 +13,10 @@ BUILTINS = (
     ('sro-robust', 'sro_bench.objectives.sro', 'RobustSRO',
      "SRO with robust-DPO's unbiased correction for flipped verdicts (+ optional Dr. DPO)", RobustSROConfig),
     ('dpo', 'sro_bench.objectives.comparisons', 'DPO',
-     'Offline DPO on ParaDetox pairs: chosen = human rewrite, rejected = toxic input', DPOConfig),
+     'Offline DPO on ParaDetox pairs: chosen = human rewrite, rejected = toxic input [parallel data]', DPOConfig),
+    ('sft', 'sro_bench.objectives.comparisons', 'SFT',
+     'Supervised fine-tuning on ParaDetox pairs: cross-entropy of the human rewrite (the ceiling) [parallel data]',
+     SFTConfig),
     ('kto', 'sro_bench.objectives.comparisons', 'KTO',
      "KTO's unpaired loss from the follower's binary verdicts on on-policy samples", KTOConfig),
     ('rs-sft', 'sro_bench.objectives.comparisons', 'RejectionSamplingSFT',

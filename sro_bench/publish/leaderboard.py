@@ -96,7 +96,7 @@ def row(record: Record, relative_to: Path | None = None, columns: list[tuple[str
         path = os.path.relpath(path, relative_to)
     metrics = record.get("metrics", {})
     return {
-        "method": record.get("method", {}).get("name", "?") + _variant(config.get("game") or {}),
+        "method": record.get("method", {}).get("name", "?") + _variant(config.get("game") or {}) + _parallel(record),
         "leader": leader or "-",
         "follower": config.get("follower", "-") if record.get("method", {}).get("kind") == "objective" else "-",
         "perturbation": ",".join(record.get("perturbation") or []) or "-",
@@ -113,6 +113,11 @@ def row(record: Record, relative_to: Path | None = None, columns: list[tuple[str
         "record": path,
         "report": _report_link(record, relative_to),
     }
+
+
+def _parallel(record: dict) -> str:
+    """A method trained on the human pairs is marked wherever it is ranked beside methods that never see them."""
+    return " (parallel data)" if (record.get("objective") or {}).get("source") == "pairs" else ""
 
 
 def agreement_line(record: dict) -> str:
