@@ -233,3 +233,23 @@ def test_a_nan_follower_and_a_nan_loss_stop_the_game_naming_the_plugin():
                                         r"at step 1"):
         game.play_step(0)
     assert all(torch.equal(a, b) for a, b in zip(before, game.leader.model.parameters()))
+
+
+def test_pairs_are_scored_per_token_for_sft():
+    """The game hands a pairs objective each human rewrite's scored token count (its tokens and its end), so that
+    sft's loss is a per-token cross-entropy, not the summed log-likelihood it was when the lengths were missing."""
+    from sro_bench.data import Dataset
+
+    leader = tiny()
+    data = Dataset("pairs", ["you are an idiot", "shut up"], [["you are wrong"], ["please stop"]])
+    seen = []
+
+    class Spy(SFT):
+        def loss(self, t):
+            seen.append(t.lengths.tolist())
+            return super().loss(t)
+
+    Game(leader, WordFollower(), Spy(), data, GameConfig(max_steps=1, batch_size=2, checkpoint_every=0)).play()
+    expected = leader.target_lengths(["you are wrong", "please stop"])
+    assert sorted(seen[0]) == sorted(expected) and min(expected) > 1
+    assert expected == [len(ids) for ids in leader._encode_targets(["you are wrong", "please stop"])]

@@ -89,6 +89,10 @@ class Leader(abc.ABC):
         """Tokens of each input as the leader sees it (for budgets relative to the input)."""
         return [len(x.split()) for x in inputs]
 
+    def target_lengths(self, targets: Sequence[str]) -> list[int]:
+        """Tokens :meth:`sequence_logprobs` scores for each text target (for per-token losses)."""
+        return [len(x.split()) + 1 for x in targets]
+
     @abc.abstractmethod
     def sequence_logprobs(
         self,

@@ -124,6 +124,9 @@ class HFLeader(Scoring, Generation, Leader):
     def input_lengths(self, inputs: Sequence[str]) -> list[int]:
         return [len(s) for s in self._encode_inputs(inputs)]
 
+    def target_lengths(self, targets: Sequence[str]) -> list[int]:
+        return [len(ids) for ids in self._encode_targets(targets)]
+
     def _pad(self, seqs: Sequence[Sequence[int]], *, left: bool = False):
         width = max(len(s) for s in seqs)
         ids = torch.full((len(seqs), width), self.pad_token_id, dtype=torch.long)

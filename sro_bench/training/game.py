@@ -230,7 +230,7 @@ class Game:
         cached = torch.tensor([self._ref_rejected[_cache_key(*row)] for row in rejected], dtype=torch.float32)
         fluency = None
         if selves:
-            lengths = _scored_lengths(ys, values.device)
+            lengths = _scored_lengths(self.leader, ys, values.device)
             fluency = values[n + m :] / (lengths.clamp(min=1.0) if lengths is not None else 1.0)
         return values[:n], cached.to(values.device), fluency
 
@@ -268,7 +268,7 @@ class Game:
             policy_rejected=policy_rejected,
             ref_rejected=ref_rejected,
             group_size=self._group_size,
-            chosen_lengths=_scored_lengths(ys, policy.device),
+            chosen_lengths=_scored_lengths(leader, ys, policy.device),
             kept=_kept(xs, ys, policy.device, KEPT_MEASURES[objective.kept_measure]),
             fluency=fluency,
         )
@@ -354,8 +354,11 @@ def _cache_key(condition: str, target: str) -> str:
     return target if condition == target else f"{condition}\x1f{target}"
 
 
-def _scored_lengths(targets: list, device) -> torch.Tensor | None:
-    """Tokens scored per sampled target (its ids, plus the end token if generated); None for texts."""
+def _scored_lengths(leader, targets: list, device) -> torch.Tensor | None:
+    """Tokens scored per target: a sample's ids (plus the end token if generated), a human rewrite's tokens and
+    its end token; None for samples without ids."""
+    if targets and all(isinstance(t, str) for t in targets):  # pairs
+        return torch.tensor(leader.target_lengths(targets), dtype=torch.float32, device=device)
     if not targets or not all(isinstance(t, Sample) and t.ids is not None for t in targets):
         return None
     return torch.tensor([len(t.ids) + t.ended for t in targets], dtype=torch.float32, device=device)
