@@ -179,7 +179,8 @@ def read_model_files(directory: Path, fmt: str) -> tuple[dict, dict[str, np.ndar
     directory = Path(directory)
     path = directory / MODEL_FILE
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        raw = path.read_bytes()  # the bytes the digest covers
+        doc = json.loads(raw.decode("utf-8"))
     except FileNotFoundError:
         raise DataError(path, "file not found") from None
     except (OSError, ValueError) as exc:
@@ -196,7 +197,7 @@ def read_model_files(directory: Path, fmt: str) -> tuple[dict, dict[str, np.ndar
     except Exception as exc:  # noqa: BLE001 - safetensors raises its own error types for damaged files
         raise DataError(wpath, f"cannot read weights ({exc})") from None
     # models saved before digests were kept are read as they are
-    if digest is not None and digest != arrays_digest(w, path.read_bytes()):
+    if digest is not None and digest != arrays_digest(w, raw):
         raise DataError(wpath, f"the weights and {MODEL_FILE} differ from the digest saved with them (altered or damaged)")
     return doc, w
 

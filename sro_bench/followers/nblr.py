@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import os
-import shutil
 import time
 import warnings
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import Sequence
 import numpy as np
 
 from ..errors import DataError, UserError
-from ..util.files import new_directory_beside, replace_directory
+from ..util.files import building
 from ..util.paths import resolve_cache_dir, resolve_data_dir
 from ..util.progress import stages
 from .base import Follower, FollowerContext
@@ -153,14 +152,9 @@ def _train(data_dir: Path, recipe: dict, files: dict, context: FollowerContext, 
 
 
 def save_atomically(model, meta: dict, final: Path) -> None:
-    """Write into a temporary sibling directory, then rename it into place."""
-    tmp = new_directory_beside(final)
-    try:
+    """Write into a temporary sibling directory, then put it in place of any old entry (--force, a damaged one)."""
+    with building(final) as tmp:
         model.save(tmp, meta)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    replace_directory(tmp, final)  # --force, or a damaged entry: the old one goes
 
 
 def load_screener(directory: str | os.PathLike) -> NBLRScreener:

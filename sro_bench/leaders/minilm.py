@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 
 from ..errors import UserError
-from ..util.files import new_directory_beside, replace_directory
+from ..util.files import building
 from ..util.paths import minilm_dir, resolve_cache_dir, resolve_data_dir
 from .config import LeaderConfig, LeaderContext
 from .copier import CopierRecipe, NoisyCopies, copier_threads, near_neighbours, train_copier
@@ -212,9 +212,8 @@ def _prepare(context, recipe, final, partial, progress) -> dict:
     leader.metadata["eval_seconds"] = round(time.monotonic() - eval_start, 1)
     # This session only: earlier sessions of a resumed preparation are not counted.
     leader.metadata["wall_seconds"] = round(time.monotonic() - wall_start, 1)
-    tmp = new_directory_beside(final)
-    leader.save(tmp)
-    replace_directory(tmp, final)
+    with building(final) as tmp:
+        leader.save(tmp)
     shutil.rmtree(partial, ignore_errors=True)
     return leader.metadata
 

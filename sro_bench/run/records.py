@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import math
 import os
 import platform
 import subprocess
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
-import math
-from collections.abc import Mapping
 from typing import Any
 
 from ..errors import UserError
@@ -161,9 +163,6 @@ def unnamed_records(paths: list[Path]) -> list[Path]:
 
 def same_run(record: Record) -> str:
     """What makes two records one: the same content (a record copied, or reached by two paths)."""
-    import hashlib
-    import json
-
     return hashlib.sha256(json.dumps(record.data, sort_keys=True, default=str).encode()).hexdigest()
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import shutil
 from pathlib import Path
 
 import torch
@@ -15,7 +14,7 @@ from safetensors.torch import load_file
 from safetensors.torch import save as safetensors_bytes
 
 from ..errors import UserError
-from ..util.files import new_directory_beside, remove_leftovers, replace_directory
+from ..util.files import building, remove_leftovers, replace_directory
 
 
 def save_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, state: dict) -> None:
@@ -23,23 +22,19 @@ def save_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.O
     final = Path(path)
     recover_newest(final)
     remove_leftovers(final)
-    tmp = new_directory_beside(final)
     named = {n: p.detach().cpu().contiguous() for n, p in model.named_parameters() if p.requires_grad}
     optimizer_state = io.BytesIO()
     torch.save(optimizer.state_dict(), optimizer_state)
     files = {"trainable.safetensors": safetensors_bytes(named), "optimizer.pt": optimizer_state.getvalue(),
              "state.json": json.dumps(state).encode()}
-    try:
+    with building(final) as tmp:
         # Python's own writes, so that a full disk is an OSError naming the file (torch and safetensors say less)
         for name, data in files.items():
-            with open(tmp / name, "wb") as handle:
-                handle.write(data)
-    except BaseException as exc:
-        shutil.rmtree(tmp, ignore_errors=True)  # a full disk must not stay full of half a checkpoint
-        if isinstance(exc, OSError):
-            raise OSError(exc.errno, exc.strerror, str(final / name)) from None
-        raise
-    replace_directory(tmp, final)
+            try:
+                with open(tmp / name, "wb") as handle:
+                    handle.write(data)
+            except OSError as exc:
+                raise OSError(exc.errno, exc.strerror, str(final / name)) from None
 
 
 def load_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, device) -> dict | None:

@@ -8,7 +8,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import IO, Callable
+from typing import IO, Callable, Iterator
 
 
 def read_json_object(path: Path, what: str) -> dict:
@@ -102,6 +102,19 @@ def new_directory_beside(final: Path) -> Path:
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
     return Path(tempfile.mkdtemp(prefix=f".{final.name}-", dir=final.parent))
+
+
+@contextlib.contextmanager
+def building(final: Path) -> Iterator[Path]:
+    """An empty directory beside ``final`` to build its replacement in: put in place whole when the block ends
+    (:func:`replace_directory`), removed with whatever was written when it fails (a full disk stays no fuller)."""
+    tmp = new_directory_beside(final)
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    replace_directory(tmp, final)
 
 
 def restore_replaced(final: Path) -> bool:
