@@ -119,6 +119,26 @@ def test_resumed_run_reaches_the_same_metrics(base, tmp_path):
     assert resumed["metrics"]["BLEU"] == pytest.approx(whole["metrics"]["BLEU"], abs=1e-6)
     assert [h["loss"] for h in resumed["game"]["history"]] == pytest.approx(
         [h["loss"] for h in whole["game"]["history"]], rel=1e-5)
+    # the untrained leader was scored before the interruption and is read back, not re-scored from a trained one
+    assert resumed["start"] == whole["start"]
+    assert "start" not in resumed["timings"]
+
+
+def test_the_untrained_start_is_scored_with_the_same_decoding(base):
+    base.method, base.run_id = "sro", "scored"
+    record = run(base, progress=False).record
+    start = RunDir(record.run_dir / "start")
+    rows = [line.split("\t") for line in start.rewrites.read_text().splitlines()[1:]]
+    assert len(rows) == record["evaluation"]["rows"] == len(start.scores.read_text().splitlines()) - 1
+    # the same scorer as the final rewrites: J of the start's per-sentence scores is its record's J
+    j = [float(line.split("\t")[-1]) for line in start.scores.read_text().splitlines()[1:]]
+    assert record["start"]["metrics"]["J"] == pytest.approx(sum(j) / len(j), abs=1e-3)
+    assert set(record["start"]["rewrite_quality"]) == set(record["rewrite_quality"])
+    from sro_bench.training.meter import learning_note
+    line = learning_note(record["metrics"], record["start"]["metrics"], record["game"]["history"], window=1)
+    assert f"against {record['start']['metrics']['J']:.3f} untrained" in line and "judge pass" in line
+    base.score_start, base.run_id = False, "unscored"
+    assert "start" not in run(base, progress=False).record
 
 
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:

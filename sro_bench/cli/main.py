@@ -71,7 +71,7 @@ def _objective_settings() -> dict[str, type]:
 @options_for(LeaderConfig, "leader")
 @options_for(RunConfig, "run", only=("follower", "perturb", "preset", "train_dataset"))
 @options_for(GameConfig, "game", note=", or the preset's")
-@options_for(RunConfig, "run", only=("eval_file", "eval_limit", "exclude", "metrics", "judges", "sta_model", "sim_model",
+@options_for(RunConfig, "run", only=("eval_file", "eval_limit", "exclude", "score_start", "metrics", "judges", "sta_model", "sim_model",
                                      "fl_model", "data_dir", "cache_dir", "runs_dir", "run_id", "seed", "report_to"))
 @click.option("--resume", type=path_type("dir"),
               help="continue an interrupted run directory with its saved settings (--steps may extend it; "
@@ -95,11 +95,15 @@ def run(resume, quiet, **options):
 def print_metrics(record: Record) -> None:
     from ..publish.leaderboard import metric_table
 
-    from ..training.meter import deletion_note, final_warning
+    from ..training.meter import deletion_note, final_warning, learning_note
 
     console.print(metric_table([record]))
     if record.path is not None:
         console.print(f"record: {record.path}")
+    learned = learning_note(record.get("metrics", {}), (record.get("start") or {}).get("metrics"),
+                            (record.get("game") or {}).get("history", []))
+    if learned:
+        console.print(learned, highlight=False)
     for line in (deletion_note(record.get("metrics", {})), final_warning(record.get("game", {}).get("history", []))):
         if line:
             console.print(f"[yellow]{line}[/yellow]")

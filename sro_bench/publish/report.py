@@ -133,7 +133,8 @@ figure.curves svg { max-width: 100%; height: auto; }
 
 
 def _figures_table(record: dict, baselines: list[dict]) -> str:
-    rows = [("this run", record), *((b["method"]["name"], b) for b in baselines)]
+    start = [("the same leader, untrained", record["start"])] if record.get("start") else []
+    rows = [("this run", record), *start, *((b["method"]["name"], b) for b in baselines)]
     head = "".join(f"<th>{html.escape(c)}</th>" for c in FIGURES)
     body = []
     for label, rec in rows:

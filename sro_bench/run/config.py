@@ -32,6 +32,9 @@ class RunConfig(JudgeOptions):
     eval_file: Path | None = setting(None, 'TSV/CSV/text of inputs (+ references); None: the ParaDetox dev split', path="file")
     eval_limit: int | None = setting(None, 'score only the first N evaluation rows (quick checks)')
     exclude: Path | None = setting(None, 'one sentence a line, never trained on', path="file")
+    score_start: bool = setting(True, "training methods: also rewrite and score the evaluation set with the untrained "
+                                "leader (same decoding), so the record shows what the training added",
+                                flag="--score-start/--no-score-start")
     metrics: list[str] | None = setting(None, 'suite metrics (None: every registered metric)', comma=True)
     data_dir: Path | None = setting(None, '../shared/data unless given (or $SRO_BENCH_DATA)')
     cache_dir: Path | None = setting(None, 'prepared leaders and trained screeners ($SRO_BENCH_CACHE)')

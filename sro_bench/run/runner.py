@@ -285,6 +285,9 @@ def _play_and_score(config: RunConfig, context: Context, run_dir: RunDir, method
         )
         if resume:
             game.load_checkpoint(run_dir.checkpoint)
+        if config.score_start and game.rank == 0:
+            record["start"] = _start(config, context, run_dir, leader, eval_set, get_follower, timings,
+                                     untrained=game.step == 0, progress=progress)
         with timed(timings, "game"), game_progress(game.total_steps, game.step, enabled=progress,
                                                    label=config.method) as show:
             def on_step(entry: dict, total: int) -> None:
@@ -300,8 +303,7 @@ def _play_and_score(config: RunConfig, context: Context, run_dir: RunDir, method
             return RunResult(run_dir, process=game.rank)
         leader.save(run_dir.leader)
         with timed(timings, "rewrite"):
-            rewrites = rewrite(leader, eval_set.inputs, config.game,
-                               follower=get_follower() if config.game.decode == "infill" else None)
+            rewrites = _leader_rewrites(config, leader, eval_set, get_follower)
         record.update(
             objective=objective.describe(),
             leader=leader.describe(),
@@ -309,13 +311,8 @@ def _play_and_score(config: RunConfig, context: Context, run_dir: RunDir, method
             game={"steps": result.steps, "total_steps": game.total_steps, "resumed_from": result.resumed_from,
                   "timings": result.timings, "history": result.history},
         )
-    run_dir.write_rewrites(eval_set.inputs, rewrites, references)
-    # Readability beside the judges: a J bought with garbled or looping text shows here.
-    record["rewrite_quality"] = {k: None if v is None else round(v, 4) for k, v in meter.text_figures(
-        eval_set.inputs, rewrites, meter.load_lexicon(context.data_dir)).items()}
-    with timed(timings, "suite"), busy("scoring the rewrites", enabled=progress):
-        scores, sentence = score(config, context, eval_set.inputs, rewrites, references)
-    run_dir.write_scores(sentence)
+    quality, scores = _scored(config, context, run_dir, eval_set, rewrites, timings, progress)
+    record["rewrite_quality"] = quality
     if follower is not None:
         record["follower"] = follower.describe()
     steps = record.get("game", {}).get("steps", 0)
@@ -337,3 +334,42 @@ def _play_and_score(config: RunConfig, context: Context, run_dir: RunDir, method
     return record
 
 
+
+
+def _leader_rewrites(config: RunConfig, leader, eval_set, get_follower) -> list[str]:
+    from ..training.decoding import rewrite
+
+    return rewrite(leader, eval_set.inputs, config.game, follower=get_follower() if config.game.decode == "infill" else None)
+
+
+def _scored(config: RunConfig, context: Context, run_dir: RunDir, eval_set, rewrites, timings: dict,
+            progress: bool, what: str = "the rewrites") -> tuple[dict, dict]:
+    """Write ``rewrites`` and their per-sentence scores into ``run_dir``: (readability figures, the record's score fields)."""
+    references = eval_set.references if eval_set.has_references else None
+    run_dir.write_rewrites(eval_set.inputs, rewrites, references)
+    # Readability beside the judges: a J bought with garbled or looping text shows here.
+    quality = {k: None if v is None else round(v, 4) for k, v in meter.text_figures(
+        eval_set.inputs, rewrites, meter.load_lexicon(context.data_dir)).items()}
+    with timed(timings, "suite"), busy(f"scoring {what}", enabled=progress):
+        scores, sentence = score(config, context, eval_set.inputs, rewrites, references)
+    run_dir.write_scores(sentence)
+    return quality, scores
+
+
+def _start(config: RunConfig, context: Context, run_dir: RunDir, leader, eval_set, get_follower, timings: dict, *,
+           untrained: bool, progress: bool) -> dict | None:
+    """The untrained leader's scores under the run's decoding (the yardstick for what training added), kept in
+    ``start/`` so that a resumed run reads them back; None where a resume finds a trained leader and no start."""
+    start = run_dir.start
+    saved = start.read_record()
+    if saved is not None or not untrained:
+        return saved
+    start.path.mkdir(exist_ok=True)
+    clock: dict[str, float] = {}
+    with timed(clock, "rewrite"):
+        rewrites = _leader_rewrites(config, leader, eval_set, get_follower)
+    quality, scores = _scored(config, context, start, eval_set, rewrites, clock, progress, "the untrained leader's rewrites")
+    timings["start"] = round(sum(clock.values()), 3)
+    result = {"metrics": scores["metrics"], "rewrite_quality": quality}
+    start.write_record(result)
+    return result

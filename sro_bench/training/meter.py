@@ -203,6 +203,38 @@ def _recent_mean(history: Sequence[dict], key: str, window: int) -> tuple[float,
     return (float(np.mean(ys)), len(ys)) if ys else None
 
 
+def _first_mean(history: Sequence[dict], key: str, window: int) -> tuple[float, int] | None:
+    _, ys = _series(history, key)
+    ys = ys[:window]
+    return (float(np.mean(ys)), len(ys)) if ys else None
+
+
+def pass_trend(history: Sequence[dict], window: int = 10) -> dict[str, tuple[float, float]]:
+    """Per pass rate logged (screener, judge): (mean over the first ``window`` steps, over the last)."""
+    out = {}
+    for key in ("screener_pass", "judge_pass"):
+        first, last = _first_mean(history, key, window), _recent_mean(history, key, window)
+        if first is not None and last is not None:
+            out[key] = (first[0], last[0])
+    return out
+
+
+def learning_note(metrics: dict, start: dict | None, history: Sequence[dict], window: int = 10) -> str | None:
+    """One line on what the training added: J against the untrained leader's (same decoding), and the pass
+    rates of the training samples over the first and last ``window`` steps."""
+    parts = []
+    if start and isinstance(metrics.get("J"), float) and isinstance(start.get("J"), float):
+        parts.append(f"J {metrics['J']:.3f} against {start['J']:.3f} untrained ({metrics['J'] - start['J']:+.3f})")
+    trend = pass_trend(history, window)
+    for key, name in (("screener_pass", "screener"), ("judge_pass", "judge")):
+        if key in trend:
+            parts.append(f"{name} pass {trend[key][0]:.3f} -> {trend[key][1]:.3f}")
+    if not parts:
+        return None
+    steps = f" (training samples, first {window} steps -> last {window})" if trend else ""
+    return "learning: " + "; ".join(parts) + steps
+
+
 def deletion_note(metrics: dict, threshold: float = 0.5) -> str | None:
     """One line when most final rewrites are pure deletions: a word filter, not a rewriter."""
     deletion = metrics.get("deletion")
