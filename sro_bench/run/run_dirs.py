@@ -45,6 +45,7 @@ class RunDir:
     REWRITES = "rewrites.tsv"
     SCORES = "scores.tsv"  # per-sentence STA, SIM, FL, J of rewrites.tsv, row for row (the record keeps the means)
     START = "start"  # the untrained leader's rewrites, scores and figures, same decoding (training methods only)
+    START_FIGURES = "start/figures.json"  # not record.json: the start is not a run, and boards must not read it as one
     LEADER = "leader"  # the trained leader (training methods only)
     METER = "meter.png"  # the reward-hacking meter's plot (on-policy methods only)
     FAILED = "failed.json"  # the run stopped with an error (removed when a resume finishes)
@@ -69,6 +70,7 @@ class RunDir:
     scores = property(lambda self: self.path / self.SCORES)
     leader = property(lambda self: self.path / self.LEADER)
     start = property(lambda self: RunDir(self.path / self.START))
+    start_figures = property(lambda self: self.path / self.START_FIGURES)
     meter = property(lambda self: self.path / self.METER)
     failed = property(lambda self: self.path / self.FAILED)
     checkpoint = property(lambda self: self.path / self.CHECKPOINT)
@@ -86,11 +88,11 @@ class RunDir:
     def write_record(self, data: dict) -> None:
         write_json(self.record, data)
 
-    def read_record(self) -> dict | None:
-        """The record, or None where there is none yet (a start directory holds one as soon as it is scored)."""
-        if not self.record.is_file():
+    def read_start(self) -> dict | None:
+        """The untrained leader's figures, or None where they were not scored (yet)."""
+        if not self.start_figures.is_file():
             return None
-        return json.loads(self.record.read_text(encoding="utf-8"))
+        return json.loads(self.start_figures.read_text(encoding="utf-8"))
 
     def write_rewrites(self, inputs, rewrites, references) -> None:
         """One row per input: the input, its rewrite and its references (as many columns as the most has)."""

@@ -18,7 +18,7 @@ from ..leaders.config import LeaderContext
 from ..plugins import registry
 from ..training import meter
 from ..training.config import GameConfig, apply_preset
-from ..util.dataclass_json import jsonable
+from ..util.dataclass_json import jsonable, write_json
 from ..util.distributed import world
 from ..util.paths import resolve_data_dir
 from ..util.progress import busy, game_progress, notice, timed
@@ -360,10 +360,10 @@ def _start(config: RunConfig, context: Context, run_dir: RunDir, leader, eval_se
            untrained: bool, progress: bool) -> dict | None:
     """The untrained leader's scores under the run's decoding (the yardstick for what training added), kept in
     ``start/`` so that a resumed run reads them back; None where a resume finds a trained leader and no start."""
-    start = run_dir.start
-    saved = start.read_record()
+    saved = run_dir.read_start()
     if saved is not None or not untrained:
         return saved
+    start = run_dir.start
     start.path.mkdir(exist_ok=True)
     clock: dict[str, float] = {}
     with timed(clock, "rewrite"):
@@ -371,5 +371,5 @@ def _start(config: RunConfig, context: Context, run_dir: RunDir, leader, eval_se
     quality, scores = _scored(config, context, start, eval_set, rewrites, clock, progress, "the untrained leader's rewrites")
     timings["start"] = round(sum(clock.values()), 3)
     result = {"metrics": scores["metrics"], "rewrite_quality": quality}
-    start.write_record(result)
+    write_json(run_dir.start_figures, result)
     return result
