@@ -253,3 +253,22 @@ def test_pairs_are_scored_per_token_for_sft():
     expected = leader.target_lengths(["you are wrong", "please stop"])
     assert sorted(seen[0]) == sorted(expected) and min(expected) > 1
     assert expected == [len(ids) for ids in leader._encode_targets(["you are wrong", "please stop"])]
+
+
+def test_sft_teaches_a_tiny_leader_the_human_rewrites():
+    """sft on the toy pairs: the per-token loss falls, and greedy rewrites move toward the references."""
+    from sacrebleu.metrics import CHRF
+
+    from sro_bench.training.decoding import rewrite
+
+    leader, config = tiny(), GameConfig(epochs=20, max_steps=40, batch_size=4, lr=3e-3, max_new_tokens=12, checkpoint_every=0)
+    references = [refs[0] for refs in DATA.references[:4]]
+
+    def chrf() -> float:
+        return CHRF().corpus_score(rewrite(leader, TOXIC, config), [references]).score
+
+    before = chrf()
+    history = Game(leader, None, SFT(), DATA, config, seed=0).play().history
+    losses = [h["nll_per_token"] for h in history]
+    assert np.mean(losses[-5:]) < 0.5 * np.mean(losses[:5])
+    assert chrf() > before + 20
