@@ -175,3 +175,19 @@ def test_a_board_is_published_as_one_set_or_not_at_all(board, monkeypatch):
                                         r"files was replaced"):
         publish([board.parent.parent / "records"], board, title="Test board", command="again")
     assert {p.name: p.read_bytes() for p in board.parent.iterdir()} == before  # the old set, whole, no debris
+
+
+def test_a_board_marks_pairs_methods_and_shows_the_untrained_start(tmp_path):
+    from sro_bench.publish.leaderboard import row
+    from sro_bench.run.records import Record
+
+    def record(source: str, start: float | None) -> Record:
+        return Record(new_record(
+            "run", run_id="r", seed=0, method={"name": "m", "kind": "objective", "distribution": "x"},
+            config={"method": "m", "leader": {"name": "tiny"}, "follower": "nblr", "game": {}}, perturbation=[],
+            evaluation={"name": "dev", "rows": 3, "digest": "d3"}, metrics={"J": 0.5}, objective={"source": source},
+            **({"start": {"metrics": {"J": start}}} if start is not None else {})), None)
+
+    pairs, samples = row(record("pairs", 0.28)), row(record("samples", None))
+    assert pairs["method"] == "m (parallel data)" and pairs["follower"] == "-" and pairs["start J"] == 0.28
+    assert samples["method"] == "m" and samples["follower"] == "nblr" and samples["start J"] is None

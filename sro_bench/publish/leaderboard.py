@@ -105,7 +105,9 @@ def row(record: Record, relative_to: Path | None = None, columns: list[tuple[str
     return {
         "method": record.get("method", {}).get("name", "?") + _variant(config.get("game") or {}) + _parallel(record),
         "leader": leader or "-",
-        "follower": config.get("follower", "-") if record.get("method", {}).get("kind") == "objective" else "-",
+        # a pairs method (dpo, sft) never meets the follower its configuration names
+        "follower": (config.get("follower", "-") if kind == "objective"
+                     and (record.get("objective") or {}).get("source") != "pairs" else "-"),
         "perturbation": ",".join(record.get("perturbation") or []) or "-",
         "seed": record.get("seed") if record.get("seed") is not None else "-",
         "steps": (record.get("game") or {}).get("steps", "-"),
