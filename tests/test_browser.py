@@ -90,12 +90,13 @@ def test_a_run_report_renders_its_figures_curves_and_rewrites(runs, driver, data
     load(driver, page, tmp_path / "run-report.png")
     figures = driver.find_element("css selector", "table.figures")
     systems = [tr.find_element("css selector", "td").text for tr in figures.find_elements("css selector", "tbody tr")]
-    assert systems == ["this run", "delete", "duplicate"]
+    assert systems == ["this run", "the same leader, untrained", "delete", "duplicate"]
     import json
 
     record = json.loads((runs / "sro-s0" / "record.json").read_text())
-    j_cell = figures.find_elements("css selector", "tbody tr")[0].find_elements("css selector", "td")[4]
-    assert j_cell.text == f"{record['metrics']['J']:.3f}"
+    rows = figures.find_elements("css selector", "tbody tr")
+    assert rows[0].find_elements("css selector", "td")[4].text == f"{record['metrics']['J']:.3f}"
+    assert rows[1].find_elements("css selector", "td")[4].text == f"{record['start']['metrics']['J']:.3f}"
     curves = driver.find_element("css selector", "figure.curves svg")
     width, height = rendered(driver, curves)
     assert width > 300 and height > 300
