@@ -184,13 +184,15 @@ def test_a_board_marks_pairs_methods_and_shows_the_untrained_start(tmp_path):
     def record(source: str, start: float | None) -> Record:
         return Record(new_record(
             "run", run_id="r", seed=0, method={"name": "m", "kind": "objective", "distribution": "x"},
-            config={"method": "m", "leader": {"name": "tiny"}, "follower": "nblr", "game": {}}, perturbation=[],
+            config={"method": "m", "leader": {"name": "tiny"}, "follower": "nblr",
+                    "game": {"decode": "infill", "temperature": 0.7} if source == "samples" else {}}, perturbation=[],
             evaluation={"name": "dev", "rows": 3, "digest": "d3"}, metrics={"J": 0.5}, objective={"source": source},
             game={"steps": 12, "history": [{"step": i + 1, "judge_pass": 0.5 if i < 6 else 0.75} for i in range(12)]},
             **({"start": {"metrics": {"J": start}}} if start is not None else {})), None)
 
     pairs, samples = row(record("pairs", 0.28)), row(record("samples", None))
     assert pairs["method"] == "m (parallel data)" and pairs["follower"] == "-" and pairs["start J"] == 0.28
-    assert samples["method"] == "m" and samples["follower"] == "nblr" and samples["start J"] is None
+    assert samples["method"] == "m (decode infill, temperature 0.7)" and samples["follower"] == "nblr"
+    assert samples["start J"] is None
     # judge pass over the first 10 steps (six at 0.5, four at 0.75) and the last 10 (four at 0.5, six at 0.75)
     assert samples["judge first 10"] == pytest.approx(0.6) and samples["judge last 10"] == pytest.approx(0.65)

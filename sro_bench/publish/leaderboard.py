@@ -160,6 +160,8 @@ def _variant(game: dict) -> str:
         parts.append(f"decode {game['decode']}")
     if game.get("guided_samples"):
         parts.append(f"guided {game['guided_samples']}")
+    if game.get("temperature", 1.0) != 1.0:
+        parts.append(f"temperature {game['temperature']:g}")
     return f" ({', '.join(parts)})" if parts else ""
 
 
