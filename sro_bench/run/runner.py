@@ -285,9 +285,10 @@ def _play_and_score(config: RunConfig, context: Context, run_dir: RunDir, method
         )
         if resume:
             game.load_checkpoint(run_dir.checkpoint)
-        if config.score_start and game.rank == 0:
-            record["start"] = _start(config, context, run_dir, leader, eval_set, get_follower, timings,
-                                     untrained=game.step == 0, progress=progress)
+        start = (_start(config, context, run_dir, leader, eval_set, get_follower, timings, untrained=game.step == 0,
+                        progress=progress) if config.score_start and game.rank == 0 else None)
+        if start is not None:
+            record["start"] = start
         with timed(timings, "game"), game_progress(game.total_steps, game.step, enabled=progress,
                                                    label=config.method) as show:
             def on_step(entry: dict, total: int) -> None:
@@ -332,8 +333,6 @@ def _play_and_score(config: RunConfig, context: Context, run_dir: RunDir, method
         timings=timings,
     )
     return record
-
-
 
 
 def _leader_rewrites(config: RunConfig, leader, eval_set, get_follower) -> list[str]:
