@@ -71,8 +71,9 @@ def _objective_settings() -> dict[str, type]:
 @options_for(LeaderConfig, "leader")
 @options_for(RunConfig, "run", only=("follower", "perturb", "preset", "train_dataset"))
 @options_for(GameConfig, "game", note=", or the preset's")
-@options_for(RunConfig, "run", only=("eval_file", "eval_limit", "exclude", "score_start", "metrics", "judges", "sta_model", "sim_model",
-                                     "fl_model", "data_dir", "cache_dir", "runs_dir", "run_id", "seed", "report_to"))
+@options_for(RunConfig, "run", only=("eval_file", "eval_limit", "exclude", "score_start", "metrics", "judges", "sta_model",
+                                     "sim_model", "fl_model", "data_dir", "cache_dir", "runs_dir", "run_id", "seed",
+                                     "report_to"))
 @click.option("--resume", type=path_type("dir"),
               help="continue an interrupted run directory with its saved settings (--steps may extend it; "
                    "other options given must match them)")
