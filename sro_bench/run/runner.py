@@ -270,7 +270,6 @@ def _play_and_score(config: RunConfig, context: Context, run_dir: RunDir, method
             rewrites = rewriter.rewrite(eval_set.inputs, references)
         record["rewriter"] = rewriter.describe()
     else:
-        from ..training.decoding import rewrite
         from ..leaders import build_leader
         from ..training.loops import build_loop
 

@@ -197,15 +197,10 @@ def plot_history(history: list[dict], path: Path, *, smooth: int = 5) -> Path:
     return atomic_write(path, lambda handle: fig.savefig(handle, format="png", dpi=100), binary=True)
 
 
-def _recent_mean(history: Sequence[dict], key: str, window: int) -> tuple[float, int] | None:
+def _window_mean(history: Sequence[dict], key: str, window: int, first: bool = False) -> tuple[float, int] | None:
+    """(mean of ``key`` over the last ``window`` steps that logged it, or the first with ``first``, steps counted)."""
     _, ys = _series(history, key)
-    ys = ys[-window:]
-    return (float(np.mean(ys)), len(ys)) if ys else None
-
-
-def _first_mean(history: Sequence[dict], key: str, window: int) -> tuple[float, int] | None:
-    _, ys = _series(history, key)
-    ys = ys[:window]
+    ys = ys[:window] if first else ys[-window:]
     return (float(np.mean(ys)), len(ys)) if ys else None
 
 
@@ -213,7 +208,7 @@ def pass_trend(history: Sequence[dict], window: int = 10) -> dict[str, tuple[flo
     """Per pass rate logged (screener, judge): (mean over the first ``window`` steps, over the last)."""
     out = {}
     for key in ("screener_pass", "judge_pass"):
-        first, last = _first_mean(history, key, window), _recent_mean(history, key, window)
+        first, last = _window_mean(history, key, window, first=True), _window_mean(history, key, window)
         if first is not None and last is not None:
             out[key] = (first[0], last[0])
     return out
@@ -250,7 +245,7 @@ def final_warning(history: Sequence[dict], window: int = 10, threshold: float = 
                   quality_threshold: float = QUALITY_THRESHOLD) -> str | None:
     """One line when the last ``window`` steps show screener gaming or degenerate text; None otherwise."""
     problems = []
-    gap = _recent_mean(history, "gap", window)
+    gap = _window_mean(history, "gap", window)
     if gap is not None and gap[0] > threshold:
         # Pass rates averaged over the same steps that had a gap, so the three numbers agree.
         gapped = [e for e in history if e.get("gap") is not None][-window:]
@@ -264,7 +259,7 @@ def final_warning(history: Sequence[dict], window: int = 10, threshold: float = 
     degenerate, steps = [], 0
     for key, name in (("nonword_rate", "non-words"), ("repetition_rate", "repeated words"),
                       ("empty_rate", "empty samples")):
-        recent = _recent_mean(history, key, window)
+        recent = _window_mean(history, key, window)
         if recent is not None and recent[0] > quality_threshold:
             degenerate.append(f"{name} {recent[0]:.2f}")
             steps = max(steps, recent[1])
