@@ -78,6 +78,9 @@ def main(n: int = 300, k: int = 8) -> None:
     for j, kind in enumerate(KINDS):
         print(f"  {kind:16s} J {J[:, j].mean():.4f}")
     print(f"  {'samples':16s} J {J[:, 4:].mean():.4f}")
+    print(f"  oracle over the fill and its deletion (the decoding's masks, what a leader filling them could learn by"
+          f" leaving a mask empty) {J[:, :2].max(1).mean():.4f}")
+    print(f"  oracle over the greedy fill and the {k - 4} samples {J[:, [0, *range(4, k)]].max(1).mean():.4f}")
     print(f"  oracle over the 4 deterministic candidates {J[:, :4].max(1).mean():.4f}; over all {k} {J.max(1).mean():.4f}")
     signals = {
         "verdict x kept x fluency (grpo-fluent)": passes * kept * fluency,

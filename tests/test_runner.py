@@ -224,7 +224,7 @@ def test_rewrite_uses_the_runs_token_budgets(base, tmp_path, monkeypatch):
 
 def test_robustness_grid_runs_and_resumes(base, tmp_path):
     from sro_bench.run.records import read_record
-    from sro_bench.grids.robustness import RobustnessConfig, publish
+    from sro_bench.grids.robustness import RobustnessConfig, publish, summarise
 
     config = RobustnessConfig(methods=["sro", "rs-sft"], axes=["flip:0,0.3"], seeds=[0], out=tmp_path / "rob",
                               base=base, game_overrides={}, method_overrides={"rs-sft": {"max_steps": 1}})
@@ -238,6 +238,11 @@ def test_robustness_grid_runs_and_resumes(base, tmp_path):
     assert paths["plot"].stat().st_size > 1000
     table = paths["table"].read_text()
     assert "| sro | flip:0.3 | 1 |" in table and "| rs-sft | none | 1 |" in table
+    record = read_record(tmp_path / "rob" / "cells" / "sro--flip-0.3--s0")
+    row = summarise([record])[0]
+    assert row["start_J"] == record["start"]["metrics"]["J"]  # the untrained start under the same perturbed screener
+    assert row["J_gain"] == pytest.approx(record["metrics"]["J"] - record["start"]["metrics"]["J"])
+    assert f"| {row['start_J']:.3f} | {row['J_gain']:.3f} |" in table
 
     interrupted = tmp_path / "rob" / "cells" / "sro--flip-0.3--s0"
     (interrupted / "record.json").unlink()

@@ -167,6 +167,11 @@ def summarise(records: list[dict]) -> list[dict]:
             values = np.array([g["metrics"].get(column, math.nan) for g in group], dtype=float)
             row[column] = float(values.mean())
             row[f"{column}_std"] = float(values.std(ddof=1)) if len(values) > 1 else 0.0
+        # A decoding that asks the screener (infill's masks) meets its noise before any training: the untrained
+        # start, scored with the same perturbed screener, tells the decoding's loss from the game's.
+        starts = np.array([((g.get("start") or {}).get("metrics") or {}).get("J", math.nan) for g in group], dtype=float)
+        row["start_J"] = float(starts.mean())
+        row["J_gain"] = row["J"] - row["start_J"]
         rows.append(row)
     unperturbed = {r["method"]: r["J"] for r in rows if r["perturbation"] == NONE}
     for r in rows:
@@ -187,12 +192,14 @@ def write_table(rows: list[dict], out: Path, command: str, judges: int = 1) -> t
     if judges > 1:
         md.write(f"Warning: the cells were scored by {judges} different sets of judges (records made before the "
                  "judges were fixed); figures of different judges are averaged below.\n")
-    md.write("Mean ± sample standard deviation over seeds; J drop = J(unperturbed) - J, same method.\n\n")
-    md.write("| method | perturbation | seeds | STA | SIM | FL | J | J drop |\n|---|---|---:|---:|---:|---:|---:|---:|\n")
+    md.write("Mean ± sample standard deviation over seeds; J drop = J(unperturbed) - J, same method; start J = the "
+             "same leader untrained, same decoding and screener; J - start = what the game added.\n\n")
+    md.write("| method | perturbation | seeds | STA | SIM | FL | J | J drop | start J | J - start |\n"
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
     for r in rows:
         cells = [_cell(r[c], r[f"{c}_std"]) for c in COLUMNS]
         md.write(f"| {r['method']} | {r['perturbation']} | {r['seeds']} | " + " | ".join(cells)
-                 + f" | {_cell(r['J_drop'])} |\n")
+                 + f" | {_cell(r['J_drop'])} | {_cell(r['start_J'])} | {_cell(r['J_gain'])} |\n")
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
     writer.writeheader()
@@ -214,7 +221,8 @@ def strength_of(perturbation: str) -> tuple[str, float] | None:
 
 
 def plot(rows: list[dict], path: Path) -> Path:
-    """J and STA against perturbation strength, one line per method, error bars over seeds (flip axes)."""
+    """J and STA against perturbation strength, one line per method, error bars over seeds (flip axes); J's panel
+    also draws each method's untrained start (dashed), where the records have one."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -233,9 +241,14 @@ def plot(rows: list[dict], path: Path) -> Path:
             if not points:
                 continue
             xs = [p[0] for p in points]
-            for a, column in enumerate(("J", "STA")):
-                axes[k][a].errorbar(xs, [p[1][column] for p in points], yerr=[p[1][f"{column}_std"] for p in points],
-                                    marker="o", capsize=3, label=method)
+            drawn = [axes[k][a].errorbar(xs, [p[1][column] for p in points],
+                                         yerr=[p[1][f"{column}_std"] for p in points], marker="o", capsize=3,
+                                         label=method)
+                     for a, column in enumerate(("J", "STA"))]
+            starts = [p[1].get("start_J", math.nan) for p in points]
+            if not all(math.isnan(v) for v in starts):
+                axes[k][0].plot(xs, starts, linestyle="--", marker="x", color=drawn[0].lines[0].get_color(),
+                                label=f"{method}, untrained start")
         for a, column in enumerate(("J", "STA")):
             axes[k][a].set_xlabel(f"{kind} strength")
             axes[k][a].set_ylabel(column)
