@@ -96,12 +96,13 @@ def run(resume, quiet, **options):
 def print_metrics(record: Record) -> None:
     from ..publish.leaderboard import metric_table
 
+    from ..run.records import start_metrics
     from ..training.meter import deletion_note, final_warning, learning_note
 
     console.print(metric_table([record]))
     if record.path is not None:
         console.print(f"record: {record.path}")
-    learned = learning_note(record.get("metrics", {}), (record.get("start") or {}).get("metrics"),
+    learned = learning_note(record.get("metrics", {}), start_metrics(record),
                             (record.get("game") or {}).get("history", []))
     if learned:
         console.print(learned, highlight=False)

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..errors import UserError
 from ..run.config import RunConfig, objective_settings
-from ..run.records import judges_of, read_record
+from ..run.records import judges_of, read_record, start_metrics
 from ..run.run_dirs import RunDir
 from ..util.files import atomic_write, atomic_write_text
 from .config import RobustnessConfig
@@ -169,7 +169,7 @@ def summarise(records: list[dict]) -> list[dict]:
             row[f"{column}_std"] = float(values.std(ddof=1)) if len(values) > 1 else 0.0
         # A decoding that asks the screener (infill's masks) meets its noise before any training: the untrained
         # start, scored with the same perturbed screener, tells the decoding's loss from the game's.
-        starts = np.array([((g.get("start") or {}).get("metrics") or {}).get("J", math.nan) for g in group], dtype=float)
+        starts = np.array([start_metrics(g).get("J", math.nan) for g in group], dtype=float)
         row["start_J"] = float(starts.mean())
         row["J_gain"] = row["J"] - row["start_J"]
         rows.append(row)

@@ -24,6 +24,7 @@ from ..run.records import (
     judges_of,
     read_record,
     same_run,
+    start_metrics,
     unnamed_records,
     without_retired,
 )
@@ -124,7 +125,7 @@ def row(record: Record, relative_to: Path | None = None, columns: list[tuple[str
         "config": config_key(record),
         **{column: metrics.get(key) for column, key, _ in (columns or score_columns([record]))},
         **{column: (record.get("rewrite_quality") or {}).get(key) for column, key in QUALITY},
-        **{column: ((record.get("start") or {}).get("metrics") or {}).get(key) for column, key in START},
+        **{column: start_metrics(record).get(key) for column, key in START},
         **dict(zip(JUDGE_TREND, pass_trend((record.get("game") or {}).get("history") or []).get("judge_pass", (None, None)))),
         "record": path,
         "report": _report_link(record, relative_to),

@@ -122,6 +122,11 @@ def judges_of(record: dict) -> tuple[str, ...]:
                         if isinstance(m, dict) and m.get("cache_file")))
 
 
+def start_metrics(record: dict) -> dict:
+    """The figures of the run's untrained start (the same leader and decoding, before training); {} where none was scored."""
+    return (record.get("start") or {}).get("metrics") or {}
+
+
 def eval_set_key(record: dict) -> str:
     """The evaluation set's identity: its content digest (older records: its name and row count)."""
     evaluation = record.get("evaluation") or {}
